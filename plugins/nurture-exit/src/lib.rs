@@ -1,0 +1,1 @@
+//! nurture-exit: not written yet.

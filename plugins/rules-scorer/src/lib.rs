@@ -1,0 +1,1 @@
+//! rules-scorer: not written yet.

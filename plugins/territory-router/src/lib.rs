@@ -1,0 +1,1 @@
+//! territory-router: not written yet.

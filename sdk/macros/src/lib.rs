@@ -1,0 +1,113 @@
+//! `export!(MyPlugin: scoring, routing)`: generates the component bindings for a
+//! world that exports exactly the listed roles and wires them to the plugin's
+//! `leadwire_sdk::{Scoring, Segmentation, Routing, Nurture}` impls.
+//!
+//! The world is written here, per plugin, because a component must export only
+//! the roles it implements: the host learns a plugin's roles from its exports.
+
+use proc_macro::TokenStream;
+use quote::quote;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{Ident, Path, Token};
+
+/// The frozen WIT this SDK version speaks, resolved at the macro's build time.
+const WIT_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../wit/v0.1.0");
+const WIT_VERSION: &str = "0.1.0";
+
+struct Args {
+    plugin: Path,
+    roles: Vec<Ident>,
+}
+
+impl Parse for Args {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let plugin: Path = input.parse()?;
+        input.parse::<Token![:]>()?;
+        let roles = Punctuated::<Ident, Token![,]>::parse_separated_nonempty(input)?;
+        Ok(Args {
+            plugin,
+            roles: roles.into_iter().collect(),
+        })
+    }
+}
+
+#[proc_macro]
+pub fn export(input: TokenStream) -> TokenStream {
+    let args = syn::parse_macro_input!(input as Args);
+    match expand(args) {
+        Ok(tokens) => tokens.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+fn expand(args: Args) -> syn::Result<proc_macro2::TokenStream> {
+    let plugin = &args.plugin;
+    // The plugin type is named from inside the generated module.
+    let plugin_path = if plugin.leading_colon.is_some()
+        || plugin.segments.first().is_some_and(|s| s.ident == "crate")
+    {
+        quote!(#plugin)
+    } else {
+        quote!(super::#plugin)
+    };
+
+    let mut exports = String::new();
+    let mut impls = Vec::new();
+    let mut seen = Vec::new();
+    for role in &args.roles {
+        let name = role.to_string();
+        if seen.contains(&name) {
+            return Err(syn::Error::new(role.span(), format!("role `{name}` listed twice")));
+        }
+        seen.push(name.clone());
+        let (module, func, verdict, trait_name) = match name.as_str() {
+            "scoring" => ("scoring", "score", "ScoreVerdict", "Scoring"),
+            "segmentation" => ("segmentation", "segment", "SegmentVerdict", "Segmentation"),
+            "routing" => ("routing", "route", "RouteVerdict", "Routing"),
+            "nurture" => ("nurture", "evaluate", "NurtureVerdict", "Nurture"),
+            other => {
+                return Err(syn::Error::new(
+                    role.span(),
+                    format!(
+                        "unknown role `{other}`: expected scoring, segmentation, routing or nurture"
+                    ),
+                ));
+            }
+        };
+        exports.push_str(&format!("export leadwire:plugin/{module}@{WIT_VERSION};\n"));
+        let module = Ident::new(module, role.span());
+        let func = Ident::new(func, role.span());
+        let verdict = Ident::new(verdict, role.span());
+        let trait_name = Ident::new(trait_name, role.span());
+        impls.push(quote! {
+            impl exports::leadwire::plugin::#module::Guest for __Export {
+                fn #func(input: ::leadwire_sdk::Input) -> ::core::result::Result<::leadwire_sdk::#verdict, ::std::string::String> {
+                    <#plugin_path as ::leadwire_sdk::#trait_name>::#func(&input).map_err(|e| e.to_string())
+                }
+            }
+        });
+    }
+    let world = format!("package leadwire:guest;\nworld plugin {{\n{exports}}}\n");
+
+    Ok(quote! {
+        #[doc(hidden)]
+        #[allow(dead_code, clippy::all)]
+        mod __leadwire_export {
+            ::leadwire_sdk::__private::wit_bindgen::generate!({
+                inline: #world,
+                path: #WIT_DIR,
+                world: "leadwire:guest/plugin",
+                runtime_path: "::leadwire_sdk::__private::wit_bindgen::rt",
+                with: {
+                    "leadwire:plugin/types@0.1.0": ::leadwire_sdk::types,
+                },
+            });
+            pub struct __Export;
+            #(#impls)*
+            // Native builds (unit tests) export nothing: the symbols are wasm-only.
+            #[cfg(target_arch = "wasm32")]
+            export!(__Export with_types_in self);
+        }
+    })
+}

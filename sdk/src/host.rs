@@ -1,0 +1,115 @@
+//! Host capabilities as safe functions.
+//!
+//! In a wasm build these call the host; in a native build (`cargo test`) they call
+//! the [`crate::testing::FakeHost`] installed on the current thread. `log` and
+//! `config` are always available; `state`, `directory` and `accounts` need a grant
+//! in the plugin's install (`grants = ["state"]`), else the plugin fails to load.
+
+pub use crate::bindings::leadwire::plugin::accounts::Account;
+pub use crate::bindings::leadwire::plugin::directory::{Availability, Rep, Team};
+pub use crate::bindings::leadwire::plugin::log::Level;
+
+#[cfg(target_arch = "wasm32")]
+use crate::bindings::leadwire::plugin as imports;
+
+/// Write to the step's log in the decision record.
+pub fn log(level: Level, message: &str) {
+    #[cfg(target_arch = "wasm32")]
+    imports::log::log(level, message);
+    #[cfg(not(target_arch = "wasm32"))]
+    crate::testing::with_host(|h| h.log(level, message));
+}
+
+/// The install's config table, deserialised into the plugin's own type.
+pub fn config<T: serde::de::DeserializeOwned>() -> crate::Result<T> {
+    let json = config_json();
+    let de = &mut serde_json::Deserializer::from_str(&json);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        crate::Error::msg(format!("invalid config at `{}`: {}", e.path(), e.inner()))
+    })
+}
+
+/// The install's config table as JSON text.
+pub fn config_json() -> String {
+    #[cfg(target_arch = "wasm32")]
+    return imports::config::get();
+    #[cfg(not(target_arch = "wasm32"))]
+    return crate::testing::with_host(|h| h.config_json());
+}
+
+/// Namespaced key-value state (grant `state`).
+pub mod state {
+    #[cfg(target_arch = "wasm32")]
+    use crate::bindings::leadwire::plugin::state as imp;
+
+    pub fn get(key: &str) -> Option<String> {
+        #[cfg(target_arch = "wasm32")]
+        return imp::get(key);
+        #[cfg(not(target_arch = "wasm32"))]
+        return crate::testing::with_host(|h| h.state_get(key));
+    }
+
+    pub fn set(key: &str, value: &str) {
+        #[cfg(target_arch = "wasm32")]
+        imp::set(key, value);
+        #[cfg(not(target_arch = "wasm32"))]
+        crate::testing::with_host(|h| h.state_set(key, value));
+    }
+
+    pub fn delete(key: &str) {
+        #[cfg(target_arch = "wasm32")]
+        imp::delete(key);
+        #[cfg(not(target_arch = "wasm32"))]
+        crate::testing::with_host(|h| h.state_delete(key));
+    }
+
+    /// Atomically add `delta` to an integer (missing is 0); returns the new value.
+    pub fn increment(key: &str, delta: i64) -> i64 {
+        #[cfg(target_arch = "wasm32")]
+        return imp::increment(key, delta);
+        #[cfg(not(target_arch = "wasm32"))]
+        return crate::testing::with_host(|h| h.state_increment(key, delta));
+    }
+
+    /// Set `key` to `new` if it currently holds `expected` (`None`: absent).
+    pub fn compare_and_swap(key: &str, expected: Option<&str>, new: &str) -> bool {
+        #[cfg(target_arch = "wasm32")]
+        return imp::compare_and_swap(key, expected, new);
+        #[cfg(not(target_arch = "wasm32"))]
+        return crate::testing::with_host(|h| h.state_cas(key, expected, new));
+    }
+}
+
+/// Reps and teams (grant `directory`).
+pub mod directory {
+    use super::{Rep, Team};
+    #[cfg(target_arch = "wasm32")]
+    use crate::bindings::leadwire::plugin::directory as imp;
+
+    pub fn team(name: &str) -> Option<Team> {
+        #[cfg(target_arch = "wasm32")]
+        return imp::get_team(name);
+        #[cfg(not(target_arch = "wasm32"))]
+        return crate::testing::with_host(|h| h.team(name));
+    }
+
+    pub fn rep(id: &str) -> Option<Rep> {
+        #[cfg(target_arch = "wasm32")]
+        return imp::get_rep(id);
+        #[cfg(not(target_arch = "wasm32"))]
+        return crate::testing::with_host(|h| h.rep(id));
+    }
+}
+
+/// Known accounts (grant `accounts`).
+pub mod accounts {
+    use super::Account;
+
+    /// The account owning `domain` (lower case, without `www.`).
+    pub fn by_domain(domain: &str) -> Option<Account> {
+        #[cfg(target_arch = "wasm32")]
+        return crate::bindings::leadwire::plugin::accounts::by_domain(domain);
+        #[cfg(not(target_arch = "wasm32"))]
+        return crate::testing::with_host(|h| h.account(domain));
+    }
+}

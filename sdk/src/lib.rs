@@ -1,0 +1,79 @@
+//! # leadwire-sdk
+//!
+//! Write leadwire plugins in Rust. A plugin is a type implementing one or more of
+//! the role traits ([`Scoring`], [`Segmentation`], [`Routing`], [`Nurture`]),
+//! exported with [`export!`]:
+//!
+//! ```ignore
+//! use leadwire_sdk::*;
+//!
+//! struct TitleScorer;
+//!
+//! impl Scoring for TitleScorer {
+//!     fn score(input: &Input) -> Result<ScoreVerdict> {
+//!         let vp = input.lead.text("jobtitle").is_some_and(|t| t.contains("VP"));
+//!         Ok(ScoreVerdict::from_contributions(vec![
+//!             Contribution::new("vp-title", if vp { 20.0 } else { 0.0 }, "job title contains VP"),
+//!         ]))
+//!     }
+//! }
+//!
+//! export!(TitleScorer: scoring);
+//! ```
+//!
+//! Build it with `cargo build --release --target wasm32-wasip2`; test the logic
+//! natively with plain `cargo test` and [`testing::FakeHost`].
+
+mod error;
+pub mod host;
+mod lead;
+mod verdicts;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testing;
+
+mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit/v0.1.0",
+        world: "leadwire:plugin/capabilities",
+        generate_all,
+    });
+}
+
+/// The contract's data types (`leadwire:plugin/types@0.1.0`).
+pub use bindings::leadwire::plugin::types;
+pub use bindings::leadwire::plugin::types::{
+    Activity, Assignment, Candidate, Contribution, Enrollment, Event, Field, Input, Lead,
+    NurtureVerdict, PriorStep, Queued, Route, RouteVerdict, ScorePart, ScoreVerdict, Segment,
+    SegmentVerdict, Trigger, Value, Verdict,
+};
+
+pub use error::{Error, Result};
+pub use lead::{DAY_MS, Activities};
+/// Export a plugin type for the roles it implements: `export!(MyPlugin: scoring, routing);`
+pub use leadwire_sdk_macros::export;
+
+/// Score a lead.
+pub trait Scoring {
+    fn score(input: &Input) -> Result<ScoreVerdict>;
+}
+
+/// Put a lead in segments and a lifecycle stage.
+pub trait Segmentation {
+    fn segment(input: &Input) -> Result<SegmentVerdict>;
+}
+
+/// Choose an owner or a queue, or say why none.
+pub trait Routing {
+    fn route(input: &Input) -> Result<RouteVerdict>;
+}
+
+/// Decide whether a lead leaves nurture.
+pub trait Nurture {
+    fn evaluate(input: &Input) -> Result<NurtureVerdict>;
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use wit_bindgen;
+}
