@@ -1,0 +1,106 @@
+//! Builds the workspace's guest crates (the prebuilt plugins, the examples and
+//! the hostile test plugins) into wasm32-wasip2 components in
+//! `<workspace>/target/plugins/`, so that a fresh clone needs no build step of its
+//! own: `cargo run -p leadwire` and `cargo test --workspace` just work.
+//! Like wasmtime's test-programs, it runs a nested cargo with its own target dir.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Folders whose subfolders (or which themselves) hold guest crates.
+const GUEST_DIRS: &[&str] = &["plugins", "examples", "tests/hostile"];
+
+fn main() {
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
+    let root = manifest.parent().unwrap().to_path_buf();
+    if !root.join("plugins").is_dir() || std::env::var_os("LEADWIRE_SKIP_PLUGIN_BUILD").is_some() {
+        // Built outside the workspace (a packaged crate): nothing to build.
+        return;
+    }
+    for dir in [
+        "plugins",
+        "examples",
+        "tests/hostile",
+        "sdk",
+        "wit",
+        "Cargo.lock",
+    ] {
+        println!("cargo:rerun-if-changed={}", root.join(dir).display());
+    }
+    println!("cargo:rerun-if-env-changed=LEADWIRE_SKIP_PLUGIN_BUILD");
+
+    let guests = find_guests(&root);
+    let wasm_target = root.join("target/wasm");
+    let out_dir = root.join("target/plugins");
+    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cargo
+        .current_dir(&root)
+        .args([
+            "build",
+            "--profile",
+            "plugin",
+            "--target",
+            "wasm32-wasip2",
+            "--target-dir",
+        ])
+        .arg(&wasm_target);
+    for name in &guests {
+        cargo.args(["-p", name]);
+    }
+    // Flags meant for the host build must not leak into the guest build.
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_BUILD_TARGET",
+        "CARGO_TARGET_DIR",
+    ] {
+        cargo.env_remove(var);
+    }
+    let output = cargo.output().expect("run cargo to build the wasm plugins");
+    if !output.status.success() {
+        panic!(
+            "building the wasm plugins failed (is the wasm32-wasip2 target installed? rust-toolchain.toml asks rustup for it):\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    std::fs::create_dir_all(&out_dir).unwrap();
+    for name in &guests {
+        let file = format!("{}.wasm", name.replace('-', "_"));
+        let built = wasm_target.join("wasm32-wasip2/plugin").join(&file);
+        std::fs::copy(&built, out_dir.join(&file))
+            .unwrap_or_else(|e| panic!("copy {}: {e}", built.display()));
+    }
+}
+
+/// Package names of the guest crates: those with a `cdylib` library.
+fn find_guests(root: &Path) -> Vec<String> {
+    let mut names = Vec::new();
+    for dir in GUEST_DIRS {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+            continue;
+        };
+        let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+        paths.sort();
+        for path in paths {
+            let Ok(text) = std::fs::read_to_string(path.join("Cargo.toml")) else {
+                continue;
+            };
+            let Ok(manifest) = text.parse::<toml::Table>() else {
+                continue;
+            };
+            let is_guest = manifest
+                .get("lib")
+                .and_then(|l| l.get("crate-type"))
+                .and_then(|t| t.as_array())
+                .is_some_and(|types| types.iter().any(|t| t.as_str() == Some("cdylib")));
+            let name = manifest
+                .get("package")
+                .and_then(|p| p.get("name"))
+                .and_then(|n| n.as_str());
+            if let (true, Some(name)) = (is_guest, name) {
+                names.push(name.to_string());
+            }
+        }
+    }
+    names
+}

@@ -1,0 +1,325 @@
+//! `leadwire.toml`: plugins, pipelines, limits, and (for now) the directory of
+//! reps and the known accounts. Parsing checks the file's shape; `validate`
+//! checks that everything it names exists. Loading the plugins themselves is the
+//! runtime's job.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::runtime::Limits;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("{path}:{line}: {message}")]
+    Invalid {
+        path: String,
+        line: usize,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Default limits for every plugin; a plugin's own `limits` table overrides them.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    #[serde(default)]
+    pub plugins: BTreeMap<String, PluginConfig>,
+    #[serde(default)]
+    pub pipelines: BTreeMap<String, PipelineConfig>,
+    #[serde(default)]
+    pub directory: DirectoryConfig,
+    /// Known accounts by web domain.
+    #[serde(default)]
+    pub accounts: BTreeMap<String, AccountConfig>,
+    /// Where the file was read from; plugin paths are relative to its folder.
+    #[serde(skip)]
+    pub path: PathBuf,
+    #[serde(skip)]
+    source: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Fuel per call (roughly wasm instructions); 0 means unlimited.
+    pub fuel: Option<u64>,
+    pub memory_mib: Option<u64>,
+    pub timeout_ms: Option<u64>,
+    pub verdict_kib: Option<u64>,
+    pub log_kib: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginConfig {
+    /// The component file, relative to the config file.
+    pub path: Spanned<String>,
+    /// Refuse to load the file unless its sha256 is this (hex).
+    pub sha256: Option<String>,
+    /// Capabilities beyond `log` and `config`: `state`, `directory`, `accounts`.
+    #[serde(default)]
+    pub grants: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    /// Handed to the plugin as JSON by the `config` capability.
+    #[serde(default)]
+    pub config: toml::Table,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    pub steps: Vec<StepConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepConfig {
+    /// The plugin install this step runs.
+    pub plugin: Spanned<String>,
+    /// Which role to call; needed only when the plugin exports several.
+    pub role: Option<Spanned<String>>,
+    /// The step's name in the decision record (default: the plugin's name).
+    pub name: Option<String>,
+    #[serde(default)]
+    pub on_error: OnError,
+}
+
+/// What a failed step does to the decision.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnError {
+    /// Skip the step, record its error, go on.
+    FailOpen,
+    /// The decision is an error; later steps do not run.
+    #[default]
+    FailClosed,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryConfig {
+    #[serde(default)]
+    pub teams: BTreeMap<String, TeamConfig>,
+    #[serde(default)]
+    pub reps: BTreeMap<String, RepConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamConfig {
+    /// Rep ids, in round-robin order.
+    pub reps: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepConfig {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    #[serde(default = "one")]
+    pub weight: u32,
+    pub daily_cap: Option<u32>,
+    /// Set to a reason ("vacation until 2026-12-01") to take the rep out of rotation.
+    pub unavailable: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountConfig {
+    pub owner: String,
+    pub name: Option<String>,
+}
+
+pub const CAPABILITIES: [&str; 3] = ["state", "directory", "accounts"];
+
+impl Config {
+    /// Read and check a config file. Errors name the file and line.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let source = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&source, path)
+    }
+
+    pub fn parse(source: &str, path: &Path) -> Result<Config, ConfigError> {
+        let mut config: Config = toml::from_str(source).map_err(|e| ConfigError::Parse {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        config.path = path.to_path_buf();
+        config.source = source.to_string();
+        config.check()?;
+        Ok(config)
+    }
+
+    /// The folder plugin paths are relative to.
+    pub fn base_dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
+    }
+
+    pub fn plugin_path(&self, plugin: &PluginConfig) -> PathBuf {
+        self.base_dir().join(plugin.path.get_ref())
+    }
+
+    /// Effective limits of a plugin: defaults < config `[limits]` < plugin `limits`.
+    pub fn limits_for(&self, plugin: &PluginConfig) -> Limits {
+        let mut limits = Limits::default();
+        for layer in [&self.limits, &plugin.limits] {
+            if let Some(fuel) = layer.fuel {
+                limits.fuel = (fuel > 0).then_some(fuel);
+            }
+            if let Some(m) = layer.memory_mib {
+                limits.memory_bytes = m << 20;
+            }
+            if let Some(t) = layer.timeout_ms {
+                limits.timeout = std::time::Duration::from_millis(t);
+            }
+            if let Some(v) = layer.verdict_kib {
+                limits.verdict_bytes = v << 10;
+            }
+            if let Some(l) = layer.log_kib {
+                limits.log_bytes = l << 10;
+            }
+        }
+        limits
+    }
+
+    fn invalid(&self, span: std::ops::Range<usize>, message: String) -> ConfigError {
+        let line = self.source[..span.start.min(self.source.len())]
+            .matches('\n')
+            .count()
+            + 1;
+        ConfigError::Invalid {
+            path: self.path.display().to_string(),
+            line,
+            message,
+        }
+    }
+
+    /// Cross-references: every name the file uses must exist.
+    fn check(&self) -> Result<(), ConfigError> {
+        for (name, plugin) in &self.plugins {
+            for grant in &plugin.grants {
+                if !CAPABILITIES.contains(&grant.get_ref().as_str()) {
+                    return Err(self.invalid(
+                        grant.span(),
+                        format!(
+                            "plugins.{name}.grants: unknown capability `{}` (grantable: state, directory, accounts; log and config are always given)",
+                            grant.get_ref()
+                        ),
+                    ));
+                }
+            }
+            if let Some(sha) = &plugin.sha256 {
+                if sha.len() != 64 || !sha.chars().all(|c| c.is_ascii_hexdigit()) {
+                    return Err(self.invalid(
+                        plugin.path.span(),
+                        format!("plugins.{name}.sha256: `{sha}` is not 64 hex digits"),
+                    ));
+                }
+            }
+            self.check_limits(
+                &format!("plugins.{name}.limits"),
+                &plugin.limits,
+                plugin.path.span(),
+            )?;
+        }
+        self.check_limits("limits", &self.limits, 0..0)?;
+        for (name, pipeline) in &self.pipelines {
+            if pipeline.steps.is_empty() {
+                return Err(ConfigError::Parse {
+                    path: self.path.display().to_string(),
+                    message: format!("pipelines.{name}: a pipeline needs at least one step"),
+                });
+            }
+            let mut step_names = Vec::new();
+            for (i, step) in pipeline.steps.iter().enumerate() {
+                let plugin = step.plugin.get_ref();
+                if !self.plugins.contains_key(plugin) {
+                    let known: Vec<_> = self.plugins.keys().map(String::as_str).collect();
+                    return Err(self.invalid(
+                        step.plugin.span(),
+                        format!(
+                            "pipelines.{name}.steps[{i}].plugin: no plugin named `{plugin}` (defined: {})",
+                            if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                        ),
+                    ));
+                }
+                if let Some(role) = &step.role {
+                    if crate::runtime::Role::parse(role.get_ref()).is_none() {
+                        return Err(self.invalid(
+                            role.span(),
+                            format!(
+                                "pipelines.{name}.steps[{i}].role: unknown role `{}` (roles: scoring, segmentation, routing, nurture)",
+                                role.get_ref()
+                            ),
+                        ));
+                    }
+                }
+                let step_name = step.name.clone().unwrap_or_else(|| plugin.clone());
+                if step_names.contains(&step_name) {
+                    return Err(self.invalid(
+                        step.plugin.span(),
+                        format!(
+                            "pipelines.{name}.steps[{i}]: a second step named `{step_name}`: give one of them a `name`"
+                        ),
+                    ));
+                }
+                step_names.push(step_name);
+            }
+        }
+        for (team, config) in &self.directory.teams {
+            for rep in &config.reps {
+                if !self.directory.reps.contains_key(rep.get_ref()) {
+                    return Err(self.invalid(
+                        rep.span(),
+                        format!(
+                            "directory.teams.{team}.reps: no rep `{}` in [directory.reps]",
+                            rep.get_ref()
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_limits(
+        &self,
+        at: &str,
+        limits: &LimitsConfig,
+        span: std::ops::Range<usize>,
+    ) -> Result<(), ConfigError> {
+        let max_memory = crate::runtime::MAX_MEMORY_BYTES >> 20;
+        if let Some(m) = limits.memory_mib {
+            if m == 0 || m > max_memory {
+                return Err(self.invalid(
+                    span,
+                    format!("{at}.memory_mib: {m} is out of range (1 to {max_memory})"),
+                ));
+            }
+        }
+        if limits.timeout_ms == Some(0) {
+            return Err(self.invalid(span, format!("{at}.timeout_ms: must be at least 1")));
+        }
+        Ok(())
+    }
+}

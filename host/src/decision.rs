@@ -1,0 +1,273 @@
+//! The decision record: what a pipeline decided about a lead and why, step by
+//! step. The same JSON in `leadwire run`, the HTTP API and the store.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::bindings::types::{NurtureVerdict, Route, Verdict};
+use crate::error::CallError;
+use crate::runtime::{CallMetrics, Role};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Decision {
+    pub id: String,
+    pub event_id: String,
+    pub lead_id: String,
+    pub source: String,
+    pub pipeline: String,
+    pub trigger: String,
+    /// The event's time (RFC 3339): the plugins' "now".
+    pub at: String,
+    /// When the host decided (RFC 3339).
+    pub decided_at: String,
+    /// `ok`, or `error` when a fail-closed step failed.
+    pub status: DecisionStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<ScoreOut>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub segments: Vec<SegmentOut>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle_stage: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<RouteOut>,
+    /// The owner chosen by routing, if any (`route.owner` for quick reading).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nurture: Option<NurtureOut>,
+    pub steps: Vec<StepRecord>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DecisionStatus {
+    Ok,
+    Error,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StepRecord {
+    pub step: String,
+    pub plugin: String,
+    pub sha256: String,
+    pub role: Role,
+    pub on_error: crate::config::OnError,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<VerdictOut>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<CallError>,
+    #[serde(flatten)]
+    pub metrics: CallMetrics,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContributionOut {
+    pub rule: String,
+    pub points: f64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoreOut {
+    pub value: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grade: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub parts: BTreeMap<String, f64>,
+    pub contributions: Vec<ContributionOut>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentOut {
+    pub name: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentsOut {
+    pub segments: Vec<SegmentOut>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle_stage: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum RouteAction {
+    Assign {
+        owner: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        team: Option<String>,
+        rule: String,
+        reason: String,
+    },
+    Queue {
+        queue: String,
+        reason: String,
+    },
+    KeepCurrent {
+        reason: String,
+    },
+    Unrouted {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CandidateOut {
+    pub rep: String,
+    pub chosen: bool,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RouteOut {
+    #[serde(flatten)]
+    pub action: RouteAction,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<CandidateOut>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum NurtureOut {
+    Stay { reason: String },
+    ExitToSales { reason: String },
+    Recycle { reason: String },
+    Disqualify { reason: String },
+    Enroll { track: String, reason: String },
+}
+
+/// A step's verdict as JSON; the step's `role` says which kind it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum VerdictOut {
+    Score(ScoreOut),
+    Segmentation(SegmentsOut),
+    Routing(RouteOut),
+    Nurture(NurtureOut),
+}
+
+impl VerdictOut {
+    pub fn from_wit(verdict: &Verdict) -> VerdictOut {
+        match verdict {
+            Verdict::Score(s) => VerdictOut::Score(ScoreOut {
+                value: s.value,
+                grade: s.grade.clone(),
+                parts: s.parts.iter().map(|p| (p.name.clone(), p.value)).collect(),
+                contributions: s
+                    .contributions
+                    .iter()
+                    .map(|c| ContributionOut {
+                        rule: c.rule.clone(),
+                        points: c.points,
+                        reason: c.reason.clone(),
+                    })
+                    .collect(),
+            }),
+            Verdict::Segmentation(s) => VerdictOut::Segmentation(SegmentsOut {
+                segments: s
+                    .segments
+                    .iter()
+                    .map(|g| SegmentOut {
+                        name: g.name.clone(),
+                        reason: g.reason.clone(),
+                    })
+                    .collect(),
+                lifecycle_stage: s.lifecycle_stage.clone(),
+                stage_reason: s.stage_reason.clone(),
+            }),
+            Verdict::Routing(r) => VerdictOut::Routing(RouteOut {
+                action: match &r.route {
+                    Route::Assign(a) => RouteAction::Assign {
+                        owner: a.owner.clone(),
+                        team: a.team.clone(),
+                        rule: a.rule.clone(),
+                        reason: a.reason.clone(),
+                    },
+                    Route::Queue(q) => RouteAction::Queue {
+                        queue: q.queue.clone(),
+                        reason: q.reason.clone(),
+                    },
+                    Route::KeepCurrent(reason) => RouteAction::KeepCurrent {
+                        reason: reason.clone(),
+                    },
+                    Route::Unrouted(reason) => RouteAction::Unrouted {
+                        reason: reason.clone(),
+                    },
+                },
+                candidates: r
+                    .candidates
+                    .iter()
+                    .map(|c| CandidateOut {
+                        rep: c.rep.clone(),
+                        chosen: c.chosen,
+                        reason: c.reason.clone(),
+                    })
+                    .collect(),
+            }),
+            Verdict::Nurture(n) => VerdictOut::Nurture(match n {
+                NurtureVerdict::Stay(r) => NurtureOut::Stay { reason: r.clone() },
+                NurtureVerdict::ExitToSales(r) => NurtureOut::ExitToSales { reason: r.clone() },
+                NurtureVerdict::Recycle(r) => NurtureOut::Recycle { reason: r.clone() },
+                NurtureVerdict::Disqualify(r) => NurtureOut::Disqualify { reason: r.clone() },
+                NurtureVerdict::Enroll(e) => NurtureOut::Enroll {
+                    track: e.track.clone(),
+                    reason: e.reason.clone(),
+                },
+            }),
+        }
+    }
+
+    /// What the contract's types cannot say: numbers are finite, names are not empty.
+    pub fn validate(&self) -> Result<(), String> {
+        let finite = |what: &str, n: f64| {
+            if n.is_finite() {
+                Ok(())
+            } else {
+                Err(format!("{what} is {n}, not a finite number"))
+            }
+        };
+        let named = |what: &str, s: &str| {
+            if s.trim().is_empty() {
+                Err(format!("{what} is empty"))
+            } else {
+                Ok(())
+            }
+        };
+        match self {
+            VerdictOut::Score(s) => {
+                finite("score value", s.value)?;
+                for (name, v) in &s.parts {
+                    finite(&format!("score part `{name}`"), *v)?;
+                }
+                for c in &s.contributions {
+                    finite(&format!("contribution `{}` points", c.rule), c.points)?;
+                    named("a contribution's rule name", &c.rule)?;
+                }
+            }
+            VerdictOut::Segmentation(s) => {
+                for g in &s.segments {
+                    named("a segment name", &g.name)?;
+                }
+            }
+            VerdictOut::Routing(r) => match &r.action {
+                RouteAction::Assign { owner, rule, .. } => {
+                    named("the assigned owner", owner)?;
+                    named("the routing rule", rule)?;
+                }
+                RouteAction::Queue { queue, .. } => named("the queue name", queue)?,
+                RouteAction::KeepCurrent { .. } | RouteAction::Unrouted { .. } => {}
+            },
+            VerdictOut::Nurture(NurtureOut::Enroll { track, .. }) => named("the track", track)?,
+            VerdictOut::Nurture(_) => {}
+        }
+        Ok(())
+    }
+}

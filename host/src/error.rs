@@ -1,0 +1,111 @@
+//! Errors users see: a plugin call that failed (kept in the decision record), and
+//! a configuration or plugin that cannot be loaded (refused at startup and by
+//! `leadwire validate`).
+
+use serde::{Deserialize, Serialize};
+
+/// Why a plugin call failed. The `kind` names are stable: they appear in decision
+/// records, logs and metrics.
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum CallError {
+    #[error(
+        "fuel exhausted: used {used} of its {limit} fuel (raise `limits.fuel` or simplify the plugin)"
+    )]
+    FuelExhausted { used: u64, limit: u64 },
+    #[error(
+        "memory limit: the plugin tried to grow its memory to {requested} bytes, over its limit of {limit} bytes"
+    )]
+    MemoryLimit { requested: u64, limit: u64 },
+    #[error("timeout: the call ran past its {limit_ms} ms wall-clock limit")]
+    Timeout { limit_ms: u64 },
+    #[error("trap: {message}")]
+    Trap { message: String },
+    #[error("invalid verdict: {message}")]
+    InvalidVerdict { message: String },
+    #[error("output too large: the verdict is {size} bytes, over the {limit}-byte limit")]
+    OutputTooLarge { size: u64, limit: u64 },
+    /// The plugin returned an error itself (a bad config, say).
+    #[error("plugin error: {message}")]
+    PluginError { message: String },
+    /// The host could not serve the call (a capability's backend failed).
+    #[error("host error: {message}")]
+    HostError { message: String },
+}
+
+impl CallError {
+    /// The stable kind name, e.g. `fuel-exhausted`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CallError::FuelExhausted { .. } => "fuel-exhausted",
+            CallError::MemoryLimit { .. } => "memory-limit",
+            CallError::Timeout { .. } => "timeout",
+            CallError::Trap { .. } => "trap",
+            CallError::InvalidVerdict { .. } => "invalid-verdict",
+            CallError::OutputTooLarge { .. } => "output-too-large",
+            CallError::PluginError { .. } => "plugin-error",
+            CallError::HostError { .. } => "host-error",
+        }
+    }
+}
+
+/// Why a plugin could not be loaded. Each names the plugin install and says what
+/// to do.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("plugin `{plugin}`: cannot read {path}: {source}")]
+    Read {
+        plugin: String,
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "plugin `{plugin}`: sha256 mismatch for {path}: the config pins {expected} but the file is {actual}"
+    )]
+    Sha256Mismatch {
+        plugin: String,
+        path: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("plugin `{plugin}`: {path} is not a valid WebAssembly component: {message}")]
+    Compile {
+        plugin: String,
+        path: String,
+        message: String,
+    },
+    #[error(
+        "plugin `{plugin}`: missing grant: the component imports the `{capability}` capability, which its install does not grant (add \"{capability}\" to `grants` if you trust it with that)"
+    )]
+    MissingGrant { plugin: String, capability: String },
+    #[error(
+        "plugin `{plugin}`: unsupported api version: it uses `{interface}`, but this host supports leadwire:plugin@{supported}"
+    )]
+    UnsupportedApiVersion {
+        plugin: String,
+        interface: String,
+        supported: String,
+    },
+    #[error("plugin `{plugin}`: imports `{import}`, which leadwire does not provide")]
+    UnknownImport { plugin: String, import: String },
+    #[error("plugin `{plugin}`: exports none of the roles scoring, segmentation, routing, nurture")]
+    NoRoles { plugin: String },
+    #[error("plugin `{plugin}`: cannot be linked: {message}")]
+    Link { plugin: String, message: String },
+}
+
+impl LoadError {
+    /// The stable kind name, e.g. `missing-grant`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LoadError::Read { .. } => "read",
+            LoadError::Sha256Mismatch { .. } => "sha256-mismatch",
+            LoadError::Compile { .. } => "compile",
+            LoadError::MissingGrant { .. } => "missing-grant",
+            LoadError::UnsupportedApiVersion { .. } => "unsupported-api-version",
+            LoadError::UnknownImport { .. } => "unknown-import",
+            LoadError::NoRoles { .. } => "no-roles",
+            LoadError::Link { .. } => "link",
+        }
+    }
+}

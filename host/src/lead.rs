@@ -1,0 +1,277 @@
+//! The canonical lead JSON (what `leadwire run` reads, and what every CRM adapter
+//! produces) and its conversion into the contract's types.
+//!
+//! ```json
+//! { "id": "1001", "email": "ana@acme.com", "company_domain": "acme.com",
+//!   "fields": { "jobtitle": "VP Sales", "numberofemployees": 250, "tags": ["a", "b"],
+//!               "closedate": { "time": "2026-12-01T00:00:00Z" }, "phone": null },
+//!   "activities": [ { "kind": "page_view", "at": "2026-11-20T10:00:00Z",
+//!                     "properties": { "url": "/pricing" } } ] }
+//! ```
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use crate::bindings::types::{Activity, Event, Field, Lead, Trigger, Value};
+
+#[derive(Debug, thiserror::Error)]
+#[error("{at}: {message}")]
+pub struct LeadError {
+    pub at: String,
+    pub message: String,
+}
+
+fn lead_error(at: impl Into<String>, message: impl Into<String>) -> LeadError {
+    LeadError {
+        at: at.into(),
+        message: message.into(),
+    }
+}
+
+/// A lead as JSON.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeadDoc {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_domain: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle_stage: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<Timestamp>,
+    #[serde(default)]
+    pub fields: BTreeMap<String, Json>,
+    #[serde(default)]
+    pub activities: Vec<ActivityDoc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityDoc {
+    pub kind: String,
+    pub at: Timestamp,
+    #[serde(default)]
+    pub properties: BTreeMap<String, Json>,
+}
+
+/// An RFC 3339 time (`"2026-11-20T10:00:00Z"`) or milliseconds since the epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Timestamp {
+    Millis(i64),
+    #[serde(with = "rfc3339")]
+    Rfc3339(DateTime<Utc>),
+}
+
+mod rfc3339 {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let s = String::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| serde::de::Error::custom(format!("`{s}` is not an RFC 3339 time: {e}")))
+    }
+}
+
+impl Timestamp {
+    pub fn millis(self) -> i64 {
+        match self {
+            Timestamp::Millis(ms) => ms,
+            Timestamp::Rfc3339(t) => t.timestamp_millis(),
+        }
+    }
+}
+
+/// Milliseconds since the epoch as RFC 3339, for records people read.
+pub fn format_millis(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+        .unwrap_or_else(|| ms.to_string())
+}
+
+/// The event that triggers a pipeline run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventDoc {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub trigger: TriggerDoc,
+    /// The SLA's name (`sla-breached`) or the rejection reason (`rejected`).
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub changed: Vec<String>,
+    #[serde(default)]
+    pub at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum TriggerDoc {
+    #[default]
+    Created,
+    Updated,
+    SlaBreached,
+    Rejected,
+}
+
+/// A lead file: a bare lead, or `{ "lead": ..., "event": ... }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum LeadFile {
+    WithEvent {
+        lead: LeadDoc,
+        event: Option<EventDoc>,
+    },
+    Bare(LeadDoc),
+}
+
+impl LeadFile {
+    pub fn parse(text: &str) -> Result<(LeadDoc, Option<EventDoc>), LeadError> {
+        let json: Json =
+            serde_json::from_str(text).map_err(|e| lead_error("lead JSON", e.to_string()))?;
+        // Decide the shape first so the error names the right place.
+        if json.get("lead").is_some() {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Envelope {
+                lead: LeadDoc,
+                event: Option<EventDoc>,
+            }
+            let env: Envelope = serde_path_to_error::deserialize(json)
+                .map_err(|e| lead_error(e.path().to_string(), e.inner().to_string()))?;
+            Ok((env.lead, env.event))
+        } else {
+            let lead: LeadDoc = serde_path_to_error::deserialize(json)
+                .map_err(|e| lead_error(e.path().to_string(), e.inner().to_string()))?;
+            Ok((lead, None))
+        }
+    }
+}
+
+/// A JSON field value as a typed contract value.
+pub fn to_value(at: &str, json: &Json) -> Result<Value, LeadError> {
+    Ok(match json {
+        Json::Null => Value::Null,
+        Json::Bool(b) => Value::Boolean(*b),
+        Json::Number(n) => Value::Number(
+            n.as_f64()
+                .ok_or_else(|| lead_error(at, format!("{n} is not a finite number")))?,
+        ),
+        Json::String(s) => Value::Text(s.clone()),
+        Json::Array(items) => Value::List(
+            items
+                .iter()
+                .map(|item| match item {
+                    Json::String(s) => Ok(s.clone()),
+                    Json::Number(n) => Ok(n.to_string()),
+                    Json::Bool(b) => Ok(b.to_string()),
+                    other => Err(lead_error(
+                        at,
+                        format!("list items must be text, numbers or booleans, not {other}"),
+                    )),
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        Json::Object(map) => match (map.len(), map.get("time")) {
+            (1, Some(t)) => {
+                let ts: Timestamp = serde_json::from_value(t.clone())
+                    .map_err(|e| lead_error(at, format!("bad time: {e}")))?;
+                Value::Time(ts.millis())
+            }
+            _ => {
+                return Err(lead_error(
+                    at,
+                    "an object is not a field value (write a time as {\"time\": \"2026-11-20T10:00:00Z\"})",
+                ));
+            }
+        },
+    })
+}
+
+fn to_fields(at: &str, map: &BTreeMap<String, Json>) -> Result<Vec<Field>, LeadError> {
+    map.iter()
+        .map(|(name, json)| {
+            Ok(Field {
+                name: name.clone(),
+                value: to_value(&format!("{at}.{name}"), json)?,
+            })
+        })
+        .collect()
+}
+
+impl LeadDoc {
+    /// The lead as the contract's type; `source` fills in a missing source.
+    pub fn to_lead(&self, source: &str) -> Result<Lead, LeadError> {
+        if self.id.trim().is_empty() {
+            return Err(lead_error("id", "a lead needs a non-empty id"));
+        }
+        let activities = self
+            .activities
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                Ok(Activity {
+                    kind: a.kind.clone(),
+                    at: a.at.millis(),
+                    properties: to_fields(&format!("activities[{i}].properties"), &a.properties)?,
+                })
+            })
+            .collect::<Result<_, LeadError>>()?;
+        Ok(Lead {
+            id: self.id.clone(),
+            source: self.source.clone().unwrap_or_else(|| source.to_string()),
+            email: self.email.clone(),
+            company_domain: self.company_domain.clone(),
+            owner: self.owner.clone(),
+            lifecycle_stage: self.lifecycle_stage.clone(),
+            fields: to_fields("fields", &self.fields)?,
+            activities,
+            created_at: self.created_at.map(Timestamp::millis),
+        })
+    }
+}
+
+impl EventDoc {
+    /// The event as the contract's type; `now` is used when the event has no time.
+    pub fn to_event(&self, lead_id: &str, now: i64) -> Result<Event, LeadError> {
+        let reason = || self.reason.clone().unwrap_or_default();
+        let trigger = match self.trigger {
+            TriggerDoc::Created => Trigger::Created,
+            TriggerDoc::Updated => Trigger::Updated,
+            TriggerDoc::SlaBreached => Trigger::SlaBreached(reason()),
+            TriggerDoc::Rejected => Trigger::Rejected(reason()),
+        };
+        let at = self.at.map(Timestamp::millis).unwrap_or(now);
+        Ok(Event {
+            id: self.id.clone().unwrap_or_else(|| format!("{lead_id}@{at}")),
+            trigger,
+            changed: self.changed.clone(),
+            at,
+        })
+    }
+}
+
+pub fn trigger_name(trigger: &Trigger) -> &'static str {
+    match trigger {
+        Trigger::Created => "created",
+        Trigger::Updated => "updated",
+        Trigger::SlaBreached(_) => "sla-breached",
+        Trigger::Rejected(_) => "rejected",
+    }
+}

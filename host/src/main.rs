@@ -1,0 +1,284 @@
+//! The `leadwire` command: a thin shell over the library.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use leadwire::capabilities::MemoryState;
+use leadwire::decision::{Decision, DecisionStatus};
+use leadwire::lead::{EventDoc, LeadFile, Timestamp, TriggerDoc};
+use leadwire::runtime::inspect_file;
+use leadwire::{Config, Pipelines, Runtime};
+
+#[derive(Parser)]
+#[command(
+    name = "leadwire",
+    version,
+    about = "Sandboxed lead scoring, segmentation, routing and nurture exit for your CRM"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one lead through a pipeline and print the decision (JSON on stdout,
+    /// each step's use of its limits on stderr). Plugin state is in memory.
+    Run {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        pipeline: String,
+        /// A lead JSON file (a lead, or {"lead": ..., "event": ...}).
+        #[arg(long)]
+        lead: PathBuf,
+        /// The trigger, overriding the file's event.
+        #[arg(long, value_enum)]
+        event: Option<TriggerDoc>,
+        /// The event time (RFC 3339), overriding the file's; default: the file's, else now.
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Check a config file: syntax, references, and that every plugin loads with
+    /// its grants and exports the roles its pipelines ask of it.
+    Validate {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Plugin tools.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Show a component's roles, capabilities, WIT version, size and sha256.
+    Inspect {
+        file: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LEADWIRE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Run {
+            config,
+            pipeline,
+            lead,
+            event,
+            at,
+        } => run_lead(&config, &pipeline, &lead, event, at.as_deref()),
+        Command::Validate { config } => validate(&config),
+        Command::Plugin {
+            command: PluginCommand::Inspect { file, json },
+        } => inspect(&file, json),
+    }
+}
+
+fn load(config_path: &Path) -> anyhow::Result<Pipelines> {
+    let config = Config::load(config_path)?;
+    let runtime = Arc::new(Runtime::new()?);
+    Ok(Pipelines::load(
+        &config,
+        runtime,
+        Arc::new(MemoryState::default()),
+    )?)
+}
+
+fn run_lead(
+    config: &Path,
+    pipeline: &str,
+    lead_path: &Path,
+    trigger: Option<TriggerDoc>,
+    at: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let pipelines = load(config)?;
+    let text = std::fs::read_to_string(lead_path)
+        .with_context(|| format!("cannot read lead file {}", lead_path.display()))?;
+    let (doc, event) =
+        LeadFile::parse(&text).with_context(|| format!("lead file {}", lead_path.display()))?;
+    let mut event = event.unwrap_or_default();
+    if let Some(trigger) = trigger {
+        event.trigger = trigger;
+    }
+    if let Some(at) = at {
+        let ts: Timestamp = serde_json::from_value(serde_json::Value::String(at.into()))
+            .with_context(|| format!("--at `{at}`"))?;
+        event.at = Some(ts);
+    }
+    let lead = doc
+        .to_lead("cli")
+        .with_context(|| format!("lead file {}", lead_path.display()))?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let event = EventDoc::to_event(&event, &lead.id, now)?;
+    let decision = pipelines.run(pipeline, lead, event)?;
+    println!("{}", serde_json::to_string_pretty(&decision)?);
+    eprint!("{}", usage_report(&decision));
+    Ok(match decision.status {
+        DecisionStatus::Ok => ExitCode::SUCCESS,
+        DecisionStatus::Error => ExitCode::from(3),
+    })
+}
+
+/// Each step's use of its limits, as Shopify's function-runner shows it.
+fn usage_report(decision: &Decision) -> String {
+    let mut out = format!(
+        "{:<14} {:<13} {:>25} {:>21} {:>17} {:>19}  result\n",
+        "step", "role", "fuel", "peak memory", "time", "verdict"
+    );
+    for step in &decision.steps {
+        let m = &step.metrics;
+        let fuel = match m.fuel_limit {
+            Some(limit) => format!(
+                "{} / {} ({:.1}%)",
+                thousands(m.fuel_used),
+                short(limit),
+                pct(m.fuel_used, limit)
+            ),
+            None => format!("{} / unlimited", thousands(m.fuel_used)),
+        };
+        let result = match &step.error {
+            Some(e) => format!("{} ({})", e.kind(), step_policy(step)),
+            None => "ok".into(),
+        };
+        out.push_str(&format!(
+            "{:<14} {:<13} {:>25} {:>21} {:>17} {:>19}  {}\n",
+            step.step,
+            step.role.name(),
+            fuel,
+            format!(
+                "{} / {}",
+                bytes(m.peak_memory_bytes),
+                bytes(m.memory_limit_bytes)
+            ),
+            format!("{:.2} / {} ms", m.duration_us as f64 / 1000.0, m.timeout_ms),
+            format!(
+                "{} / {}",
+                bytes(m.verdict_bytes),
+                bytes(m.verdict_limit_bytes)
+            ),
+            result
+        ));
+        if m.logs_truncated {
+            out.push_str(&format!("{:<14} log truncated at its limit\n", ""));
+        }
+    }
+    out
+}
+
+fn step_policy(step: &leadwire::decision::StepRecord) -> &'static str {
+    match step.on_error {
+        leadwire::config::OnError::FailOpen => "fail-open: skipped",
+        leadwire::config::OnError::FailClosed => "fail-closed: decision failed",
+    }
+}
+
+fn pct(used: u64, limit: u64) -> f64 {
+    if limit == 0 {
+        0.0
+    } else {
+        used as f64 * 100.0 / limit as f64
+    }
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn short(n: u64) -> String {
+    if n >= 1_000_000 {
+        format!("{}M", n as f64 / 1e6)
+    } else {
+        thousands(n)
+    }
+}
+
+fn bytes(n: u64) -> String {
+    if n >= 1 << 20 {
+        format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64)
+    } else if n >= 1 << 10 {
+        format!("{:.1} KiB", n as f64 / 1024.0)
+    } else {
+        format!("{n} B")
+    }
+}
+
+fn validate(config_path: &Path) -> anyhow::Result<ExitCode> {
+    let pipelines = load(config_path)?;
+    println!("{}: ok", config_path.display());
+    for (name, plugin) in &pipelines.plugins {
+        let roles: Vec<_> = plugin.info.roles.iter().map(|r| r.name()).collect();
+        println!(
+            "  plugin {name}: {} ({}), sha256 {}",
+            roles.join(", "),
+            bytes(plugin.info.size),
+            &plugin.info.sha256[..16]
+        );
+    }
+    for (name, pipeline) in &pipelines.pipelines {
+        let steps: Vec<_> = pipeline
+            .steps
+            .iter()
+            .map(|s| format!("{} ({})", s.name, s.role))
+            .collect();
+        println!("  pipeline {name}: {}", steps.join(" → "));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn inspect(file: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let runtime = Runtime::new()?;
+    let info = inspect_file(runtime.engine(), file)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&info)?);
+    } else {
+        let roles: Vec<_> = info.roles.iter().map(|r| r.name()).collect();
+        println!("file:          {}", info.path.display());
+        println!("size:          {} ({} bytes)", bytes(info.size), info.size);
+        println!("sha256:        {}", info.sha256);
+        println!("wit:           leadwire:plugin@{}", info.wit_version);
+        println!(
+            "roles:         {}",
+            if roles.is_empty() {
+                "none".into()
+            } else {
+                roles.join(", ")
+            }
+        );
+        println!("capabilities:  {}", info.capabilities.join(", "));
+        println!("wasi imports:  {}", info.wasi.len());
+    }
+    Ok(ExitCode::SUCCESS)
+}

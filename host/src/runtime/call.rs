@@ -1,0 +1,276 @@
+//! One plugin call: a fresh instance in a fresh store, with the plugin's limits,
+//! and every way it can fail turned into a typed [`CallError`].
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::component::ResourceTable;
+use wasmtime::{Engine, Store, Trap};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use super::limits::MemoryLimiter;
+use super::logs::LogBuffer;
+use super::{EPOCH_TICK, Plugin, Role};
+use crate::bindings::types::{Input, Verdict};
+use crate::capabilities::HostEnv;
+use crate::decision::VerdictOut;
+use crate::error::CallError;
+
+/// The store data of one call; the capabilities are implemented on it.
+pub struct CallState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limiter: MemoryLimiter,
+    pub(crate) logs: LogBuffer,
+    pub(crate) ctx: CallContext,
+    pub(crate) config_json: Arc<str>,
+}
+
+/// Who is calling and what the capabilities serve them.
+#[derive(Clone)]
+pub struct CallContext {
+    pub env: Arc<HostEnv>,
+    /// The state namespace: the plugin install's name.
+    pub namespace: Arc<str>,
+    /// The event time: the plugin's "now".
+    pub now: i64,
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// What a call used, against its limits (shown by `leadwire run`, kept in the
+/// decision record).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct CallMetrics {
+    pub fuel_used: u64,
+    pub fuel_limit: Option<u64>,
+    pub peak_memory_bytes: u64,
+    pub memory_limit_bytes: u64,
+    pub duration_us: u64,
+    pub timeout_ms: u64,
+    pub verdict_bytes: u64,
+    pub verdict_limit_bytes: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub logs_truncated: bool,
+}
+
+pub struct CallOutcome {
+    pub result: Result<(Verdict, VerdictOut), CallError>,
+    pub metrics: CallMetrics,
+}
+
+/// A clock stuck at the event's time: plugins have no real clock.
+struct FrozenClock(i64);
+
+impl wasmtime_wasi::HostWallClock for FrozenClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_millis(1)
+    }
+    fn now(&self) -> Duration {
+        Duration::from_millis(self.0.max(0) as u64)
+    }
+}
+
+impl wasmtime_wasi::HostMonotonicClock for FrozenClock {
+    fn resolution(&self) -> u64 {
+        1_000_000
+    }
+    fn now(&self) -> u64 {
+        0
+    }
+}
+
+impl Plugin {
+    /// Call one role of this plugin. Never panics and never returns early on a
+    /// plugin failure: the failure is in the outcome.
+    pub fn call(
+        &self,
+        engine: &Engine,
+        role: Role,
+        input: &Input,
+        ctx: CallContext,
+    ) -> CallOutcome {
+        let limits = &self.limits;
+        let logs = LogBuffer::new(limits.log_bytes);
+        let wasi = WasiCtxBuilder::new()
+            .stdout(logs.stdout())
+            .stderr(logs.stderr())
+            .wall_clock(FrozenClock(input.event.at))
+            .monotonic_clock(FrozenClock(0))
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        let mut store = Store::new(
+            engine,
+            CallState {
+                wasi,
+                table: ResourceTable::new(),
+                limiter: MemoryLimiter {
+                    limit: limits.memory_bytes,
+                    peak: 0,
+                    refused: None,
+                },
+                logs: logs.clone(),
+                ctx,
+                config_json: self.config_json.clone(),
+            },
+        );
+        store.limiter(|s| &mut s.limiter);
+        let fuel = limits.fuel.unwrap_or(u64::MAX);
+        // Fuel is always on in the engine; it cannot fail to be set.
+        let _ = store.set_fuel(fuel);
+        let ticks = limits.timeout.as_micros().div_ceil(EPOCH_TICK.as_micros()) as u64 + 1;
+        store.set_epoch_deadline(ticks);
+
+        let start = Instant::now();
+        let raw = self.invoke(&mut store, role, input);
+        let duration = start.elapsed();
+
+        let fuel_used = fuel - store.get_fuel().unwrap_or(0);
+        let (lines, truncated, stderr_tail) = logs.finish();
+        let limiter = &store.data().limiter;
+        let mut metrics = CallMetrics {
+            fuel_used,
+            fuel_limit: limits.fuel,
+            peak_memory_bytes: limiter.peak,
+            memory_limit_bytes: limits.memory_bytes,
+            duration_us: duration.as_micros() as u64,
+            timeout_ms: limits.timeout.as_millis() as u64,
+            verdict_bytes: 0,
+            verdict_limit_bytes: limits.verdict_bytes,
+            logs: lines,
+            logs_truncated: truncated,
+        };
+
+        let result = match raw {
+            Ok(Ok(verdict)) => check_verdict(verdict, limits.verdict_bytes, &mut metrics),
+            Ok(Err(message)) => Err(CallError::PluginError { message }),
+            Err(error) => Err(classify(error, limiter, fuel_used, limits, &stderr_tail)),
+        };
+        CallOutcome { result, metrics }
+    }
+
+    fn invoke(
+        &self,
+        store: &mut Store<CallState>,
+        role: Role,
+        input: &Input,
+    ) -> wasmtime::Result<Result<Verdict, String>> {
+        let instance = self.pre.instantiate(&mut *store)?;
+        let missing =
+            || wasmtime::format_err!("plugin `{}` does not export the {role} role", self.name);
+        Ok(match role {
+            Role::Scoring => {
+                let guest = self
+                    .scoring
+                    .as_ref()
+                    .ok_or_else(missing)?
+                    .load(&mut *store, &instance)?;
+                guest.call_score(&mut *store, input)?.map(Verdict::Score)
+            }
+            Role::Segmentation => {
+                let guest = self
+                    .segmentation
+                    .as_ref()
+                    .ok_or_else(missing)?
+                    .load(&mut *store, &instance)?;
+                guest
+                    .call_segment(&mut *store, input)?
+                    .map(Verdict::Segmentation)
+            }
+            Role::Routing => {
+                let guest = self
+                    .routing
+                    .as_ref()
+                    .ok_or_else(missing)?
+                    .load(&mut *store, &instance)?;
+                guest.call_route(&mut *store, input)?.map(Verdict::Routing)
+            }
+            Role::Nurture => {
+                let guest = self
+                    .nurture
+                    .as_ref()
+                    .ok_or_else(missing)?
+                    .load(&mut *store, &instance)?;
+                guest
+                    .call_evaluate(&mut *store, input)?
+                    .map(Verdict::Nurture)
+            }
+        })
+    }
+}
+
+fn check_verdict(
+    verdict: Verdict,
+    limit: u64,
+    metrics: &mut CallMetrics,
+) -> Result<(Verdict, VerdictOut), CallError> {
+    let out = VerdictOut::from_wit(&verdict);
+    let size = serde_json::to_vec(&out)
+        .map(|v| v.len() as u64)
+        .unwrap_or(u64::MAX);
+    metrics.verdict_bytes = size;
+    if size > limit {
+        return Err(CallError::OutputTooLarge { size, limit });
+    }
+    out.validate()
+        .map_err(|message| CallError::InvalidVerdict { message })?;
+    Ok((verdict, out))
+}
+
+/// Turn a failed call into what went wrong, in the user's terms.
+fn classify(
+    error: wasmtime::Error,
+    limiter: &MemoryLimiter,
+    fuel_used: u64,
+    limits: &super::Limits,
+    stderr_tail: &str,
+) -> CallError {
+    let Some(trap) = error.downcast_ref::<Trap>() else {
+        // Not a trap: a capability of ours failed, or instantiation did.
+        return CallError::HostError {
+            message: format!("{error:#}"),
+        };
+    };
+    match trap {
+        Trap::OutOfFuel => CallError::FuelExhausted {
+            used: fuel_used,
+            limit: limits.fuel.unwrap_or(u64::MAX),
+        },
+        Trap::Interrupt => CallError::Timeout {
+            limit_ms: limits.timeout.as_millis() as u64,
+        },
+        _ if limiter.refused.is_some() => CallError::MemoryLimit {
+            requested: limiter.refused.unwrap_or_default(),
+            limit: limiter.limit,
+        },
+        Trap::StackOverflow => CallError::Trap {
+            message: "stack overflow (unbounded recursion?)".into(),
+        },
+        other => CallError::Trap {
+            message: panic_message(stderr_tail)
+                .map(|panic| format!("{panic} ({other})"))
+                .unwrap_or_else(|| other.to_string()),
+        },
+    }
+}
+
+/// The text of a Rust panic from the plugin's stderr, without the backtrace hint.
+fn panic_message(stderr: &str) -> Option<String> {
+    let start = stderr.rfind("panicked at")?;
+    let text: Vec<&str> = stderr[start..]
+        .lines()
+        .filter(|l| !l.starts_with("note: run with"))
+        .collect();
+    Some(format!("plugin {}", text.join(" ").trim()))
+}

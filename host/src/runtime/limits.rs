@@ -1,0 +1,64 @@
+//! Per-plugin limits and the memory limiter that enforces them.
+
+use std::time::Duration;
+
+/// What one plugin call may use. Defaults follow architecture.md (Shopify
+/// Functions is the anchor).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Limits {
+    /// `None`: unlimited (the epoch deadline still applies).
+    pub fuel: Option<u64>,
+    pub memory_bytes: u64,
+    pub timeout: Duration,
+    pub verdict_bytes: u64,
+    pub log_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            fuel: Some(10_000_000),
+            memory_bytes: 32 << 20,
+            timeout: Duration::from_millis(100),
+            verdict_bytes: 64 << 10,
+            log_bytes: 4 << 10,
+        }
+    }
+}
+
+/// Refuses memory growth past the plugin's limit, and remembers the peak and
+/// whether the limit was hit (so the trap that follows is reported as
+/// `memory-limit`, not as a generic trap).
+pub struct MemoryLimiter {
+    pub limit: u64,
+    pub peak: u64,
+    pub refused: Option<u64>,
+}
+
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+impl wasmtime::ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let desired = desired as u64;
+        if desired > self.limit {
+            self.refused = Some(desired);
+            return Ok(false);
+        }
+        self.peak = self.peak.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}

@@ -1,0 +1,124 @@
+//! The wasmtime engine and the sandbox around every plugin call.
+//!
+//! One [`Engine`] per process: components are compiled once when a plugin loads,
+//! linked only with the capabilities the install grants, and pre-instantiated
+//! (`InstancePre`); each call gets a fresh instance from the pooling allocator,
+//! with fuel, a memory cap, an epoch deadline and capped output.
+
+mod call;
+mod limits;
+mod logs;
+pub mod plugin;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+pub use call::{CallContext, CallMetrics, CallOutcome, CallState};
+pub use limits::Limits;
+pub use plugin::{Plugin, PluginInfo, inspect_file};
+
+/// The largest linear memory any plugin may be given (the pool's slot size).
+pub const MAX_MEMORY_BYTES: u64 = 512 << 20;
+/// How often the epoch advances: the granularity of wall-clock timeouts.
+pub const EPOCH_TICK: Duration = Duration::from_millis(2);
+/// The WIT version this host speaks.
+pub const WIT_VERSION: &str = "0.1.0";
+
+/// A plugin role: an exported interface of the contract.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    Scoring,
+    Segmentation,
+    Routing,
+    Nurture,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [
+        Role::Scoring,
+        Role::Segmentation,
+        Role::Routing,
+        Role::Nurture,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Scoring => "scoring",
+            Role::Segmentation => "segmentation",
+            Role::Routing => "routing",
+            Role::Nurture => "nurture",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.name() == name)
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The engine plus the thread that advances its epoch.
+pub struct Runtime {
+    engine: Engine,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl Runtime {
+    pub fn new() -> anyhow::Result<Runtime> {
+        let mut pool = PoolingAllocationConfig::default();
+        // Enough slots for the plugin calls in flight at once; a call that finds
+        // the pool full fails with a trap rather than allocating without bound.
+        pool.total_component_instances(512)
+            .total_core_instances(4096)
+            .total_memories(512)
+            .total_tables(4096)
+            .max_memory_size(MAX_MEMORY_BYTES as usize)
+            .max_core_instances_per_component(32)
+            .max_memories_per_component(4)
+            .max_tables_per_component(16);
+
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .consume_fuel(true)
+            .epoch_interruption(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        let stop = ticker_stop.clone();
+        let ticking = engine.clone();
+        std::thread::Builder::new()
+            .name("leadwire-epoch".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    ticking.increment_epoch();
+                }
+            })?;
+        Ok(Runtime {
+            engine,
+            ticker_stop,
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
