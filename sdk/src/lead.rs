@@ -227,8 +227,13 @@ impl Input {
 
     /// The lifecycle stage: set by an earlier segmentation step, else the CRM's.
     pub fn lifecycle_stage(&self) -> Option<&str> {
-        self.prior_segments()
-            .and_then(|s| s.lifecycle_stage.as_deref())
+        self.prior
+            .iter()
+            .rev()
+            .find_map(|p| match &p.verdict {
+                Verdict::Segmentation(s) => s.lifecycle_stage.as_deref(),
+                _ => None,
+            })
             .or(self.lead.lifecycle_stage.as_deref())
     }
 

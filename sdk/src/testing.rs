@@ -241,11 +241,16 @@ impl LeadBuilder {
         self.lead.created_at = Some(at);
         self
     }
+    /// Set a field (replacing an earlier value of the same name).
     pub fn field(mut self, name: &str, value: impl Into<Value>) -> Self {
-        self.lead.fields.push(Field {
-            name: name.into(),
-            value: value.into(),
-        });
+        let value = value.into();
+        match self.lead.fields.iter_mut().find(|f| f.name == name) {
+            Some(field) => field.value = value,
+            None => self.lead.fields.push(Field {
+                name: name.into(),
+                value,
+            }),
+        }
         self
     }
     pub fn activity(self, kind: &str, at: i64) -> Self {
