@@ -10,5 +10,5 @@ wasmtime::component::bindgen!({
     imports: { default: trappable },
 });
 
+pub use self::leadwire::plugin::types;
 pub use exports::leadwire::plugin::{nurture, routing, scoring, segmentation};
-pub use leadwire::plugin::types;

@@ -43,6 +43,13 @@ pub struct Config {
     /// Known accounts by web domain.
     #[serde(default)]
     pub accounts: BTreeMap<String, AccountConfig>,
+    #[serde(default)]
+    pub store: StoreConfig,
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// CRM endpoints: `POST /hooks/NAME`.
+    #[serde(default)]
+    pub sources: BTreeMap<String, SourceConfig>,
     /// Where the file was read from; plugin paths are relative to its folder.
     #[serde(skip)]
     pub path: PathBuf,
@@ -145,6 +152,73 @@ fn one() -> u32 {
 pub struct AccountConfig {
     pub owner: String,
     pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `sqlite://leadwire.db` (relative to the working directory) or `postgres://…`.
+    #[serde(default = "default_store_url")]
+    pub url: String,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            url: default_store_url(),
+        }
+    }
+}
+
+fn default_store_url() -> String {
+    "sqlite://leadwire.db".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// The URL the CRMs call, as they see it (behind a proxy it differs from the
+    /// listen address); HubSpot's v2/v3 signatures cover it.
+    pub public_url: Option<String>,
+    #[serde(default = "default_body_limit")]
+    pub body_limit_kib: u64,
+    /// The environment variable holding the bearer token for `POST /admin/reload`.
+    pub admin_token_env: Option<String>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: default_listen(),
+            public_url: None,
+            body_limit_kib: default_body_limit(),
+            admin_token_env: None,
+        }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+
+fn default_body_limit() -> u64 {
+    1024
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// `hubspot`, `salesforce`, `pipedrive`, `generic` or `json`.
+    pub adapter: Spanned<String>,
+    /// The pipeline its events run through.
+    pub pipeline: Spanned<String>,
+    /// The environment variable holding the secret (never the secret itself).
+    pub secret_env: Option<String>,
+    /// Adapter settings (signature version, org id, JSON pointers…).
+    #[serde(default)]
+    pub options: toml::Table,
 }
 
 pub const CAPABILITIES: [&str; 3] = ["state", "directory", "accounts"];
@@ -284,6 +358,15 @@ impl Config {
                     ));
                 }
                 step_names.push(step_name);
+            }
+        }
+        for (name, source) in &self.sources {
+            let pipeline = source.pipeline.get_ref();
+            if !self.pipelines.contains_key(pipeline) {
+                return Err(self.invalid(
+                    source.pipeline.span(),
+                    format!("sources.{name}.pipeline: no pipeline named `{pipeline}`"),
+                ));
             }
         }
         for (team, config) in &self.directory.teams {

@@ -2,8 +2,10 @@
 //! routing, nurture exit) runs as sandboxed WebAssembly components.
 //!
 //! Data flow: lead JSON ([`lead`]) → [`pipeline`] → plugin calls in the
-//! [`runtime`] sandbox, served by the host [`capabilities`] → a [`decision`].
+//! [`runtime`] sandbox, served by the host [`capabilities`] → a [`decision`],
+//! kept in the [`store`]. CRMs reach it through the [`server`]'s [`adapters`].
 
+pub mod adapters;
 pub mod bindings;
 pub mod capabilities;
 pub mod config;
@@ -12,6 +14,8 @@ pub mod error;
 pub mod lead;
 pub mod pipeline;
 pub mod runtime;
+pub mod server;
+pub mod store;
 
 pub use config::Config;
 pub use decision::Decision;

@@ -42,6 +42,15 @@ enum Command {
         #[arg(long)]
         at: Option<String>,
     },
+    /// Serve CRM webhooks (`POST /hooks/SOURCE`) and the HTTP API until SIGTERM;
+    /// SIGHUP reloads the config.
+    Serve {
+        #[arg(long)]
+        config: PathBuf,
+        /// Address to listen on (default: the config's server.listen, else 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<String>,
+    },
     /// Check a config file: syntax, references, and that every plugin loads with
     /// its grants and exports the roles its pipelines ask of it.
     Validate {
@@ -92,6 +101,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             event,
             at,
         } => run_lead(&config, &pipeline, &lead, event, at.as_deref()),
+        Command::Serve { config, listen } => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(leadwire::server::serve(&config, listen.as_deref()))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Validate { config } => validate(&config),
         Command::Plugin {
             command: PluginCommand::Inspect { file, json },

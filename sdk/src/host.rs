@@ -24,9 +24,8 @@ pub fn log(level: Level, message: &str) {
 pub fn config<T: serde::de::DeserializeOwned>() -> crate::Result<T> {
     let json = config_json();
     let de = &mut serde_json::Deserializer::from_str(&json);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        crate::Error::msg(format!("invalid config at `{}`: {}", e.path(), e.inner()))
-    })
+    serde_path_to_error::deserialize(de)
+        .map_err(|e| crate::Error::msg(format!("invalid config at `{}`: {}", e.path(), e.inner())))
 }
 
 /// The install's config table as JSON text.

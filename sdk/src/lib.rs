@@ -49,7 +49,7 @@ pub use bindings::leadwire::plugin::types::{
 };
 
 pub use error::{Error, Result};
-pub use lead::{DAY_MS, Activities};
+pub use lead::{Activities, DAY_MS};
 /// Export a plugin type for the roles it implements: `export!(MyPlugin: scoring, routing);`
 pub use leadwire_sdk_macros::export;
 

@@ -76,7 +76,10 @@ impl Inner {
         let reps = self.reps.borrow();
         Some(Team {
             name: name.into(),
-            reps: members.iter().filter_map(|id| reps.get(id).cloned()).collect(),
+            reps: members
+                .iter()
+                .filter_map(|id| reps.get(id).cloned())
+                .collect(),
         })
     }
     pub(crate) fn rep(&self, id: &str) -> Option<Rep> {
@@ -109,7 +112,8 @@ impl FakeHost {
 
     /// The install's config, written as in leadwire.toml's `config` table.
     pub fn config_toml(self, text: &str) -> Self {
-        let value: toml::Value = toml::from_str(text).unwrap_or_else(|e| panic!("config TOML: {e}"));
+        let value: toml::Value =
+            toml::from_str(text).unwrap_or_else(|e| panic!("config TOML: {e}"));
         let json = serde_json::to_string(&value).expect("TOML converts to JSON");
         *self.inner.config.borrow_mut() = json;
         self

@@ -20,7 +20,12 @@ fn default_title_points() -> f64 {
     20.0
 }
 fn default_titles() -> Vec<String> {
-    vec!["VP".into(), "Head".into(), "Director".into(), "Chief".into()]
+    vec![
+        "VP".into(),
+        "Head".into(),
+        "Director".into(),
+        "Chief".into(),
+    ]
 }
 fn default_pricing_points() -> f64 {
     5.0
@@ -34,7 +39,11 @@ impl Scoring for CustomScorer {
         let mut contributions = Vec::new();
 
         if let Some(title) = input.lead.text("jobtitle") {
-            if let Some(hit) = config.senior_titles.iter().find(|t| title.contains(t.as_str())) {
+            if let Some(hit) = config
+                .senior_titles
+                .iter()
+                .find(|t| title.contains(t.as_str()))
+            {
                 contributions.push(Contribution::new(
                     "senior-title",
                     config.title_points,
@@ -47,7 +56,11 @@ impl Scoring for CustomScorer {
             .lead
             .activities()
             .kind("page_view")
-            .filter(|a| a.get("url").and_then(Value::as_text).is_some_and(|u| u.contains("/pricing")))
+            .filter(|a| {
+                a.get("url")
+                    .and_then(Value::as_text)
+                    .is_some_and(|u| u.contains("/pricing"))
+            })
             .within_days(30.0, input.now())
             .count();
         if views > 0 {
@@ -58,7 +71,10 @@ impl Scoring for CustomScorer {
             ));
         }
 
-        host::log(host::Level::Info, &format!("{} rule(s) fired", contributions.len()));
+        host::log(
+            host::Level::Info,
+            &format!("{} rule(s) fired", contributions.len()),
+        );
         Ok(ScoreVerdict::from_contributions(contributions))
     }
 }
@@ -76,13 +92,24 @@ mod tests {
         let input = lead("1")
             .field("jobtitle", "VP Marketing")
             .activity_with("page_view", NOW - DAY_MS, vec![("url", "/pricing".into())])
-            .activity_with("page_view", NOW - 2 * DAY_MS, vec![("url", "/pricing".into())])
-            .activity_with("page_view", NOW - 60 * DAY_MS, vec![("url", "/pricing".into())])
+            .activity_with(
+                "page_view",
+                NOW - 2 * DAY_MS,
+                vec![("url", "/pricing".into())],
+            )
+            .activity_with(
+                "page_view",
+                NOW - 60 * DAY_MS,
+                vec![("url", "/pricing".into())],
+            )
             .input_at(NOW);
         let verdict = host.run(|| CustomScorer::score(&input)).unwrap();
         assert_eq!(verdict.value, 40.0);
         assert_eq!(verdict.contributions[0].rule, "senior-title");
-        assert_eq!(verdict.contributions[1].reason, "2 pricing page view(s) in the last 30 days");
+        assert_eq!(
+            verdict.contributions[1].reason,
+            "2 pricing page view(s) in the last 30 days"
+        );
         assert_eq!(host.logs(), vec!["INFO 2 rule(s) fired"]);
     }
 

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use sha2::Digest;
 use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, Store, Trap};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -101,6 +102,7 @@ impl Plugin {
     ) -> CallOutcome {
         let limits = &self.limits;
         let logs = LogBuffer::new(limits.log_bytes);
+        let seed: [u8; 32] = sha2::Sha256::digest(input.event.id.as_bytes()).into();
         let wasi = WasiCtxBuilder::new()
             .stdout(logs.stdout())
             .stderr(logs.stderr())
@@ -109,6 +111,13 @@ impl Plugin {
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
+            // Randomness derived from the event: a replay sees the same bytes,
+            // so a plugin stays a pure function of (input, config, state).
+            .secure_random(wasmtime_wasi::Deterministic::new(seed.to_vec()))
+            .insecure_random(wasmtime_wasi::Deterministic::new(seed.to_vec()))
+            .insecure_random_seed(u128::from_le_bytes(
+                seed[..16].try_into().unwrap_or_default(),
+            ))
             .build();
         let mut store = Store::new(
             engine,

@@ -12,7 +12,7 @@ pub mod plugin;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
@@ -101,9 +101,19 @@ impl Runtime {
         std::thread::Builder::new()
             .name("leadwire-epoch".into())
             .spawn(move || {
+                // The epoch counts EPOCH_TICKs of real time since the engine
+                // started. A sleep overruns on a busy machine, so counting
+                // sleeps would stretch a 100 ms deadline to several times that
+                // (seen: 280 ms with both cores busy); catch up instead.
+                let start = Instant::now();
+                let mut epoch: u128 = 0;
                 while !stop.load(Ordering::Relaxed) {
                     std::thread::sleep(EPOCH_TICK);
-                    ticking.increment_epoch();
+                    let due = start.elapsed().as_micros() / EPOCH_TICK.as_micros();
+                    while epoch < due {
+                        ticking.increment_epoch();
+                        epoch += 1;
+                    }
                 }
             })?;
         Ok(Runtime {

@@ -58,7 +58,10 @@ fn expand(args: Args) -> syn::Result<proc_macro2::TokenStream> {
     for role in &args.roles {
         let name = role.to_string();
         if seen.contains(&name) {
-            return Err(syn::Error::new(role.span(), format!("role `{name}` listed twice")));
+            return Err(syn::Error::new(
+                role.span(),
+                format!("role `{name}` listed twice"),
+            ));
         }
         seen.push(name.clone());
         let (module, func, verdict, trait_name) = match name.as_str() {

@@ -1,0 +1,211 @@
+//! `leadwire serve`: the HTTP face of the library. CRMs post webhooks to
+//! `/hooks/{source}`; admins read decisions and reload the configuration.
+//!
+//! The configuration in force is one immutable [`Loaded`] behind an `Arc`: a
+//! reload builds a new one and swaps it in, so requests in flight finish on the
+//! one they started with, and a configuration that fails to load is refused
+//! while the old one keeps serving.
+
+mod api;
+mod metrics;
+mod webhook;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+use crate::adapters::{self, Adapter};
+use crate::config::Config;
+use crate::pipeline::Pipelines;
+use crate::runtime::Runtime;
+use crate::store::Store;
+
+pub use metrics::Metrics;
+
+/// A CRM endpoint, ready to serve.
+pub struct Source {
+    pub name: String,
+    pub adapter: Box<dyn Adapter>,
+    pub pipeline: String,
+}
+
+/// One configuration, loaded: plugins, pipelines and sources.
+pub struct Loaded {
+    pub config: Config,
+    pub pipelines: Pipelines,
+    pub sources: BTreeMap<String, Source>,
+}
+
+/// Everything the handlers share.
+pub struct App {
+    current: RwLock<Arc<Loaded>>,
+    pub store: Arc<dyn Store>,
+    runtime: Arc<Runtime>,
+    pub metrics: Metrics,
+    config_path: PathBuf,
+    /// `store.url` at startup: a reload may not move the data.
+    store_url: String,
+}
+
+impl App {
+    pub fn current(&self) -> Arc<Loaded> {
+        self.current.read().unwrap().clone()
+    }
+
+    /// Load the config file again and swap it in, or keep the old one and say why.
+    pub fn reload(&self) -> anyhow::Result<()> {
+        let config = Config::load(&self.config_path)?;
+        if config.store.url != self.store_url {
+            anyhow::bail!(
+                "store.url changed from `{}` to `{}`: the store cannot move on reload; restart leadwire",
+                self.store_url,
+                config.store.url
+            );
+        }
+        let loaded = load(config, self.runtime.clone(), self.store.clone())?;
+        *self.current.write().unwrap() = Arc::new(loaded);
+        tracing::info!(config = %self.config_path.display(), "configuration reloaded");
+        Ok(())
+    }
+
+    /// The bearer token `POST /admin/reload` requires, if the config names one.
+    fn admin_token(&self) -> Option<String> {
+        let env = self.current().config.server.admin_token_env.clone()?;
+        std::env::var(env).ok().filter(|t| !t.is_empty())
+    }
+}
+
+/// Build a [`Loaded`] from a parsed config: plugins, pipelines, and each source's
+/// adapter with its secret from the environment.
+pub fn load(
+    config: Config,
+    runtime: Arc<Runtime>,
+    store: Arc<dyn Store>,
+) -> anyhow::Result<Loaded> {
+    let pipelines = Pipelines::load(&config, runtime, store)?;
+    let mut sources = BTreeMap::new();
+    for (name, source) in &config.sources {
+        let secret = match &source.secret_env {
+            Some(var) => Some(std::env::var(var).map_err(|_| {
+                anyhow::anyhow!(
+                    "sources.{name}.secret_env: the environment variable `{var}` is not set (it holds the source's secret)"
+                )
+            })?),
+            None => None,
+        };
+        let adapter = adapters::build(source.adapter.get_ref(), &source.options, secret)
+            .map_err(|e| anyhow::anyhow!("sources.{name}: {e}"))?;
+        sources.insert(
+            name.clone(),
+            Source {
+                name: name.clone(),
+                adapter,
+                pipeline: source.pipeline.get_ref().clone(),
+            },
+        );
+    }
+    Ok(Loaded {
+        config,
+        pipelines,
+        sources,
+    })
+}
+
+/// Start serving: open the store, load the config, listen, and run until
+/// SIGTERM or Ctrl-C (finishing requests in flight). SIGHUP reloads.
+pub async fn serve(config_path: &Path, listen: Option<&str>) -> anyhow::Result<()> {
+    let config = Config::load(config_path)?;
+    let store_url = config.store.url.clone();
+    let store = tokio::task::spawn_blocking(move || crate::store::open(&store_url)).await??;
+    let runtime = Arc::new(Runtime::new()?);
+    let body_limit = (config.server.body_limit_kib << 10) as usize;
+    let addr = listen
+        .map(str::to_string)
+        .unwrap_or_else(|| config.server.listen.clone());
+    let store_url = config.store.url.clone();
+    let loaded = load(config, runtime.clone(), store.clone())?;
+    let app = Arc::new(App {
+        current: RwLock::new(Arc::new(loaded)),
+        store,
+        runtime,
+        metrics: Metrics::default(),
+        config_path: config_path.to_path_buf(),
+        store_url,
+    });
+
+    let router = router(app.clone(), body_limit);
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local: SocketAddr = listener.local_addr()?;
+    // Tests and scripts read this line to find the port.
+    eprintln!("leadwire: listening on http://{local}");
+    tokio::spawn(reload_on_sighup(app.clone()));
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    eprintln!("leadwire: stopped");
+    Ok(())
+}
+
+pub fn router(app: Arc<App>, body_limit: usize) -> Router {
+    Router::new()
+        .route("/hooks/{source}", post(webhook::hook))
+        .route("/healthz", get(api::healthz))
+        .route("/readyz", get(api::readyz))
+        .route("/metrics", get(api::metrics))
+        .route("/v1/leads/{source}/{id}/decisions", get(api::decisions))
+        .route("/v1/pipelines/{name}/evaluate", post(api::evaluate))
+        .route("/admin/reload", post(api::reload))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(app)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    eprintln!("leadwire: shutting down, finishing requests in flight");
+}
+
+async fn reload_on_sighup(app: Arc<App>) {
+    #[cfg(unix)]
+    {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            let app = app.clone();
+            let result = tokio::task::spawn_blocking(move || app.reload()).await;
+            match result {
+                Ok(Ok(())) => eprintln!("leadwire: configuration reloaded (SIGHUP)"),
+                Ok(Err(e)) => eprintln!(
+                    "leadwire: reload refused, the old configuration keeps serving: {e:#}"
+                ),
+                Err(e) => eprintln!("leadwire: reload failed: {e}"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = app;
+}

@@ -1,0 +1,275 @@
+//! `POST /hooks/{source}`: verify, parse, then for each event — claim its dedup
+//! key, merge it into the lead's snapshot, run the pipeline, record the decision
+//! — and answer in the CRM's format. An event is answered 2xx only once its
+//! decision is in the store.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+
+use super::{App, Loaded, Source};
+use crate::adapters::{Reply, WebhookRequest};
+use crate::decision::{Decision, DecisionStatus};
+use crate::store::{Claim, StoreError};
+
+/// How long a claim holds before another replica may take the event over.
+const CLAIM_LEASE_MS: i64 = 30_000;
+
+pub fn reply(r: Reply) -> Response {
+    (
+        StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        [(header::CONTENT_TYPE, r.content_type)],
+        r.body,
+    )
+        .into_response()
+}
+
+pub async fn hook(
+    State(app): State<Arc<App>>,
+    Path(source_name): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = Instant::now();
+    let loaded = app.current();
+    let response = handle(&app, &loaded, &source_name, &method, &uri, &headers, body).await;
+    let status = response.status().as_u16().to_string();
+    let source_label = if loaded.sources.contains_key(&source_name) {
+        source_name
+    } else {
+        "unknown".into()
+    };
+    app.metrics.count(
+        "leadwire_requests_total",
+        vec![("source", source_label.clone()), ("status", status)],
+    );
+    app.metrics.observe(
+        "leadwire_request_duration_seconds",
+        vec![("source", source_label)],
+        started.elapsed(),
+    );
+    response
+}
+
+async fn handle(
+    app: &Arc<App>,
+    loaded: &Arc<Loaded>,
+    source_name: &str,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(source) = loaded.sources.get(source_name) else {
+        let known: Vec<_> = loaded.sources.keys().cloned().collect();
+        return reply(Reply::json(
+            404,
+            &serde_json::json!({ "error": format!("no source named `{source_name}` (sources: {})", known.join(", ")) }),
+        ));
+    };
+    let url = public_url(loaded, headers, uri);
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let request = WebhookRequest {
+        method: method.as_str(),
+        url: &url,
+        headers,
+        body: &body,
+        now_ms,
+    };
+    if let Err(e) = source.adapter.verify(&request) {
+        tracing::warn!(source = source_name, "rejected webhook: {}", e.message());
+        return reply(source.adapter.failed(e.status(), e.message()));
+    }
+    let events = match source.adapter.parse(&request) {
+        Ok(events) => events,
+        Err(e) => return reply(source.adapter.failed(e.status(), e.message())),
+    };
+
+    let (app2, loaded2, name) = (app.clone(), loaded.clone(), source_name.to_string());
+    let outcome = tokio::task::spawn_blocking(move || {
+        let source = &loaded2.sources[&name];
+        process(&app2, &loaded2, source, events, now_ms)
+    })
+    .await;
+    match outcome {
+        Ok(Ok(decisions)) => reply(source.adapter.accepted(&decisions)),
+        Ok(Err(Failure::Busy(key))) => reply(source.adapter.failed(
+            409,
+            &format!("event `{key}` is being decided by another worker; retry later"),
+        )),
+        Ok(Err(Failure::BadLead(message))) => reply(source.adapter.failed(400, &message)),
+        Ok(Err(Failure::Store(e))) => {
+            tracing::error!(source = source_name, "store failed: {e}");
+            reply(
+                source
+                    .adapter
+                    .failed(503, &format!("store unavailable: {e}")),
+            )
+        }
+        Err(e) => reply(source.adapter.failed(500, &format!("internal error: {e}"))),
+    }
+}
+
+/// The URL as the CRM called it: `server.public_url` (behind a proxy) or the
+/// Host header, plus the request's path and query.
+fn public_url(loaded: &Loaded, headers: &HeaderMap, uri: &Uri) -> String {
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    match &loaded.config.server.public_url {
+        Some(base) => format!("{}{path}", base.trim_end_matches('/')),
+        None => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
+            format!("http://{host}{path}")
+        }
+    }
+}
+
+pub enum Failure {
+    /// Another worker holds the event's claim.
+    Busy(String),
+    /// The event's lead cannot be turned into the contract's types.
+    BadLead(String),
+    Store(StoreError),
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Failure::Store(e)
+    }
+}
+
+/// Decide every event of a request, in order. Runs on a blocking thread.
+fn process(
+    app: &App,
+    loaded: &Loaded,
+    source: &Source,
+    events: Vec<crate::adapters::LeadEvent>,
+    now_ms: i64,
+) -> Result<Vec<Decision>, Failure> {
+    let store = &app.store;
+    let mut decisions = Vec::with_capacity(events.len());
+    for event in events {
+        let key = event.dedup_key.clone();
+        match store.claim(&source.name, &key, now_ms, CLAIM_LEASE_MS)? {
+            Claim::Done(decision) => {
+                app.metrics.count(
+                    "leadwire_decisions_total",
+                    vec![
+                        ("pipeline", decision.pipeline.clone()),
+                        ("outcome", "duplicate".into()),
+                    ],
+                );
+                decisions.push(*decision);
+                continue;
+            }
+            Claim::InProgress => return Err(Failure::Busy(key)),
+            Claim::New => {}
+        }
+        match decide(app, loaded, source, &event) {
+            Ok(decision) => match store.record(&source.name, &key, &decision) {
+                Ok(()) => decisions.push(decision),
+                // Another worker decided it after our claim lapsed: answer theirs.
+                Err(StoreError::AlreadyDecided { existing, .. }) => decisions.push(*existing),
+                Err(e) => {
+                    let _ = store.release(&source.name, &key);
+                    return Err(Failure::Store(e));
+                }
+            },
+            Err(failure) => {
+                let _ = store.release(&source.name, &key);
+                return Err(failure);
+            }
+        }
+    }
+    Ok(decisions)
+}
+
+fn decide(
+    app: &App,
+    loaded: &Loaded,
+    source: &Source,
+    event: &crate::adapters::LeadEvent,
+) -> Result<Decision, Failure> {
+    let merged = app
+        .store
+        .merge_snapshot(&source.name, &event.lead, event.at)?;
+    let lead = merged
+        .to_lead(&source.name)
+        .map_err(|e| Failure::BadLead(format!("lead `{}`: {e}", event.lead.id)))?;
+    let Some(event_doc) = event.event_doc() else {
+        // A deletion: nothing to decide, but the audit trail says it happened.
+        return Ok(deleted_decision(
+            &source.name,
+            &source.pipeline,
+            &lead.id,
+            event,
+        ));
+    };
+    let wit_event = event_doc
+        .to_event(&lead.id, event.at)
+        .map_err(|e| Failure::BadLead(e.to_string()))?;
+    let decision = loaded
+        .pipelines
+        .run(&source.pipeline, lead, wit_event)
+        .map_err(|e| Failure::BadLead(e.to_string()))?;
+    let outcome = match decision.status {
+        DecisionStatus::Ok => "ok",
+        DecisionStatus::Error => "error",
+    };
+    app.metrics.count(
+        "leadwire_decisions_total",
+        vec![
+            ("pipeline", decision.pipeline.clone()),
+            ("outcome", outcome.into()),
+        ],
+    );
+    for step in &decision.steps {
+        let result = step.error.as_ref().map(|e| e.kind()).unwrap_or("ok");
+        app.metrics.count(
+            "leadwire_plugin_calls_total",
+            vec![("plugin", step.plugin.clone()), ("result", result.into())],
+        );
+        app.metrics.observe(
+            "leadwire_plugin_call_duration_seconds",
+            vec![("plugin", step.plugin.clone())],
+            std::time::Duration::from_micros(step.metrics.duration_us),
+        );
+    }
+    Ok(decision)
+}
+
+fn deleted_decision(
+    source: &str,
+    pipeline: &str,
+    lead_id: &str,
+    event: &crate::adapters::LeadEvent,
+) -> Decision {
+    Decision {
+        id: uuid::Uuid::now_v7().to_string(),
+        event_id: event.dedup_key.clone(),
+        lead_id: lead_id.to_string(),
+        source: source.to_string(),
+        pipeline: pipeline.to_string(),
+        trigger: "deleted".into(),
+        at: crate::lead::format_millis(event.at),
+        decided_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        status: DecisionStatus::Ok,
+        error: None,
+        score: None,
+        segments: Vec::new(),
+        lifecycle_stage: None,
+        stage_reason: None,
+        route: None,
+        owner: None,
+        nurture: None,
+        steps: Vec::new(),
+    }
+}

@@ -1,0 +1,238 @@
+//! The store: everything the host keeps between requests, behind one interface
+//! with two backends chosen by `store.url`.
+//!
+//! - **SQLite** (`sqlite://leadwire.db`, the default): one file next to the
+//!   config, WAL mode, for one host process.
+//! - **PostgreSQL** (`postgres://user@host:5432/db`): for several replicas of
+//!   the host behind a load balancer; every operation is atomic across them.
+//!
+//! It holds plugin key-value state (the `state` capability: [`StateStore`]),
+//! the last known snapshot of each lead per source ([`Store::merge_lead`]),
+//! idempotency keys ([`Store::claim`], [`Store::record`], [`Store::release`])
+//! and the decision log ([`Store::decisions`]). The API is synchronous: the
+//! server calls it from `tokio::task::spawn_blocking` (the PostgreSQL client
+//! runs its own small runtime and must not be called from an async task).
+//!
+//! Schema changes are built-in migrations, numbered, applied by [`open`] in
+//! one transaction and recorded in `schema_version`; opening is idempotent and
+//! safe when two replicas start at once.
+
+mod pool;
+mod postgres;
+pub mod snapshot;
+mod sqlite;
+
+use std::sync::Arc;
+
+use crate::capabilities::{StateError, StateStore};
+use crate::decision::Decision;
+use crate::lead::LeadDoc;
+
+pub use snapshot::{FieldTimes, Merged};
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A store operation failed. Messages say which database (`sqlite leadwire.db`,
+/// `postgres app@db:5432/leadwire`; never a password), which operation, and why.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// `store.url` cannot be used.
+    #[error("store url `{url}`: {message}")]
+    Url { url: String, message: String },
+    /// The database failed, refused the data, or holds data this version
+    /// cannot read.
+    #[error("{at}: {op}: {message}")]
+    Db {
+        /// The database: `sqlite leadwire.db`, `postgres app@db:5432/leadwire`.
+        at: String,
+        /// What was being done: ``claim `k` of source `hubspot` ``.
+        op: String,
+        message: String,
+    },
+    /// [`Store::record`] found the event already decided by another worker (its
+    /// claim had expired and was taken over). Nothing was written: the event
+    /// has exactly one decision, `existing`, which is the one to answer with.
+    #[error(
+        "{at}: record decision {rejected} for `{dedup_key}` of source `{event_source}`: the event was \
+         already decided by another worker (decision {}) after this worker's claim expired; \
+         nothing was written, answer with the recorded decision",
+        existing.id
+    )]
+    AlreadyDecided {
+        at: String,
+        /// The CRM source (`source` would be taken by `thiserror` for the cause).
+        event_source: String,
+        dedup_key: String,
+        /// The id of the decision that was not recorded.
+        rejected: String,
+        existing: Box<Decision>,
+    },
+}
+
+impl From<StoreError> for StateError {
+    fn from(e: StoreError) -> StateError {
+        StateError(e.to_string())
+    }
+}
+
+/// What [`Store::claim`] found for an event's dedup key.
+#[derive(Debug, Clone)]
+pub enum Claim {
+    /// The caller owns the event now: decide it, then [`Store::record`] (or
+    /// [`Store::release`] if it cannot be decided).
+    New,
+    /// Already decided: answer with this decision, run nothing.
+    Done(Box<Decision>),
+    /// Another worker claimed it less than the lease ago and is deciding it.
+    InProgress,
+}
+
+/// The host's persistent state. Every method is atomic; all are safe to call
+/// from many threads and, on PostgreSQL, from many host processes at once.
+///
+/// `Arc<dyn Store>` coerces to `Arc<dyn StateStore>` for the runtime's
+/// [`HostEnv`](crate::capabilities::HostEnv): `let state: Arc<dyn StateStore> = store.clone();`.
+pub trait Store: StateStore {
+    /// The database this store uses, for logs and messages
+    /// (`sqlite leadwire.db`, `postgres app@db:5432/leadwire`; never a password).
+    fn location(&self) -> &str;
+
+    /// Is the database reachable? (`GET /readyz`)
+    fn ping(&self) -> StoreResult<()>;
+
+    /// Merge what one event says about a lead into the last known snapshot for
+    /// (`source`, `update.id`), and return the merged lead with what changed.
+    ///
+    /// `at_ms` is the event's time. Each attribute (`source`, `email`,
+    /// `company_domain`, `owner`, `lifecycle_stage`, `created_at`) and each
+    /// field keeps the time it was last set; a value from an older event never
+    /// overwrites one set by a newer event (CRMs reorder deliveries); on equal
+    /// times the later delivery wins. What the update leaves out (an attribute
+    /// that is `None`, a field it does not name) is kept; a field set to JSON
+    /// `null` is a value (cleared). Activities are unioned (the same kind, time
+    /// and properties once), ordered by time, the newest
+    /// [`snapshot::MAX_ACTIVITIES`] kept. Atomic against concurrent merges of
+    /// the same lead.
+    fn merge_lead(&self, source: &str, update: &LeadDoc, at_ms: i64) -> StoreResult<Merged>;
+
+    /// [`merge_lead`](Store::merge_lead), returning only the merged lead.
+    fn merge_snapshot(&self, source: &str, update: &LeadDoc, at_ms: i64) -> StoreResult<LeadDoc> {
+        Ok(self.merge_lead(source, update, at_ms)?.lead)
+    }
+
+    /// The last known snapshot of a lead, if any event about it was merged.
+    fn snapshot(&self, source: &str, lead_id: &str) -> StoreResult<Option<LeadDoc>>;
+
+    /// Idempotency: claim an event's dedup key before deciding it.
+    ///
+    /// Exactly one caller across all replicas gets [`Claim::New`]. A key
+    /// already decided gives [`Claim::Done`] with the recorded decision (a
+    /// redelivery is answered with it, running no plugin). A key claimed less
+    /// than `lease_ms` before `now_ms` and not yet decided gives
+    /// [`Claim::InProgress`]; an older unfinished claim (a crashed replica, or
+    /// one slower than the lease) is taken over and gives [`Claim::New`]. The
+    /// lease must be longer than a pipeline can take.
+    fn claim(
+        &self,
+        source: &str,
+        dedup_key: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> StoreResult<Claim>;
+
+    /// Record `decision` in the decision log and mark the key done, in one
+    /// transaction: after `Ok`, the event is durable (answer 2xx only then).
+    ///
+    /// Recording the same decision again is a no-op. If the key was meanwhile
+    /// decided with another decision (this worker's claim expired and another
+    /// took it over), nothing is written and the error is
+    /// [`StoreError::AlreadyDecided`] with that decision. A key that was never
+    /// claimed is recorded as done.
+    fn record(&self, source: &str, dedup_key: &str, decision: &Decision) -> StoreResult<()>;
+
+    /// Give up an undecided claim (processing failed before a decision), so
+    /// that a retry can proceed at once. A decided key is left as it is.
+    fn release(&self, source: &str, dedup_key: &str) -> StoreResult<()>;
+
+    /// The audit trail: the decisions recorded for a lead, newest first
+    /// (by `decided_at`, then by the order they were recorded), at most `limit`.
+    fn decisions(&self, source: &str, lead_id: &str, limit: usize) -> StoreResult<Vec<Decision>>;
+}
+
+/// Open the store at `url` and bring its schema up to date.
+///
+/// - `sqlite://leadwire.db`: a file, relative to the working directory;
+///   `sqlite:///var/lib/leadwire/leadwire.db`: an absolute path;
+///   `sqlite::memory:`: in memory, gone when the process ends (tests, `run`).
+/// - `postgres://user[:password]@host[:port]/database[?options]` (or
+///   `postgresql://`); the query takes libpq-style options such as
+///   `connect_timeout=5` or `options=-csearch_path%3Dleadwire` (tables go in
+///   the first schema of the search path). TLS is not supported yet.
+pub fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
+    let bad = |message: &str| StoreError::Url {
+        url: self::postgres::redact(url),
+        message: message.to_string(),
+    };
+    if url == "sqlite::memory:" || url == "sqlite://:memory:" {
+        return Ok(Arc::new(sqlite::SqliteStore::open(None)?));
+    }
+    if let Some(rest) = url.strip_prefix("sqlite:") {
+        let path = rest.strip_prefix("//").unwrap_or(rest);
+        if path.is_empty() {
+            return Err(bad(
+                "no file: write sqlite://leadwire.db (relative), sqlite:///var/lib/leadwire.db (absolute) or sqlite::memory:",
+            ));
+        }
+        if path.contains('?') {
+            return Err(bad(
+                "SQLite urls take no options (`?…`); write sqlite://FILE",
+            ));
+        }
+        return Ok(Arc::new(sqlite::SqliteStore::open(Some(path))?));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Arc::new(self::postgres::PgStore::open(url)?));
+    }
+    Err(bad(
+        "unknown kind of store: write sqlite://leadwire.db, sqlite::memory: or postgres://USER@HOST:PORT/DATABASE",
+    ))
+}
+
+/// `decided_at` (RFC 3339) as milliseconds, for ordering the decision log.
+fn decided_at_ms(decision: &Decision) -> Result<i64, String> {
+    chrono::DateTime::parse_from_rfc3339(&decision.decided_at)
+        .map(|t| t.timestamp_millis())
+        .map_err(|e| {
+            format!(
+                "decision {} has decided_at `{}`, not an RFC 3339 time: {e}",
+                decision.id, decision.decided_at
+            )
+        })
+}
+
+/// The JSON text of a decision's status (`ok`, `error`), for its column.
+fn status_text(decision: &Decision) -> String {
+    match serde_json::to_value(decision.status) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => "ok".to_string(),
+    }
+}
+
+/// A state key's value is not an integer (the same words as `MemoryState`).
+fn not_an_integer(key: &str, value: &str) -> StateError {
+    StateError(format!("key `{key}` holds `{value}`, not an integer"))
+}
+
+fn overflow(key: &str) -> StateError {
+    StateError(format!("key `{key}` would overflow"))
+}
+
+/// PostgreSQL's text cannot hold U+0000; refuse it on both backends alike.
+fn check_text(what: &str, key: &str, text: &str) -> Result<(), StateError> {
+    if text.contains('\0') {
+        return Err(StateError(format!(
+            "{what} for key `{key}` contains a NUL character (U+0000), which the store cannot hold"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,575 @@
+//! The PostgreSQL backend, for several replicas of the host on one database.
+//!
+//! Every operation is one statement or one transaction, atomic across
+//! replicas at PostgreSQL's default isolation (read committed): plugin state
+//! and claims are single upserts (`INSERT .. ON CONFLICT .. DO UPDATE ..
+//! RETURNING`), a snapshot merge locks the lead's row (`SELECT .. FOR
+//! UPDATE`), and recording a decision writes the log and the key together.
+//! Migrations run under a transaction-scoped advisory lock, so replicas that
+//! start at once migrate one after the other.
+//!
+//! JSON columns are `json` (the text as written, which unlike `jsonb` can hold
+//! any string a CRM sends, `\u0000` included); the sync `postgres` client runs
+//! its own small runtime, so it is called from blocking threads only.
+
+use std::time::Duration;
+
+use ::postgres::error::SqlState;
+use ::postgres::{Client, Config, NoTls};
+
+use super::pool::Pool;
+use super::snapshot::{self, FieldTimes, Merged};
+use super::{Claim, Store, StoreError, StoreResult};
+use crate::capabilities::{StateResult, StateStore};
+use crate::decision::Decision;
+use crate::lead::LeadDoc;
+
+/// Connections per host process.
+const POOL_SIZE: usize = 8;
+/// Unless the url says otherwise (`connect_timeout=`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The advisory lock that serializes migrations across replicas ("leadwire" in ASCII).
+const MIGRATION_LOCK: i64 = 0x6c65_6164_7769_7265;
+
+/// The migrations, in order: version N is `MIGRATIONS[N - 1]`. Never edit a
+/// released one; add the next.
+const MIGRATIONS: &[&str] = &[
+    // 1: lead snapshots, plugin state, the decision log, idempotency keys.
+    "
+    CREATE TABLE lead_snapshots (
+        source      TEXT   NOT NULL,
+        lead_id     TEXT   NOT NULL,
+        doc         JSON   NOT NULL,  -- the merged lead (LeadDoc)
+        field_times JSON   NOT NULL,  -- when each value was set (FieldTimes)
+        updated_at  BIGINT NOT NULL,  -- the newest event time merged, ms since the epoch
+        PRIMARY KEY (source, lead_id)
+    );
+
+    CREATE TABLE plugin_state (
+        namespace TEXT NOT NULL,      -- the plugin install
+        key       TEXT NOT NULL,
+        value     TEXT NOT NULL,
+        PRIMARY KEY (namespace, key)
+    );
+
+    CREATE TABLE decisions (
+        seq        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, -- the order recorded in
+        id         TEXT   NOT NULL UNIQUE,
+        source     TEXT   NOT NULL,
+        lead_id    TEXT   NOT NULL,
+        event_id   TEXT   NOT NULL,
+        pipeline   TEXT   NOT NULL,
+        status     TEXT   NOT NULL,   -- ok | error
+        decided_at BIGINT NOT NULL,   -- ms since the epoch
+        doc        JSON   NOT NULL    -- the Decision
+    );
+    CREATE INDEX decisions_by_lead ON decisions (source, lead_id, decided_at, seq);
+
+    CREATE TABLE idempotency (
+        source      TEXT   NOT NULL,
+        dedup_key   TEXT   NOT NULL,
+        status      TEXT   NOT NULL CHECK (status IN ('pending', 'done')),
+        claimed_at  BIGINT NOT NULL,  -- ms since the epoch
+        decision_id TEXT   REFERENCES decisions (id),
+        PRIMARY KEY (source, dedup_key)
+    );
+    ",
+];
+
+/// `url` without its password and query (which may hold one), for messages.
+pub(super) fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let rest = rest.split('?').next().unwrap_or_default();
+    match rest.rsplit_once('@') {
+        Some((userinfo, hosts)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}@{hosts}")
+        }
+        None => format!("{scheme}://{rest}"),
+    }
+}
+
+pub struct PgStore {
+    at: String,
+    pool: Pool<Client>,
+}
+
+/// What went wrong inside an operation.
+enum Failure {
+    Db(::postgres::Error),
+    /// Bad data, in words.
+    Data(String),
+    /// Stop and return this error as it is.
+    Store(StoreError),
+}
+
+impl From<::postgres::Error> for Failure {
+    fn from(e: ::postgres::Error) -> Failure {
+        Failure::Db(e)
+    }
+}
+
+/// A PostgreSQL error in one line: the server's message and code, or what
+/// failed on the way (connecting, the connection closing).
+fn describe(e: &::postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut text = format!("{} (SQLSTATE {})", db.message(), db.code().code());
+            if let Some(detail) = db.detail() {
+                text += &format!("; {detail}");
+            }
+            text
+        }
+        None => {
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(cause) = source {
+                let cause_text = cause.to_string();
+                if !text.contains(&cause_text) {
+                    text += &format!(": {cause_text}");
+                }
+                source = cause.source();
+            }
+            text
+        }
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, Failure> {
+    serde_json::from_str(text)
+        .map_err(|e| Failure::Data(format!("stored {what} is unreadable: {e}")))
+}
+
+fn to_json<T: serde::Serialize>(what: &str, value: &T) -> Result<String, Failure> {
+    serde_json::to_string(value).map_err(|e| Failure::Data(format!("{what} as JSON: {e}")))
+}
+
+impl PgStore {
+    pub fn open(url: &str) -> StoreResult<PgStore> {
+        let mut config: Config = url
+            .parse()
+            .map_err(|e: ::postgres::Error| StoreError::Url {
+                url: redact(url),
+                message: describe(&e),
+            })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("leadwire");
+        }
+        let at = format!(
+            "postgres {}",
+            redact(url).split_once("://").map_or("", |(_, r)| r)
+        );
+        let connect_at = at.clone();
+        let pool = Pool::new(
+            at.clone(),
+            POOL_SIZE,
+            move || {
+                config.connect(NoTls).map_err(|e| StoreError::Db {
+                    at: connect_at.clone(),
+                    op: "connect".into(),
+                    message: describe(&e),
+                })
+            },
+            |client: &mut Client| client.is_valid(Duration::from_secs(5)).is_ok(),
+        );
+        let store = PgStore { at, pool };
+        store.with("migrate", migrate)?;
+        Ok(store)
+    }
+
+    fn fail(&self, op: &str, message: String) -> StoreError {
+        StoreError::Db {
+            at: self.at.clone(),
+            op: op.to_string(),
+            message,
+        }
+    }
+
+    /// Run `f` on a pooled connection. A connection that failed other than by
+    /// the server refusing a statement (it closed, or the protocol broke) is
+    /// not reused.
+    fn with<T>(
+        &self,
+        op: &str,
+        f: impl FnOnce(&mut Client) -> Result<T, Failure>,
+    ) -> StoreResult<T> {
+        let mut conn = self.pool.get()?;
+        match f(&mut conn) {
+            Ok(value) => Ok(value),
+            Err(Failure::Db(e)) => {
+                if e.as_db_error().is_none() || conn.is_closed() {
+                    conn.discard();
+                }
+                Err(self.fail(op, describe(&e)))
+            }
+            Err(Failure::Data(message)) => Err(self.fail(op, message)),
+            Err(Failure::Store(e)) => Err(e),
+        }
+    }
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        // Closing a client blocks on its own runtime, which panics on a thread
+        // that drives async tasks (a store dropped in a tokio task, on reload
+        // or shutdown): close them on a thread of their own.
+        let idle = self.pool.take_idle();
+        if !idle.is_empty() {
+            let closing = std::thread::spawn(move || drop(idle));
+            let _ = closing.join();
+        }
+    }
+}
+
+/// Apply the migrations this database lacks, in one transaction, holding the
+/// advisory lock (released at commit or rollback).
+fn migrate(client: &mut Client) -> Result<(), Failure> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_version (
+            version    INTEGER PRIMARY KEY,
+            applied_at BIGINT  NOT NULL  -- ms since the epoch
+        )",
+    )?;
+    let current: i32 = tx
+        .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])?
+        .get(0);
+    let known = MIGRATIONS.len() as i32;
+    if current > known {
+        return Err(Failure::Data(format!(
+            "the database's schema is version {current}, newer than this leadwire knows \
+             (up to {known}): run a newer leadwire"
+        )));
+    }
+    for (version, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        tx.batch_execute(sql)?;
+        tx.execute(
+            "INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)",
+            &[
+                &(version as i32 + 1),
+                &chrono::Utc::now().timestamp_millis(),
+            ],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn state_op(op: &str, namespace: &str, key: &str) -> String {
+    format!("{op} state `{key}` of `{namespace}`")
+}
+
+impl StateStore for PgStore {
+    fn get(&self, namespace: &str, key: &str) -> StateResult<Option<String>> {
+        Ok(self.with(&state_op("get", namespace, key), |c| {
+            let row = c.query_opt(
+                "SELECT value FROM plugin_state WHERE namespace = $1 AND key = $2",
+                &[&namespace, &key],
+            )?;
+            Ok(row.map(|r| r.get(0)))
+        })?)
+    }
+
+    fn set(&self, namespace: &str, key: &str, value: &str) -> StateResult<()> {
+        super::check_text("the value", key, value)?;
+        Ok(self.with(&state_op("set", namespace, key), |c| {
+            c.execute(
+                "INSERT INTO plugin_state (namespace, key, value) VALUES ($1, $2, $3)
+                 ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value",
+                &[&namespace, &key, &value],
+            )?;
+            Ok(())
+        })?)
+    }
+
+    fn delete(&self, namespace: &str, key: &str) -> StateResult<()> {
+        Ok(self.with(&state_op("delete", namespace, key), |c| {
+            c.execute(
+                "DELETE FROM plugin_state WHERE namespace = $1 AND key = $2",
+                &[&namespace, &key],
+            )?;
+            Ok(())
+        })?)
+    }
+
+    fn increment(&self, namespace: &str, key: &str, delta: i64) -> StateResult<i64> {
+        // The outer error is the database failing; the inner one, the value.
+        self.with(&state_op("increment", namespace, key), |c| {
+            let outcome = c.query_one(
+                "INSERT INTO plugin_state (namespace, key, value) VALUES ($1, $2, CAST($3::bigint AS TEXT))
+                 ON CONFLICT (namespace, key) DO UPDATE
+                     SET value = CAST(CAST(plugin_state.value AS BIGINT) + $3 AS TEXT)
+                 RETURNING CAST(value AS BIGINT)",
+                &[&namespace, &key, &delta],
+            );
+            let e = match outcome {
+                Ok(row) => return Ok(Ok(row.get::<_, i64>(0))),
+                Err(e) => e,
+            };
+            // Say why in the same words as the other backends.
+            if e.code() == Some(&SqlState::INVALID_TEXT_REPRESENTATION) {
+                let value: Option<String> = c
+                    .query_opt(
+                        "SELECT value FROM plugin_state WHERE namespace = $1 AND key = $2",
+                        &[&namespace, &key],
+                    )?
+                    .map(|r| r.get(0));
+                return Ok(Err(super::not_an_integer(key, &value.unwrap_or_default())));
+            }
+            if e.code() == Some(&SqlState::NUMERIC_VALUE_OUT_OF_RANGE) {
+                return Ok(Err(super::overflow(key)));
+            }
+            Err(Failure::Db(e))
+        })
+        .unwrap_or_else(|e| Err(e.into()))
+    }
+
+    fn compare_and_swap(
+        &self,
+        namespace: &str,
+        key: &str,
+        expected: Option<&str>,
+        new: &str,
+    ) -> StateResult<bool> {
+        super::check_text("the new value", key, new)?;
+        Ok(
+            self.with(&state_op("compare-and-swap", namespace, key), |c| {
+                let swapped = match expected {
+                    None => c.execute(
+                        "INSERT INTO plugin_state (namespace, key, value) VALUES ($1, $2, $3)
+                     ON CONFLICT (namespace, key) DO NOTHING",
+                        &[&namespace, &key, &new],
+                    )?,
+                    Some(expected) => c.execute(
+                        "UPDATE plugin_state SET value = $3
+                     WHERE namespace = $1 AND key = $2 AND value = $4",
+                        &[&namespace, &key, &new, &expected],
+                    )?,
+                };
+                Ok(swapped == 1)
+            })?,
+        )
+    }
+}
+
+impl Store for PgStore {
+    fn location(&self) -> &str {
+        &self.at
+    }
+
+    fn ping(&self) -> StoreResult<()> {
+        self.with("ping", |c| {
+            c.simple_query("SELECT 1")?;
+            Ok(())
+        })
+    }
+
+    fn merge_lead(&self, source: &str, update: &LeadDoc, at_ms: i64) -> StoreResult<Merged> {
+        let op = format!("merge lead `{}` of source `{source}`", update.id);
+        self.with(&op, |c| {
+            let mut tx = c.transaction()?;
+            // Twice at most: a lead seen for the first time by two replicas at
+            // once is inserted by one; the other then merges into its row.
+            for _ in 0..2 {
+                let row = tx.query_opt(
+                    "SELECT doc::text, field_times::text FROM lead_snapshots
+                     WHERE source = $1 AND lead_id = $2
+                     FOR UPDATE",
+                    &[&source, &update.id],
+                )?;
+                if let Some(row) = row {
+                    let previous = (
+                        parse::<LeadDoc>("lead", row.get(0))?,
+                        parse::<FieldTimes>("field times", row.get(1))?,
+                    );
+                    let (merged, times) = snapshot::merge(Some(previous), update, at_ms);
+                    tx.execute(
+                        "UPDATE lead_snapshots
+                         SET doc = $3::text::json,
+                             field_times = $4::text::json,
+                             updated_at = GREATEST(updated_at, $5)
+                         WHERE source = $1 AND lead_id = $2",
+                        &[
+                            &source,
+                            &update.id,
+                            &to_json("the lead", &merged.lead)?,
+                            &to_json("the field times", &times)?,
+                            &at_ms,
+                        ],
+                    )?;
+                    tx.commit()?;
+                    return Ok(merged);
+                }
+                let (merged, times) = snapshot::merge(None, update, at_ms);
+                let inserted = tx.execute(
+                    "INSERT INTO lead_snapshots (source, lead_id, doc, field_times, updated_at)
+                     VALUES ($1, $2, $3::text::json, $4::text::json, $5)
+                     ON CONFLICT (source, lead_id) DO NOTHING",
+                    &[
+                        &source,
+                        &update.id,
+                        &to_json("the lead", &merged.lead)?,
+                        &to_json("the field times", &times)?,
+                        &at_ms,
+                    ],
+                )?;
+                if inserted == 1 {
+                    tx.commit()?;
+                    return Ok(merged);
+                }
+            }
+            Err(Failure::Data(
+                "the lead's row was inserted and removed while merging; try again".into(),
+            ))
+        })
+    }
+
+    fn snapshot(&self, source: &str, lead_id: &str) -> StoreResult<Option<LeadDoc>> {
+        let op = format!("read lead `{lead_id}` of source `{source}`");
+        self.with(&op, |c| {
+            let row = c.query_opt(
+                "SELECT doc::text FROM lead_snapshots WHERE source = $1 AND lead_id = $2",
+                &[&source, &lead_id],
+            )?;
+            row.map(|r| parse("lead", r.get(0))).transpose()
+        })
+    }
+
+    fn claim(
+        &self,
+        source: &str,
+        dedup_key: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> StoreResult<Claim> {
+        let op = format!("claim `{dedup_key}` of source `{source}`");
+        self.with(&op, |c| {
+            // A few rounds at most: the key can be released between the two statements.
+            for _ in 0..3 {
+                // New, or an expired claim taken over: either way a row comes back.
+                let claimed = c.query_opt(
+                    "INSERT INTO idempotency (source, dedup_key, status, claimed_at)
+                     VALUES ($1, $2, 'pending', $3)
+                     ON CONFLICT (source, dedup_key) DO UPDATE SET claimed_at = EXCLUDED.claimed_at
+                     WHERE idempotency.status = 'pending'
+                       AND EXCLUDED.claimed_at - idempotency.claimed_at >= $4
+                     RETURNING claimed_at",
+                    &[&source, &dedup_key, &now_ms, &lease_ms],
+                )?;
+                if claimed.is_some() {
+                    return Ok(Claim::New);
+                }
+                let row = c.query_opt(
+                    "SELECT i.status, d.doc::text
+                     FROM idempotency i LEFT JOIN decisions d ON d.id = i.decision_id
+                     WHERE i.source = $1 AND i.dedup_key = $2",
+                    &[&source, &dedup_key],
+                )?;
+                let Some(row) = row else { continue };
+                let status: &str = row.get(0);
+                let doc: Option<&str> = row.get(1);
+                return match (status, doc) {
+                    ("done", Some(doc)) => Ok(Claim::Done(Box::new(parse("decision", doc)?))),
+                    ("done", None) => Err(Failure::Data(
+                        "the key is done but its decision is missing from the log".into(),
+                    )),
+                    _ => Ok(Claim::InProgress),
+                };
+            }
+            Ok(Claim::InProgress)
+        })
+    }
+
+    fn record(&self, source: &str, dedup_key: &str, decision: &Decision) -> StoreResult<()> {
+        let op = format!(
+            "record decision {} for `{dedup_key}` of source `{source}`",
+            decision.id
+        );
+        self.with(&op, |c| {
+            let decided_at = super::decided_at_ms(decision).map_err(Failure::Data)?;
+            let mut tx = c.transaction()?;
+            tx.execute(
+                "INSERT INTO decisions
+                     (id, source, lead_id, event_id, pipeline, status, decided_at, doc)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::json)
+                 ON CONFLICT (id) DO NOTHING",
+                &[
+                    &decision.id,
+                    &source,
+                    &decision.lead_id,
+                    &decision.event_id,
+                    &decision.pipeline,
+                    &super::status_text(decision),
+                    &decided_at,
+                    &to_json("the decision", decision)?,
+                ],
+            )?;
+            let marked = tx.query_opt(
+                "INSERT INTO idempotency (source, dedup_key, status, claimed_at, decision_id)
+                 VALUES ($1, $2, 'done', $3, $4)
+                 ON CONFLICT (source, dedup_key) DO UPDATE SET
+                     status = 'done', decision_id = EXCLUDED.decision_id
+                 WHERE idempotency.status = 'pending'
+                 RETURNING 1",
+                &[&source, &dedup_key, &decided_at, &decision.id],
+            )?;
+            if marked.is_some() {
+                tx.commit()?;
+                return Ok(());
+            }
+            // Already done: by this very decision (a retried record), or by another.
+            let row = tx.query_one(
+                "SELECT d.id, d.doc::text
+                 FROM idempotency i JOIN decisions d ON d.id = i.decision_id
+                 WHERE i.source = $1 AND i.dedup_key = $2",
+                &[&source, &dedup_key],
+            )?;
+            let existing_id: &str = row.get(0);
+            if existing_id == decision.id {
+                tx.commit()?;
+                return Ok(());
+            }
+            // Dropping the transaction rolls back the decision inserted above.
+            Err(Failure::Store(StoreError::AlreadyDecided {
+                at: self.at.clone(),
+                event_source: source.to_string(),
+                dedup_key: dedup_key.to_string(),
+                rejected: decision.id.clone(),
+                existing: Box::new(parse("decision", row.get(1))?),
+            }))
+        })
+    }
+
+    fn release(&self, source: &str, dedup_key: &str) -> StoreResult<()> {
+        let op = format!("release `{dedup_key}` of source `{source}`");
+        self.with(&op, |c| {
+            c.execute(
+                "DELETE FROM idempotency
+                 WHERE source = $1 AND dedup_key = $2 AND status = 'pending'",
+                &[&source, &dedup_key],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn decisions(&self, source: &str, lead_id: &str, limit: usize) -> StoreResult<Vec<Decision>> {
+        let op = format!("read decisions of lead `{lead_id}` of source `{source}`");
+        self.with(&op, |c| {
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = c.query(
+                "SELECT doc::text FROM decisions
+                 WHERE source = $1 AND lead_id = $2
+                 ORDER BY decided_at DESC, seq DESC
+                 LIMIT $3",
+                &[&source, &lead_id, &limit],
+            )?;
+            rows.iter().map(|r| parse("decision", r.get(0))).collect()
+        })
+    }
+}

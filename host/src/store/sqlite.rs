@@ -1,0 +1,578 @@
+//! The SQLite backend: one file in WAL mode (readers never wait for the
+//! writer), `synchronous=NORMAL` (a commit survives a crash of the process; a
+//! power cut may lose the last commits, never corrupt the file), and a busy
+//! timeout so that a second process on the same file waits instead of failing.
+//!
+//! In the process, writes go through one connection behind a mutex (SQLite
+//! allows one writer at a time anyway; queueing here beats its busy-wait), and
+//! every write is a `BEGIN IMMEDIATE` transaction, so a read-modify-write is
+//! atomic against other processes too. Reads use a small pool of read-only
+//! connections. `sqlite::memory:` is one connection for everything.
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+
+use super::pool::Pool;
+use super::snapshot::{self, FieldTimes, Merged};
+use super::{Claim, Store, StoreError, StoreResult};
+use crate::capabilities::{StateResult, StateStore};
+use crate::decision::Decision;
+use crate::lead::LeadDoc;
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+const READERS: usize = 4;
+
+/// The migrations, in order: version N is `MIGRATIONS[N - 1]`. Never edit a
+/// released one; add the next.
+const MIGRATIONS: &[&str] = &[
+    // 1: lead snapshots, plugin state, the decision log, idempotency keys.
+    "
+    CREATE TABLE lead_snapshots (
+        source      TEXT    NOT NULL,
+        lead_id     TEXT    NOT NULL,
+        doc         TEXT    NOT NULL,  -- the merged lead (LeadDoc JSON)
+        field_times TEXT    NOT NULL,  -- when each value was set (FieldTimes JSON)
+        updated_at  INTEGER NOT NULL,  -- the newest event time merged, ms since the epoch
+        PRIMARY KEY (source, lead_id)
+    );
+
+    CREATE TABLE plugin_state (
+        namespace TEXT NOT NULL,       -- the plugin install
+        key       TEXT NOT NULL,
+        value     TEXT NOT NULL,
+        PRIMARY KEY (namespace, key)
+    );
+
+    CREATE TABLE decisions (
+        seq        INTEGER PRIMARY KEY, -- the order decisions were recorded in
+        id         TEXT    NOT NULL UNIQUE,
+        source     TEXT    NOT NULL,
+        lead_id    TEXT    NOT NULL,
+        event_id   TEXT    NOT NULL,
+        pipeline   TEXT    NOT NULL,
+        status     TEXT    NOT NULL,    -- ok | error
+        decided_at INTEGER NOT NULL,    -- ms since the epoch
+        doc        TEXT    NOT NULL     -- the Decision JSON
+    );
+    CREATE INDEX decisions_by_lead ON decisions (source, lead_id, decided_at);
+
+    CREATE TABLE idempotency (
+        source      TEXT    NOT NULL,
+        dedup_key   TEXT    NOT NULL,
+        status      TEXT    NOT NULL CHECK (status IN ('pending', 'done')),
+        claimed_at  INTEGER NOT NULL,   -- ms since the epoch
+        decision_id TEXT    REFERENCES decisions (id),
+        PRIMARY KEY (source, dedup_key)
+    );
+    ",
+];
+
+pub struct SqliteStore {
+    at: String,
+    writer: Mutex<Connection>,
+    /// Read-only connections; `None` in memory, where the writer is the database.
+    readers: Option<Pool<Connection>>,
+}
+
+fn connect(path: Option<&str>, read_only: bool) -> rusqlite::Result<Connection> {
+    let conn = match path {
+        None => Connection::open_in_memory()?,
+        Some(path) => {
+            let flags = if read_only {
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            } else {
+                OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | OpenFlags::SQLITE_OPEN_CREATE
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            };
+            Connection::open_with_flags(path, flags)?
+        }
+    };
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    if !read_only {
+        // `memory` for an in-memory database, `wal` for a file.
+        let _: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+    }
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Open the file at `path` (`None`: in memory) and migrate it.
+    pub fn open(path: Option<&str>) -> StoreResult<SqliteStore> {
+        let at = format!("sqlite {}", path.unwrap_or(":memory:"));
+        let fail = |op: &str, e: rusqlite::Error| {
+            let mut message = e.to_string();
+            if let Some(dir) = path
+                .and_then(|p| std::path::Path::new(p).parent())
+                .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+            {
+                message += &format!(" (the folder `{}` does not exist)", dir.display());
+            }
+            StoreError::Db {
+                at: at.clone(),
+                op: op.into(),
+                message,
+            }
+        };
+        let mut writer = connect(path, false).map_err(|e| fail("open", e))?;
+        migrate(&mut writer).map_err(|e| match e {
+            Migration::Db(e) => fail("migrate", e),
+            Migration::TooNew(message) => StoreError::Db {
+                at: at.clone(),
+                op: "migrate".into(),
+                message,
+            },
+        })?;
+        let readers = path.map(|p| {
+            let (p, at) = (p.to_string(), at.clone());
+            Pool::new(
+                at.clone(),
+                READERS,
+                move || {
+                    connect(Some(&p), true).map_err(|e| StoreError::Db {
+                        at: at.clone(),
+                        op: "open a reader".into(),
+                        message: e.to_string(),
+                    })
+                },
+                |_| true,
+            )
+        });
+        Ok(SqliteStore {
+            at,
+            writer: Mutex::new(writer),
+            readers,
+        })
+    }
+
+    fn err(&self, op: impl Into<String>) -> impl FnOnce(rusqlite::Error) -> StoreError + '_ {
+        let op = op.into();
+        move |e| StoreError::Db {
+            at: self.at.clone(),
+            op,
+            message: e.to_string(),
+        }
+    }
+
+    fn fail(&self, op: impl Into<String>, message: impl Into<String>) -> StoreError {
+        StoreError::Db {
+            at: self.at.clone(),
+            op: op.into(),
+            message: message.into(),
+        }
+    }
+
+    fn writer(&self) -> MutexGuard<'_, Connection> {
+        // A panic mid-transaction rolled it back when the transaction dropped.
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Run `f` in a `BEGIN IMMEDIATE` transaction on the writer: commit on
+    /// `Ok`, roll back on `Err`.
+    fn write<T>(
+        &self,
+        op: &str,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, Failure>,
+    ) -> StoreResult<T> {
+        let mut conn = self.writer();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(self.err(op))?;
+        let value = f(&tx).map_err(|e| e.into_store(self, op))?;
+        tx.commit().map_err(self.err(op))?;
+        Ok(value)
+    }
+
+    /// Run a read on a reader connection (the writer, in memory).
+    fn read<T>(
+        &self,
+        op: &str,
+        f: impl FnOnce(&Connection) -> Result<T, Failure>,
+    ) -> StoreResult<T> {
+        let result = match &self.readers {
+            Some(pool) => f(&*pool.get()?),
+            None => f(&self.writer()),
+        };
+        result.map_err(|e| e.into_store(self, op))
+    }
+}
+
+/// What went wrong inside a transaction.
+enum Failure {
+    Db(rusqlite::Error),
+    /// Bad data, in words.
+    Data(String),
+    /// Stop and return this error as it is.
+    Store(StoreError),
+}
+
+impl From<rusqlite::Error> for Failure {
+    fn from(e: rusqlite::Error) -> Failure {
+        Failure::Db(e)
+    }
+}
+
+impl Failure {
+    fn into_store(self, store: &SqliteStore, op: &str) -> StoreError {
+        match self {
+            Failure::Db(e) => store.err(op)(e),
+            Failure::Data(message) => store.fail(op, message),
+            Failure::Store(e) => e,
+        }
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, Failure> {
+    serde_json::from_str(text)
+        .map_err(|e| Failure::Data(format!("stored {what} is unreadable: {e}")))
+}
+
+fn to_json<T: serde::Serialize>(what: &str, value: &T) -> Result<String, Failure> {
+    serde_json::to_string(value).map_err(|e| Failure::Data(format!("{what} as JSON: {e}")))
+}
+
+enum Migration {
+    Db(rusqlite::Error),
+    TooNew(String),
+}
+
+impl From<rusqlite::Error> for Migration {
+    fn from(e: rusqlite::Error) -> Migration {
+        Migration::Db(e)
+    }
+}
+
+/// Apply the migrations this database lacks, in one transaction (another
+/// process migrating at the same moment waits, then finds nothing to do).
+fn migrate(conn: &mut Connection) -> Result<(), Migration> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_version (
+            version    INTEGER PRIMARY KEY,
+            applied_at INTEGER NOT NULL  -- ms since the epoch
+        )",
+    )?;
+    let current: i64 = tx.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+        [],
+        |r| r.get(0),
+    )?;
+    let known = MIGRATIONS.len() as i64;
+    if current > known {
+        return Err(Migration::TooNew(format!(
+            "the database's schema is version {current}, newer than this leadwire knows \
+             (up to {known}): run a newer leadwire"
+        )));
+    }
+    for (version, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)",
+            params![version as i64 + 1, chrono::Utc::now().timestamp_millis()],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn state_op(op: &str, namespace: &str, key: &str) -> String {
+    format!("{op} state `{key}` of `{namespace}`")
+}
+
+impl StateStore for SqliteStore {
+    fn get(&self, namespace: &str, key: &str) -> StateResult<Option<String>> {
+        Ok(self.read(&state_op("get", namespace, key), |conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT value FROM plugin_state WHERE namespace = ?1 AND key = ?2",
+                    params![namespace, key],
+                    |r| r.get(0),
+                )
+                .optional()?)
+        })?)
+    }
+
+    fn set(&self, namespace: &str, key: &str, value: &str) -> StateResult<()> {
+        super::check_text("the value", key, value)?;
+        Ok(self.write(&state_op("set", namespace, key), |tx| {
+            tx.execute(
+                "INSERT INTO plugin_state (namespace, key, value) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value",
+                params![namespace, key, value],
+            )?;
+            Ok(())
+        })?)
+    }
+
+    fn delete(&self, namespace: &str, key: &str) -> StateResult<()> {
+        Ok(self.write(&state_op("delete", namespace, key), |tx| {
+            tx.execute(
+                "DELETE FROM plugin_state WHERE namespace = ?1 AND key = ?2",
+                params![namespace, key],
+            )?;
+            Ok(())
+        })?)
+    }
+
+    fn increment(&self, namespace: &str, key: &str, delta: i64) -> StateResult<i64> {
+        // The outer error is the database failing; the inner one, the value.
+        self.write(&state_op("increment", namespace, key), |tx| {
+            let current: Option<String> = tx
+                .query_row(
+                    "SELECT value FROM plugin_state WHERE namespace = ?1 AND key = ?2",
+                    params![namespace, key],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let current = match current {
+                None => 0,
+                Some(text) => match text.parse::<i64>() {
+                    Ok(n) => n,
+                    Err(_) => return Ok(Err(super::not_an_integer(key, &text))),
+                },
+            };
+            let Some(new) = current.checked_add(delta) else {
+                return Ok(Err(super::overflow(key)));
+            };
+            tx.execute(
+                "INSERT INTO plugin_state (namespace, key, value) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value",
+                params![namespace, key, new.to_string()],
+            )?;
+            Ok(Ok(new))
+        })
+        .unwrap_or_else(|e| Err(e.into()))
+    }
+
+    fn compare_and_swap(
+        &self,
+        namespace: &str,
+        key: &str,
+        expected: Option<&str>,
+        new: &str,
+    ) -> StateResult<bool> {
+        super::check_text("the new value", key, new)?;
+        Ok(
+            self.write(&state_op("compare-and-swap", namespace, key), |tx| {
+                let swapped = match expected {
+                    None => tx.execute(
+                        "INSERT INTO plugin_state (namespace, key, value) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (namespace, key) DO NOTHING",
+                        params![namespace, key, new],
+                    )?,
+                    Some(expected) => tx.execute(
+                        "UPDATE plugin_state SET value = ?3
+                     WHERE namespace = ?1 AND key = ?2 AND value = ?4",
+                        params![namespace, key, new, expected],
+                    )?,
+                };
+                Ok(swapped == 1)
+            })?,
+        )
+    }
+}
+
+impl Store for SqliteStore {
+    fn location(&self) -> &str {
+        &self.at
+    }
+
+    fn ping(&self) -> StoreResult<()> {
+        self.read("ping", |conn| {
+            conn.query_row("SELECT 1", [], |_| Ok(()))?;
+            Ok(())
+        })
+    }
+
+    fn merge_lead(&self, source: &str, update: &LeadDoc, at_ms: i64) -> StoreResult<Merged> {
+        let op = format!("merge lead `{}` of source `{source}`", update.id);
+        self.write(&op, |tx| {
+            let row: Option<(String, String)> = tx
+                .query_row(
+                    "SELECT doc, field_times FROM lead_snapshots
+                     WHERE source = ?1 AND lead_id = ?2",
+                    params![source, update.id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let previous = match row {
+                None => None,
+                Some((doc, times)) => Some((
+                    parse::<LeadDoc>("lead", &doc)?,
+                    parse::<FieldTimes>("field times", &times)?,
+                )),
+            };
+            let (merged, times) = snapshot::merge(previous, update, at_ms);
+            tx.execute(
+                "INSERT INTO lead_snapshots (source, lead_id, doc, field_times, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (source, lead_id) DO UPDATE SET
+                     doc = excluded.doc,
+                     field_times = excluded.field_times,
+                     updated_at = MAX(updated_at, excluded.updated_at)",
+                params![
+                    source,
+                    update.id,
+                    to_json("the lead", &merged.lead)?,
+                    to_json("the field times", &times)?,
+                    at_ms
+                ],
+            )?;
+            Ok(merged)
+        })
+    }
+
+    fn snapshot(&self, source: &str, lead_id: &str) -> StoreResult<Option<LeadDoc>> {
+        let op = format!("read lead `{lead_id}` of source `{source}`");
+        self.read(&op, |conn| {
+            let doc: Option<String> = conn
+                .query_row(
+                    "SELECT doc FROM lead_snapshots WHERE source = ?1 AND lead_id = ?2",
+                    params![source, lead_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            doc.map(|doc| parse("lead", &doc)).transpose()
+        })
+    }
+
+    fn claim(
+        &self,
+        source: &str,
+        dedup_key: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> StoreResult<Claim> {
+        let op = format!("claim `{dedup_key}` of source `{source}`");
+        self.write(&op, |tx| {
+            let row: Option<(String, i64, Option<String>)> = tx
+                .query_row(
+                    "SELECT i.status, i.claimed_at, d.doc
+                     FROM idempotency i LEFT JOIN decisions d ON d.id = i.decision_id
+                     WHERE i.source = ?1 AND i.dedup_key = ?2",
+                    params![source, dedup_key],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            match row {
+                None => {
+                    tx.execute(
+                        "INSERT INTO idempotency (source, dedup_key, status, claimed_at)
+                         VALUES (?1, ?2, 'pending', ?3)",
+                        params![source, dedup_key, now_ms],
+                    )?;
+                    Ok(Claim::New)
+                }
+                Some((status, _, Some(doc))) if status == "done" => {
+                    Ok(Claim::Done(Box::new(parse("decision", &doc)?)))
+                }
+                Some((status, _, None)) if status == "done" => Err(Failure::Data(
+                    "the key is done but its decision is missing from the log".into(),
+                )),
+                Some((_, claimed_at, _)) if now_ms.saturating_sub(claimed_at) < lease_ms => {
+                    Ok(Claim::InProgress)
+                }
+                Some(_) => {
+                    // An expired claim (its worker crashed or is too slow): take it over.
+                    tx.execute(
+                        "UPDATE idempotency SET claimed_at = ?3
+                         WHERE source = ?1 AND dedup_key = ?2",
+                        params![source, dedup_key, now_ms],
+                    )?;
+                    Ok(Claim::New)
+                }
+            }
+        })
+    }
+
+    fn record(&self, source: &str, dedup_key: &str, decision: &Decision) -> StoreResult<()> {
+        let op = format!(
+            "record decision {} for `{dedup_key}` of source `{source}`",
+            decision.id
+        );
+        self.write(&op, |tx| {
+            let decided_at = super::decided_at_ms(decision).map_err(Failure::Data)?;
+            tx.execute(
+                "INSERT INTO decisions
+                     (id, source, lead_id, event_id, pipeline, status, decided_at, doc)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (id) DO NOTHING",
+                params![
+                    decision.id,
+                    source,
+                    decision.lead_id,
+                    decision.event_id,
+                    decision.pipeline,
+                    super::status_text(decision),
+                    decided_at,
+                    to_json("the decision", decision)?
+                ],
+            )?;
+            let marked = tx
+                .query_row(
+                    "INSERT INTO idempotency (source, dedup_key, status, claimed_at, decision_id)
+                     VALUES (?1, ?2, 'done', ?3, ?4)
+                     ON CONFLICT (source, dedup_key) DO UPDATE SET
+                         status = 'done', decision_id = excluded.decision_id
+                     WHERE idempotency.status = 'pending'
+                     RETURNING 1",
+                    params![source, dedup_key, decided_at, decision.id],
+                    |_| Ok(()),
+                )
+                .optional()?;
+            if marked.is_some() {
+                return Ok(());
+            }
+            // Already done: by this very decision (a retried record), or by another.
+            let (existing_id, existing_doc): (String, String) = tx.query_row(
+                "SELECT d.id, d.doc FROM idempotency i JOIN decisions d ON d.id = i.decision_id
+                 WHERE i.source = ?1 AND i.dedup_key = ?2",
+                params![source, dedup_key],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            if existing_id == decision.id {
+                return Ok(());
+            }
+            Err(Failure::Store(StoreError::AlreadyDecided {
+                at: self.at.clone(),
+                event_source: source.to_string(),
+                dedup_key: dedup_key.to_string(),
+                rejected: decision.id.clone(),
+                existing: Box::new(parse("decision", &existing_doc)?),
+            }))
+        })
+    }
+
+    fn release(&self, source: &str, dedup_key: &str) -> StoreResult<()> {
+        let op = format!("release `{dedup_key}` of source `{source}`");
+        self.write(&op, |tx| {
+            tx.execute(
+                "DELETE FROM idempotency
+                 WHERE source = ?1 AND dedup_key = ?2 AND status = 'pending'",
+                params![source, dedup_key],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn decisions(&self, source: &str, lead_id: &str, limit: usize) -> StoreResult<Vec<Decision>> {
+        let op = format!("read decisions of lead `{lead_id}` of source `{source}`");
+        self.read(&op, |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT doc FROM decisions
+                 WHERE source = ?1 AND lead_id = ?2
+                 ORDER BY decided_at DESC, seq DESC
+                 LIMIT ?3",
+            )?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let docs = stmt
+                .query_map(params![source, lead_id, limit], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            docs.iter().map(|doc| parse("decision", doc)).collect()
+        })
+    }
+}

@@ -1,0 +1,588 @@
+//! The sandbox against hostile plugins (tests/hostile/*): every way a plugin can
+//! misbehave ends in its typed error in the decision record, and the same loaded
+//! `Pipelines` then serves a normal plugin correctly. Also the failure policies
+//! (fail-open, fail-closed) and the checks made when a configuration loads.
+
+mod common;
+
+use std::sync::LazyLock;
+
+use common::*;
+use leadwire::Pipelines;
+use leadwire::config::ConfigError;
+use leadwire::decision::DecisionStatus;
+use leadwire::error::{CallError, LoadError};
+use leadwire::pipeline::LoadProblem;
+use sha2::{Digest, Sha256};
+
+const MIB: u64 = 1 << 20;
+/// The defaults of architecture.md's limits table.
+const DEFAULT_FUEL: u64 = 10_000_000;
+const DEFAULT_MEMORY: u64 = 32 * MIB;
+const DEFAULT_VERDICT: u64 = 64 << 10;
+const DEFAULT_LOG: u64 = 4 << 10;
+
+/// One configuration with every hostile plugin and the normal one, loaded once
+/// and shared by the tests (which run in parallel on it): the host must survive
+/// all of them at once.
+static HOST: LazyLock<Pipelines> = LazyLock::new(|| {
+    let text = [
+        plugin("normal", "custom_scorer", ""),
+        pipeline("normal", "normal", "fail-closed"),
+        plugin("spin", "hostile_infinite_loop", ""),
+        pipeline("spin", "spin", "fail-closed"),
+        plugin(
+            "spin_unmetered",
+            "hostile_infinite_loop",
+            "limits = { fuel = 0, timeout_ms = 100 }",
+        ),
+        pipeline("spin-unmetered", "spin_unmetered", "fail-closed"),
+        plugin("alloc", "hostile_alloc_bomb", ""),
+        pipeline("alloc", "alloc", "fail-closed"),
+        plugin("recursion", "hostile_deep_recursion", ""),
+        pipeline("recursion", "recursion", "fail-closed"),
+        plugin("panic", "hostile_panic", ""),
+        pipeline("panic", "panic", "fail-closed"),
+        plugin("giant", "hostile_giant_verdict", ""),
+        pipeline("giant", "giant", "fail-closed"),
+        plugin("sneaky", "hostile_sneaky", ""),
+        pipeline("sneaky", "sneaky", "fail-closed"),
+        plugin("noisy", "hostile_noisy", ""),
+        pipeline("noisy", "noisy", "fail-closed"),
+        plugin(
+            "noisy_panic",
+            "hostile_noisy",
+            "config = { then_panic = true }",
+        ),
+        pipeline("noisy-panic", "noisy_panic", "fail-closed"),
+        plugin("counter", "hostile_state_counter", "grants = [\"state\"]"),
+        pipeline("counter", "counter", "fail-closed"),
+        r#"
+[pipelines.panic-open]
+steps = [
+    { plugin = "panic", on_error = "fail-open" },
+    { plugin = "normal" },
+]
+
+[pipelines.panic-closed]
+steps = [
+    { plugin = "panic", on_error = "fail-closed" },
+    { plugin = "normal" },
+]
+
+[pipelines.panic-default-policy]
+steps = [{ plugin = "panic" }, { plugin = "normal" }]
+"#
+        .to_string(),
+    ]
+    .concat();
+    load(&text)
+});
+
+fn hostile_step_error(pipeline: &str) -> CallError {
+    let decision = run(&HOST, pipeline);
+    assert_eq!(decision.status, DecisionStatus::Error, "{decision:#?}");
+    let step = only_step(&decision);
+    assert!(step.verdict.is_none(), "{:?}", step.verdict);
+    step.error.clone().expect("the step failed")
+}
+
+#[test]
+fn normal_plugin_scores_the_sample_lead() {
+    assert_custom_scorer_still_works(&HOST, "normal");
+}
+
+// ---- each hostile plugin: its typed error, then a normal call ----
+
+#[test]
+fn infinite_loop_exhausts_the_default_fuel_reporting_used_and_limit_then_host_still_serves() {
+    let decision = run(&HOST, "spin");
+    assert_eq!(decision.status, DecisionStatus::Error);
+    let step = only_step(&decision);
+    assert_eq!(
+        step.error,
+        Some(CallError::FuelExhausted {
+            used: DEFAULT_FUEL,
+            limit: DEFAULT_FUEL
+        })
+    );
+    assert_eq!(step.metrics.fuel_used, DEFAULT_FUEL);
+    assert_eq!(step.metrics.fuel_limit, Some(DEFAULT_FUEL));
+    let message = decision.error.as_deref().unwrap_or_default();
+    assert!(
+        message.contains("step `spin` failed: fuel exhausted: used 10000000 of its 10000000 fuel"),
+        "{message}"
+    );
+    assert_custom_scorer_still_works(&HOST, "normal");
+}
+
+#[test]
+fn infinite_loop_with_unlimited_fuel_times_out_within_twice_the_deadline_then_host_still_serves() {
+    let decision = run(&HOST, "spin-unmetered");
+    let step = only_step(&decision);
+    assert_eq!(step.error, Some(CallError::Timeout { limit_ms: 100 }));
+    assert_eq!(step.metrics.fuel_limit, None, "fuel = 0 means unlimited");
+    assert_eq!(step.metrics.timeout_ms, 100);
+    // The epoch deadline never fires early, and not much late.
+    let took = step.metrics.duration_us;
+    assert!(took >= 100_000, "stopped before its deadline: {took} µs");
+    assert!(
+        took < 200_000,
+        "took {took} µs, over twice the 100 ms deadline"
+    );
+    assert_custom_scorer_still_works(&HOST, "normal");
+}
+
+#[test]
+fn unbounded_allocation_hits_the_memory_limit_then_host_still_serves() {
+    let decision = run(&HOST, "alloc");
+    let step = only_step(&decision);
+    match &step.error {
+        Some(CallError::MemoryLimit { requested, limit }) => {
+            assert_eq!(*limit, DEFAULT_MEMORY);
+            assert!(requested > limit, "requested {requested}, limit {limit}");
+        }
+        other => panic!("expected memory-limit, got {other:?}"),
+    }
+    assert!(
+        step.metrics.peak_memory_bytes <= DEFAULT_MEMORY,
+        "memory grew to {} bytes, past the limit",
+        step.metrics.peak_memory_bytes
+    );
+    // It got close to the limit before being refused: the limit, not something
+    // else, stopped it.
+    assert!(step.metrics.peak_memory_bytes > DEFAULT_MEMORY - 2 * MIB);
+    assert_custom_scorer_still_works(&HOST, "normal");
+}
+
+#[test]
+fn unbounded_recursion_is_a_stack_overflow_trap_then_host_still_serves() {
+    match hostile_step_error("recursion") {
+        CallError::Trap { message } => {
+            assert!(message.contains("stack overflow"), "{message}")
+        }
+        other => panic!("expected a stack-overflow trap, got {other:?}"),
+    }
+    assert_custom_scorer_still_works(&HOST, "normal");
+}
+
+#[test]
+fn panic_message_reaches_the_decision_as_a_trap_then_host_still_serves() {
+    let decision = run(&HOST, "panic");
+    let step = only_step(&decision);
+    let expected = "hostile-panic: the flux capacitor melted while scoring lead 1001";
+    match &step.error {
+        Some(CallError::Trap { message }) => assert!(message.contains(expected), "{message}"),
+        other => panic!("expected a trap, got {other:?}"),
+    }
+    // In the decision's summary and in the record as it goes on the wire.
+    assert!(
+        decision
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains(expected),
+        "{:?}",
+        decision.error
+    );
+    let json = serde_json::to_value(&decision).unwrap();
+    assert_eq!(json["steps"][0]["error"]["kind"], "trap");
+    assert!(
+        json["steps"][0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(expected)
+    );
+    assert_custom_scorer_still_works(&HOST, "normal");
+}
+
+#[test]
+fn giant_verdict_is_output_too_large_then_host_still_serves() {
+    let decision = run(&HOST, "giant");
+    let step = only_step(&decision);
+    match &step.error {
+        Some(CallError::OutputTooLarge { size, limit }) => {
+            assert_eq!(*limit, DEFAULT_VERDICT);
+            assert!(*size > 4 * DEFAULT_VERDICT, "only {size} bytes: not giant");
+            assert_eq!(step.metrics.verdict_bytes, *size);
+        }
+        other => panic!("expected output-too-large, got {other:?}"),
+    }
+    // The verdict was refused, not folded into the decision.
+    assert!(decision.score.is_none());
+    assert_custom_scorer_still_works(&HOST, "normal");
+}
+
+#[test]
+fn sneaky_plugin_gets_no_file_no_env_no_network_and_the_event_time_as_its_clock() {
+    let decision = run(&HOST, "sneaky");
+    assert_eq!(decision.status, DecisionStatus::Ok, "{decision:#?}");
+    let score = decision.score.as_ref().unwrap();
+    let saw = |rule: &str| {
+        score
+            .contributions
+            .iter()
+            .find(|c| c.rule == rule)
+            .unwrap_or_else(|| panic!("no `{rule}` report in {score:#?}"))
+    };
+    let file = saw("fs");
+    assert!(
+        file.reason.starts_with("error:"),
+        "read /etc/passwd: {}",
+        file.reason
+    );
+    let home = saw("env-home");
+    assert!(home.reason.starts_with("error:"), "HOME: {}", home.reason);
+    assert_eq!(saw("env-vars").points, 0.0, "{}", saw("env-vars").reason);
+    assert_eq!(saw("args").points, 0.0, "{}", saw("args").reason);
+    let net = saw("net");
+    assert!(
+        net.reason.starts_with("error:"),
+        "TCP connect: {}",
+        net.reason
+    );
+    // The wall clock is frozen at the event's time, to the millisecond.
+    assert_eq!(
+        saw("wall-clock").points,
+        EVENT_AT_MS as f64,
+        "{}",
+        saw("wall-clock").reason
+    );
+    // The monotonic clock does not move during a call.
+    assert_eq!(
+        saw("monotonic-clock").points,
+        0.0,
+        "{}",
+        saw("monotonic-clock").reason
+    );
+    assert_custom_scorer_still_works(&HOST, "normal");
+}
+
+#[test]
+fn noisy_logging_is_truncated_at_4_kib_and_the_call_still_succeeds() {
+    let decision = run(&HOST, "noisy");
+    assert_eq!(decision.status, DecisionStatus::Ok, "{decision:#?}");
+    let step = only_step(&decision);
+    assert!(step.error.is_none());
+    assert_eq!(decision.score.as_ref().unwrap().value, 7.0);
+    let logs = &step.metrics.logs;
+    assert!(step.metrics.logs_truncated, "logs_truncated is false");
+    let kept: usize = logs.iter().map(String::len).sum();
+    assert!(kept as u64 <= DEFAULT_LOG, "kept {kept} bytes of log");
+    // Filled up to the limit (each line is about 100 bytes), then cut.
+    assert!(kept as u64 > DEFAULT_LOG - 200, "kept only {kept} bytes");
+    assert!(logs[0].starts_with("info: log line 0 "), "{:?}", logs[0]);
+    assert!(
+        !logs.iter().any(|l| l.contains("line 99 ")),
+        "the tail was kept"
+    );
+    // The truncation shows in the record as it goes on the wire.
+    let json = serde_json::to_value(&decision).unwrap();
+    assert_eq!(json["steps"][0]["logs_truncated"], true);
+    assert_custom_scorer_still_works(&HOST, "normal");
+}
+
+#[test]
+fn panic_after_a_truncated_log_still_reports_its_message() {
+    let decision = run(&HOST, "noisy-panic");
+    let step = only_step(&decision);
+    assert!(step.metrics.logs_truncated);
+    match &step.error {
+        Some(CallError::Trap { message }) => assert!(
+            message.contains("noisy-panic: logged too much and then gave up"),
+            "{message}"
+        ),
+        other => panic!("expected a trap, got {other:?}"),
+    }
+    assert_custom_scorer_still_works(&HOST, "normal");
+}
+
+#[test]
+fn state_import_without_the_grant_fails_to_load_with_missing_grant_naming_plugin_and_state() {
+    let text = [
+        plugin("counter", "hostile_state_counter", ""),
+        pipeline("counter", "counter", "fail-closed"),
+    ]
+    .concat();
+    let problems = load_problems(&text);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    match &problems[0] {
+        LoadProblem::Plugin(error) => {
+            assert_eq!(error.kind(), "missing-grant");
+            assert!(
+                matches!(error, LoadError::MissingGrant { plugin, capability }
+                    if plugin == "counter" && capability == "state"),
+                "{error:?}"
+            );
+            let message = error.to_string();
+            assert!(message.contains("plugin `counter`"), "{message}");
+            assert!(message.contains("`state` capability"), "{message}");
+        }
+        other => panic!("expected a plugin load error, got {other:?}"),
+    }
+}
+
+#[test]
+fn granted_state_is_kept_across_calls_of_the_same_pipelines() {
+    let count = |decision: &leadwire::Decision| decision.score.as_ref().map(|s| s.value);
+    let first = run(&HOST, "counter");
+    assert_eq!(first.status, DecisionStatus::Ok, "{first:#?}");
+    let second = run(&HOST, "counter");
+    assert_eq!(count(&first).unwrap() + 1.0, count(&second).unwrap());
+}
+
+// ---- failure policies ----
+
+#[test]
+fn fail_open_step_failure_is_recorded_and_later_steps_still_run() {
+    let decision = run(&HOST, "panic-open");
+    assert_eq!(decision.status, DecisionStatus::Ok, "{decision:#?}");
+    assert_eq!(decision.error, None);
+    assert_eq!(decision.steps.len(), 2);
+    let failed = &decision.steps[0];
+    assert_eq!(failed.step, "panic");
+    assert_eq!(failed.error.as_ref().map(CallError::kind), Some("trap"));
+    assert!(failed.verdict.is_none());
+    let later = &decision.steps[1];
+    assert_eq!(later.step, "normal");
+    assert!(
+        later.error.is_none() && later.verdict.is_some(),
+        "{later:#?}"
+    );
+    assert_eq!(decision.score.as_ref().unwrap().value, 25.0);
+}
+
+#[test]
+fn fail_closed_step_failure_stops_the_pipeline_and_the_decision_is_an_error() {
+    // Explicitly fail-closed, and by default (no `on_error`).
+    for pipeline in ["panic-closed", "panic-default-policy"] {
+        let decision = run(&HOST, pipeline);
+        assert_eq!(
+            decision.status,
+            DecisionStatus::Error,
+            "{pipeline}: {decision:#?}"
+        );
+        let message = decision.error.as_deref().unwrap_or_default();
+        assert!(
+            message.starts_with("step `panic` failed: trap:"),
+            "{pipeline}: {message}"
+        );
+        // The failure is recorded, and the step after it never ran.
+        assert_eq!(decision.steps.len(), 1, "{pipeline}");
+        assert_eq!(
+            decision.steps[0].error.as_ref().map(CallError::kind),
+            Some("trap")
+        );
+        assert!(decision.score.is_none(), "{pipeline}");
+    }
+}
+
+// ---- load-time checks ----
+
+fn sha256_of(path: &std::path::Path) -> String {
+    hex::encode(Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+#[test]
+fn sha256_pin_mismatch_refuses_to_load_and_names_both_hashes() {
+    let wrong = "0".repeat(64);
+    let text = [
+        plugin("pinned", "custom_scorer", &format!("sha256 = \"{wrong}\"")),
+        pipeline("p", "pinned", "fail-closed"),
+    ]
+    .concat();
+    let problems = load_problems(&text);
+    let actual_sha = sha256_of(&wasm("custom_scorer"));
+    match &problems[..] {
+        [
+            LoadProblem::Plugin(
+                e @ LoadError::Sha256Mismatch {
+                    plugin,
+                    expected,
+                    actual,
+                    ..
+                },
+            ),
+        ] => {
+            assert_eq!(plugin, "pinned");
+            assert_eq!(expected, &wrong);
+            assert_eq!(actual, &actual_sha);
+            let message = e.to_string();
+            assert!(
+                message.contains(&wrong) && message.contains(&actual_sha),
+                "{message}"
+            );
+        }
+        other => panic!("expected one sha256 mismatch, got {other:#?}"),
+    }
+}
+
+#[test]
+fn sha256_pin_of_the_right_hash_loads_in_any_letter_case() {
+    let pin = sha256_of(&wasm("custom_scorer")).to_uppercase();
+    let text = [
+        plugin("pinned", "custom_scorer", &format!("sha256 = \"{pin}\"")),
+        pipeline("p", "pinned", "fail-closed"),
+    ]
+    .concat();
+    let pipelines = load(&text);
+    assert_custom_scorer_still_works(&pipelines, "p");
+}
+
+#[test]
+fn step_asking_for_a_role_the_plugin_does_not_export_fails_to_load() {
+    let text = [
+        plugin("scorer", "custom_scorer", ""),
+        "[pipelines.route]\nsteps = [{ plugin = \"scorer\", role = \"routing\", name = \"router\" }]\n"
+            .to_string(),
+    ]
+    .concat();
+    match &load_problems(&text)[..] {
+        [
+            LoadProblem::Step {
+                pipeline,
+                step,
+                message,
+            },
+        ] => {
+            assert_eq!(pipeline, "route");
+            assert_eq!(step, "router");
+            assert!(
+                message.contains(
+                    "plugin `scorer` does not export the routing role (it exports: scoring)"
+                ),
+                "{message}"
+            );
+        }
+        other => panic!("expected one step problem, got {other:#?}"),
+    }
+}
+
+#[test]
+fn a_file_that_is_not_a_component_is_a_compile_error_naming_plugin_and_path() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.wasm"), "this is not WebAssembly\n").unwrap();
+    // A core module: WebAssembly, but not a component.
+    std::fs::write(dir.path().join("core.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    // Relative paths are relative to the config file's folder.
+    let text = r#"
+[plugins.notes]
+path = "notes.wasm"
+
+[plugins.core]
+path = "core.wasm"
+"#;
+    let config_path = dir.path().join("leadwire.toml");
+    let config = leadwire::Config::parse(text, &config_path).unwrap();
+    let runtime = std::sync::Arc::new(leadwire::Runtime::new().unwrap());
+    let state = std::sync::Arc::new(leadwire::capabilities::MemoryState::default());
+    let problems = match Pipelines::load(&config, runtime, state) {
+        Ok(_) => panic!("loaded files that are not components"),
+        Err(e) => e.0,
+    };
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    for (problem, name) in problems.iter().zip(["core", "notes"]) {
+        match problem {
+            LoadProblem::Plugin(e @ LoadError::Compile { plugin, path, .. }) => {
+                assert_eq!(plugin, name);
+                assert_eq!(
+                    path,
+                    &dir.path()
+                        .join(format!("{name}.wasm"))
+                        .display()
+                        .to_string()
+                );
+                let message = e.to_string();
+                assert!(
+                    message.contains("is not a valid WebAssembly component"),
+                    "{message}"
+                );
+            }
+            other => panic!("expected a compile error for `{name}`, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_missing_plugin_file_is_a_read_error_naming_plugin_and_path() {
+    let text = "[plugins.ghost]\npath = '/nonexistent/ghost.wasm'\n";
+    match &load_problems(text)[..] {
+        [LoadProblem::Plugin(e @ LoadError::Read { plugin, path, .. })] => {
+            assert_eq!(plugin, "ghost");
+            assert_eq!(path, "/nonexistent/ghost.wasm");
+            assert_eq!(e.kind(), "read");
+        }
+        other => panic!("expected one read error, got {other:#?}"),
+    }
+}
+
+#[test]
+fn unknown_plugin_in_a_step_is_a_config_error_with_its_line() {
+    let text = [
+        plugin("scorer", "custom_scorer", ""), // lines 1-3
+        "\n[pipelines.p]\nsteps = [\n    { plugin = \"scorer\" },\n    { plugin = \"scorre\" },\n]\n"
+            .to_string(),
+    ]
+    .concat();
+    let line_of_typo = text.lines().position(|l| l.contains("scorre")).unwrap() + 1;
+    assert_eq!(
+        line_of_typo, 8,
+        "the test's own config changed shape:\n{text}"
+    );
+    match leadwire::Config::parse(&text, std::path::Path::new(INLINE_CONFIG)) {
+        Err(e @ ConfigError::Invalid { line, .. }) => {
+            assert_eq!(line, line_of_typo);
+            let message = e.to_string();
+            assert!(message.starts_with("tests/inline.toml:8: "), "{message}");
+            assert!(
+                message.contains("no plugin named `scorre` (defined: scorer)"),
+                "{message}"
+            );
+        }
+        other => panic!("expected an invalid-config error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_component_exporting_a_future_wit_version_fails_with_unsupported_api_version() {
+    let text = [
+        plugin("future", "hostile_future_wit", ""),
+        pipeline("p", "future", "fail-closed"),
+    ]
+    .concat();
+    match &load_problems(&text)[..] {
+        [
+            LoadProblem::Plugin(
+                e @ LoadError::UnsupportedApiVersion {
+                    plugin,
+                    interface,
+                    supported,
+                },
+            ),
+        ] => {
+            assert_eq!(plugin, "future");
+            assert_eq!(interface, "leadwire:plugin/scoring@0.2.0");
+            assert_eq!(supported, "0.1.0");
+            assert_eq!(e.kind(), "unsupported-api-version");
+        }
+        other => panic!("expected one unsupported-api-version error, got {other:#?}"),
+    }
+}
+
+#[test]
+fn every_plugin_load_problem_is_reported_at_once() {
+    let text = [
+        plugin("counter", "hostile_state_counter", ""),
+        plugin("future", "hostile_future_wit", ""),
+        plugin("fine", "custom_scorer", ""),
+    ]
+    .concat();
+    let kinds: Vec<&str> = load_problems(&text)
+        .iter()
+        .map(|p| match p {
+            LoadProblem::Plugin(e) => e.kind(),
+            LoadProblem::Step { .. } => "step",
+        })
+        .collect();
+    assert_eq!(kinds, ["missing-grant", "unsupported-api-version"]);
+}

@@ -1,0 +1,916 @@
+//! The store's contract, one suite run against both backends.
+//!
+//! Each contract test is a function of a [`Db`] (a fresh, migrated store that
+//! derefs to `dyn Store`, and can open more handles on the same database, the
+//! way replicas do). The `contract!` list at the bottom runs every one on
+//! SQLite (a file in a temporary folder) as `on_sqlite::NAME`, and on
+//! PostgreSQL as `on_postgres::NAME` when `LEADWIRE_TEST_POSTGRES_URL` is set
+//! (`.ci/run` sets it to postgres://postgres@127.0.0.1:5432/test). Each
+//! PostgreSQL test gets a schema of its own, `lw_test_<pid>_<n>`, as the
+//! connection's search path, dropped afterwards. Where the variable is unset,
+//! each PostgreSQL test says on stderr that it was skipped and why.
+//!
+//! `LEADWIRE_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test cargo test --release -p leadwire --test store`
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::ops::Deref;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier, Mutex};
+use std::thread;
+
+use leadwire::capabilities::StateStore;
+use leadwire::decision::Decision;
+use leadwire::lead::LeadDoc;
+use leadwire::store::{self, Claim, Store, StoreError};
+use serde_json::json;
+
+const PG_ENV: &str = "LEADWIRE_TEST_POSTGRES_URL";
+
+// ---------------------------------------------------------------------------
+// Fixtures
+
+/// A fresh, migrated store for one test, and the way to open more handles on
+/// the same database (a second replica) or on an empty one.
+struct Db {
+    store: Option<Arc<dyn Store>>,
+    url: String,
+    place: Place,
+}
+
+enum Place {
+    Sqlite(tempfile::TempDir),
+    Postgres {
+        admin: String,
+        /// Schemas this test created, dropped when it ends.
+        schemas: Mutex<Vec<String>>,
+    },
+}
+
+impl Deref for Db {
+    type Target = dyn Store;
+    fn deref(&self) -> &(dyn Store + 'static) {
+        &**self.store.as_ref().unwrap()
+    }
+}
+
+impl Db {
+    fn sqlite() -> Db {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("leadwire.db").display());
+        let store = store::open(&url).unwrap_or_else(|e| panic!("open {url}: {e}"));
+        Db {
+            store: Some(store),
+            url,
+            place: Place::Sqlite(dir),
+        }
+    }
+
+    fn postgres(admin: &str) -> Db {
+        let mut db = Db {
+            store: None,
+            url: String::new(),
+            place: Place::Postgres {
+                admin: admin.to_string(),
+                schemas: Mutex::new(Vec::new()),
+            },
+        };
+        db.url = db.scratch_url();
+        db.store = Some(store::open(&db.url).unwrap_or_else(|e| panic!("open {}: {e}", db.url)));
+        db.assert_tables_in_own_schema();
+        db
+    }
+
+    /// The shared store, to hand to threads.
+    fn shared(&self) -> Arc<dyn Store> {
+        self.store.clone().unwrap()
+    }
+
+    /// Another handle on the same database, as a second replica would open.
+    fn open_again(&self) -> Arc<dyn Store> {
+        store::open(&self.url).unwrap_or_else(|e| panic!("open {} again: {e}", self.url))
+    }
+
+    /// The url of an empty database (a new file, or a new schema).
+    fn scratch_url(&self) -> String {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        match &self.place {
+            Place::Sqlite(dir) => {
+                format!(
+                    "sqlite://{}",
+                    dir.path().join(format!("scratch{n}.db")).display()
+                )
+            }
+            Place::Postgres { admin, schemas } => {
+                let schema = format!("lw_test_{}_{n}", std::process::id());
+                admin_client(admin)
+                    .batch_execute(&format!(
+                        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+                    ))
+                    .unwrap();
+                schemas.lock().unwrap().push(schema.clone());
+                let sep = if admin.contains('?') { '&' } else { '?' };
+                format!("{admin}{sep}options=-csearch_path%3D{schema}")
+            }
+        }
+    }
+
+    /// The `options` url parameter really put the tables in the test's schema.
+    fn assert_tables_in_own_schema(&self) {
+        let Place::Postgres { admin, schemas } = &self.place else {
+            return;
+        };
+        let schema = schemas.lock().unwrap()[0].clone();
+        let tables: Vec<String> = admin_client(admin)
+            .query(
+                "SELECT table_name::text FROM information_schema.tables
+                 WHERE table_schema = $1 ORDER BY table_name",
+                &[&schema],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(
+            tables,
+            [
+                "decisions",
+                "idempotency",
+                "lead_snapshots",
+                "plugin_state",
+                "schema_version"
+            ],
+            "the store's tables should be in the test's own schema {schema}"
+        );
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        drop(self.store.take()); // close its connections before dropping the schema
+        if let Place::Postgres { admin, schemas } = &self.place {
+            let mut admin = admin_client(admin);
+            for schema in schemas.lock().unwrap().iter() {
+                let _ = admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            }
+        }
+    }
+}
+
+fn admin_client(url: &str) -> ::postgres::Client {
+    ::postgres::Client::connect(url, ::postgres::NoTls)
+        .unwrap_or_else(|e| panic!("{PG_ENV}={url}: cannot connect: {e}"))
+}
+
+fn on_sqlite(test: fn(&Db)) {
+    test(&Db::sqlite());
+}
+
+fn on_postgres(name: &str, test: fn(&Db)) {
+    match std::env::var(PG_ENV) {
+        Ok(url) if !url.trim().is_empty() => test(&Db::postgres(url.trim())),
+        _ => {
+            // Straight to stderr, past the test harness's capture: never silent.
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped: PostgreSQL store tests need {PG_ENV} (a PostgreSQL url such as \
+                 postgres://postgres@127.0.0.1:5432/test; .ci/run sets it): on_postgres::{name}"
+            );
+        }
+    }
+}
+
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $( #[test] fn $name() { super::on_sqlite(super::$name) } )*
+        }
+        mod on_postgres {
+            $( #[test] fn $name() { super::on_postgres(stringify!($name), super::$name) } )*
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+fn lead(json: serde_json::Value) -> LeadDoc {
+    serde_json::from_value(json).unwrap()
+}
+
+fn decision(id: &str, lead_id: &str, decided_at: &str) -> Decision {
+    serde_json::from_value(json!({
+        "id": id,
+        "event_id": format!("event-{id}"),
+        "lead_id": lead_id,
+        "source": "hubspot",
+        "pipeline": "inbound",
+        "trigger": "created",
+        "at": "2026-11-20T10:00:00Z",
+        "decided_at": decided_at,
+        "status": "ok",
+        "owner": "ana@example.com",
+        "score": { "value": 42.0, "grade": "B", "contributions": [
+            { "rule": "title", "points": 42.0, "reason": "jobtitle contains VP" } ] },
+        "steps": []
+    }))
+    .unwrap()
+}
+
+fn as_json(d: &Decision) -> serde_json::Value {
+    serde_json::to_value(d).unwrap()
+}
+
+fn ids(decisions: &[Decision]) -> Vec<&str> {
+    decisions.iter().map(|d| d.id.as_str()).collect()
+}
+
+fn is_new(c: &Claim) -> bool {
+    matches!(c, Claim::New)
+}
+
+// ---------------------------------------------------------------------------
+// Plugin state
+
+fn state_get_set_delete(db: &Db) {
+    assert_eq!(db.get("router", "k").unwrap(), None);
+    db.set("router", "k", "one").unwrap();
+    assert_eq!(db.get("router", "k").unwrap().as_deref(), Some("one"));
+    db.set("router", "k", "two").unwrap();
+    assert_eq!(db.get("router", "k").unwrap().as_deref(), Some("two"));
+    db.set("router", "empty", "").unwrap();
+    assert_eq!(db.get("router", "empty").unwrap().as_deref(), Some(""));
+    let unicode = "Zoë — 東京 🚀 \"quoted\" 'single'";
+    db.set("router", unicode, unicode).unwrap();
+    assert_eq!(db.get("router", unicode).unwrap().as_deref(), Some(unicode));
+    db.delete("router", "k").unwrap();
+    assert_eq!(db.get("router", "k").unwrap(), None);
+    db.delete("router", "never-set").unwrap();
+}
+
+fn state_namespaces_are_isolated(db: &Db) {
+    db.set("scorer", "k", "scorer's").unwrap();
+    db.set("router", "k", "router's").unwrap();
+    assert_eq!(db.increment("scorer", "n", 5).unwrap(), 5);
+    assert_eq!(db.increment("router", "n", 1).unwrap(), 1);
+    assert_eq!(db.get("scorer", "k").unwrap().as_deref(), Some("scorer's"));
+    assert_eq!(db.get("router", "k").unwrap().as_deref(), Some("router's"));
+    // A key in one namespace is absent in another, for compare-and-swap too.
+    assert!(
+        db.compare_and_swap("scorer", "k2", None, "scorer's")
+            .unwrap()
+    );
+    assert!(
+        db.compare_and_swap("router", "k2", None, "router's")
+            .unwrap()
+    );
+    assert_eq!(db.get("router", "k2").unwrap().as_deref(), Some("router's"));
+    db.delete("scorer", "k").unwrap();
+    assert_eq!(db.get("scorer", "k").unwrap(), None);
+    assert_eq!(db.get("router", "k").unwrap().as_deref(), Some("router's"));
+    assert_eq!(db.get("scorer", "n").unwrap().as_deref(), Some("5"));
+    assert_eq!(db.get("router", "n").unwrap().as_deref(), Some("1"));
+}
+
+fn state_increment_counts_and_refuses_what_is_not_an_integer(db: &Db) {
+    assert_eq!(
+        db.increment("ns", "n", 1).unwrap(),
+        1,
+        "a missing key counts from 0"
+    );
+    assert_eq!(db.increment("ns", "n", 41).unwrap(), 42);
+    assert_eq!(db.increment("ns", "n", -50).unwrap(), -8);
+    assert_eq!(db.get("ns", "n").unwrap().as_deref(), Some("-8"));
+    assert_eq!(db.increment("ns", "zero", 0).unwrap(), 0);
+    assert_eq!(db.get("ns", "zero").unwrap().as_deref(), Some("0"));
+
+    db.set("ns", "word", "seven").unwrap();
+    let err = db.increment("ns", "word", 1).unwrap_err().to_string();
+    assert!(
+        err.contains("key `word` holds `seven`, not an integer"),
+        "{err}"
+    );
+    assert_eq!(
+        db.get("ns", "word").unwrap().as_deref(),
+        Some("seven"),
+        "left as it was"
+    );
+
+    db.set("ns", "big", &i64::MAX.to_string()).unwrap();
+    let err = db.increment("ns", "big", 1).unwrap_err().to_string();
+    assert!(err.contains("key `big` would overflow"), "{err}");
+    assert_eq!(db.get("ns", "big").unwrap(), Some(i64::MAX.to_string()));
+    // The store still works after a refused increment.
+    assert_eq!(db.increment("ns", "n", 8).unwrap(), 0);
+}
+
+/// 8 threads × 200 increments, half through a second handle (a second replica
+/// or process on the same database): exactly 1600, and every intermediate
+/// value handed out once.
+fn state_increment_is_atomic_under_concurrency(db: &Db) {
+    let handles = [db.shared(), db.open_again()];
+    let start = Arc::new(Barrier::new(8));
+    let workers: Vec<_> = (0..8)
+        .map(|i| {
+            let store = handles[i % 2].clone();
+            let start = start.clone();
+            thread::spawn(move || {
+                start.wait();
+                (0..200)
+                    .map(|_| store.increment("router", "rr", 1).unwrap())
+                    .collect::<Vec<i64>>()
+            })
+        })
+        .collect();
+    let mut seen: Vec<i64> = workers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        (1..=1600).collect::<Vec<i64>>(),
+        "each value handed out exactly once"
+    );
+    assert_eq!(db.get("router", "rr").unwrap().as_deref(), Some("1600"));
+}
+
+fn state_compare_and_swap_semantics(db: &Db) {
+    // Absent: only `expected: None` succeeds, and only once.
+    assert!(!db.compare_and_swap("ns", "k", Some("x"), "y").unwrap());
+    assert_eq!(
+        db.get("ns", "k").unwrap(),
+        None,
+        "a failed swap writes nothing"
+    );
+    assert!(db.compare_and_swap("ns", "k", None, "a").unwrap());
+    assert!(
+        !db.compare_and_swap("ns", "k", None, "b").unwrap(),
+        "present now"
+    );
+    assert_eq!(db.get("ns", "k").unwrap().as_deref(), Some("a"));
+    // Present: only the current value succeeds.
+    assert!(!db.compare_and_swap("ns", "k", Some("b"), "c").unwrap());
+    assert!(db.compare_and_swap("ns", "k", Some("a"), "c").unwrap());
+    assert_eq!(db.get("ns", "k").unwrap().as_deref(), Some("c"));
+    assert!(
+        db.compare_and_swap("ns", "k", Some("c"), "c").unwrap(),
+        "same value swaps"
+    );
+    // The empty string is a value, not absence.
+    db.set("ns", "e", "").unwrap();
+    assert!(!db.compare_and_swap("ns", "e", None, "x").unwrap());
+    assert!(db.compare_and_swap("ns", "e", Some(""), "x").unwrap());
+    // After a delete the key is absent again.
+    db.delete("ns", "k").unwrap();
+    assert!(db.compare_and_swap("ns", "k", None, "again").unwrap());
+}
+
+/// A counter kept with compare-and-swap retry loops from 4 threads on two
+/// handles loses no update.
+fn state_compare_and_swap_is_atomic_under_concurrency(db: &Db) {
+    let handles = [db.shared(), db.open_again()];
+    let start = Arc::new(Barrier::new(4));
+    let workers: Vec<_> = (0..4)
+        .map(|i| {
+            let store = handles[i % 2].clone();
+            let start = start.clone();
+            thread::spawn(move || {
+                start.wait();
+                for _ in 0..50 {
+                    loop {
+                        let current = store.get("ns", "cas").unwrap();
+                        let n: i64 = current.as_deref().map_or(0, |s| s.parse().unwrap());
+                        let next = (n + 1).to_string();
+                        if store
+                            .compare_and_swap("ns", "cas", current.as_deref(), &next)
+                            .unwrap()
+                        {
+                            break;
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    assert_eq!(db.get("ns", "cas").unwrap().as_deref(), Some("200"));
+}
+
+/// PostgreSQL's text cannot hold U+0000, so both backends refuse it alike.
+fn state_refuses_nul_characters_alike(db: &Db) {
+    let err = db.set("ns", "k", "a\0b").unwrap_err().to_string();
+    assert!(err.contains("NUL"), "{err}");
+    let err = db
+        .compare_and_swap("ns", "k", None, "\0")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("NUL"), "{err}");
+    assert_eq!(db.get("ns", "k").unwrap(), None);
+}
+
+// ---------------------------------------------------------------------------
+// Lead snapshots
+
+/// A complete lead, then partial updates (one property, as HubSpot sends):
+/// each adds to the snapshot and nothing else is lost.
+fn snapshot_partial_updates_build_on_the_complete_lead(db: &Db) {
+    assert!(db.snapshot("hubspot", "1001").unwrap().is_none());
+    let complete = lead(json!({
+        "id": "1001", "email": "ana@acme.com", "company_domain": "acme.com",
+        "owner": "rep-1", "lifecycle_stage": "lead", "created_at": "2026-11-01T09:00:00Z",
+        "fields": { "jobtitle": "VP Sales", "numberofemployees": 250, "tags": ["a", "b"],
+                    "closedate": { "time": "2026-12-01T00:00:00Z" }, "phone": null },
+        "activities": [ { "kind": "page_view", "at": "2026-11-20T10:00:00Z",
+                          "properties": { "url": "/pricing" } } ]
+    }));
+    let first = db.merge_lead("hubspot", &complete, 1_000).unwrap();
+    assert_eq!(
+        first.changed,
+        [
+            "email",
+            "company_domain",
+            "owner",
+            "lifecycle_stage",
+            "created_at",
+            "closedate",
+            "jobtitle",
+            "numberofemployees",
+            "phone",
+            "tags"
+        ],
+        "a new lead: everything it carries (a null field too: it is known now)"
+    );
+    assert_eq!(
+        serde_json::to_value(&first.lead).unwrap(),
+        serde_json::to_value(&complete).unwrap()
+    );
+
+    let partial = lead(json!({ "id": "1001", "fields": { "jobtitle": "CEO" } }));
+    let merged = db.merge_snapshot("hubspot", &partial, 2_000).unwrap();
+    assert_eq!(merged.fields["jobtitle"], "CEO");
+    assert_eq!(merged.fields["numberofemployees"], 250);
+    assert_eq!(merged.fields["phone"], serde_json::Value::Null);
+    assert_eq!(merged.email.as_deref(), Some("ana@acme.com"));
+    assert_eq!(merged.owner.as_deref(), Some("rep-1"));
+    assert_eq!(merged.activities.len(), 1);
+
+    let owner = lead(json!({ "id": "1001", "owner": "rep-2", "fields": { "phone": "+1 555" } }));
+    let m = db.merge_lead("hubspot", &owner, 3_000).unwrap();
+    assert_eq!(m.changed, ["owner", "phone"]);
+    assert!(m.stale.is_empty());
+    let stored = db.snapshot("hubspot", "1001").unwrap().unwrap();
+    assert_eq!(stored.owner.as_deref(), Some("rep-2"));
+    assert_eq!(stored.fields["phone"], "+1 555");
+    assert_eq!(stored.fields["jobtitle"], "CEO");
+
+    // The same values again change nothing.
+    let again = db.merge_lead("hubspot", &owner, 3_000).unwrap();
+    assert!(again.changed.is_empty(), "{:?}", again.changed);
+
+    // Snapshots are per source.
+    assert!(db.snapshot("pipedrive", "1001").unwrap().is_none());
+}
+
+/// Deliveries out of order: an older event never overwrites a value set by a
+/// newer one, but fills in what the newer did not say; a newer event does
+/// overwrite.
+fn snapshot_older_event_never_overwrites_a_newer_value(db: &Db) {
+    let newer = lead(
+        json!({ "id": "7", "owner": "rep-new", "lifecycle_stage": "mql",
+                             "fields": { "score_input": 10, "jobtitle": "CTO" } }),
+    );
+    db.merge_lead("pipedrive", &newer, 5_000).unwrap();
+
+    let older = lead(
+        json!({ "id": "7", "owner": "rep-old", "email": "old@acme.com",
+                             "fields": { "score_input": 1, "jobtitle": "Engineer", "city": "Oslo" } }),
+    );
+    let m = db.merge_lead("pipedrive", &older, 4_000).unwrap();
+    assert_eq!(m.lead.owner.as_deref(), Some("rep-new"));
+    assert_eq!(m.lead.lifecycle_stage.as_deref(), Some("mql"));
+    assert_eq!(m.lead.fields["score_input"], 10);
+    assert_eq!(m.lead.fields["jobtitle"], "CTO");
+    assert_eq!(
+        m.lead.email.as_deref(),
+        Some("old@acme.com"),
+        "a gap is filled"
+    );
+    assert_eq!(m.lead.fields["city"], "Oslo", "a gap is filled");
+    assert_eq!(m.changed, ["email", "city"]);
+    assert_eq!(m.stale, ["owner", "jobtitle", "score_input"]);
+
+    // An event between the two: newer than the email and city, older than the rest.
+    let middle = lead(
+        json!({ "id": "7", "owner": "rep-mid", "email": "mid@acme.com",
+                              "fields": { "city": "Bergen", "jobtitle": "VP" } }),
+    );
+    let m = db.merge_lead("pipedrive", &middle, 4_500).unwrap();
+    assert_eq!(m.lead.owner.as_deref(), Some("rep-new"));
+    assert_eq!(m.lead.email.as_deref(), Some("mid@acme.com"));
+    assert_eq!(m.lead.fields["city"], "Bergen");
+    assert_eq!(m.lead.fields["jobtitle"], "CTO");
+
+    // The newest event wins everything it names, including clearing a field.
+    let newest = lead(json!({ "id": "7", "owner": "rep-newest",
+                              "fields": { "jobtitle": null, "score_input": 11 } }));
+    let m = db.merge_lead("pipedrive", &newest, 6_000).unwrap();
+    assert_eq!(m.lead.owner.as_deref(), Some("rep-newest"));
+    assert_eq!(m.lead.fields["jobtitle"], serde_json::Value::Null);
+    assert_eq!(m.lead.fields["score_input"], 11);
+    assert_eq!(m.changed, ["owner", "jobtitle", "score_input"]);
+
+    // And the times are kept durably: a stale redelivery of the first event
+    // after a reopen still loses.
+    let reopened = db.open_again();
+    let m = reopened.merge_lead("pipedrive", &newer, 5_000).unwrap();
+    assert_eq!(m.lead.owner.as_deref(), Some("rep-newest"));
+    assert_eq!(m.lead.fields["score_input"], 11);
+    assert!(m.changed.is_empty());
+    assert_eq!(m.stale, ["owner", "jobtitle", "score_input"]);
+}
+
+fn snapshot_activities_are_unioned(db: &Db) {
+    let visit = |at: &str, url: &str| json!({ "kind": "page_view", "at": at, "properties": { "url": url } });
+    let a = lead(json!({ "id": "9", "activities": [visit("2026-11-20T10:00:00Z", "/pricing")] }));
+    let b = lead(json!({ "id": "9", "activities": [
+        visit("2026-11-19T10:00:00Z", "/blog"),
+        visit("2026-11-20T10:00:00Z", "/pricing"),      // the same one again
+        { "kind": "page_view", "at": 1795168800000_i64, "properties": { "url": "/pricing" } },  // same instant in ms
+        visit("2026-11-20T10:00:00Z", "/demo"),         // same time, other properties
+    ] }));
+    db.merge_lead("hubspot", &a, 2_000).unwrap();
+    let m = db.merge_lead("hubspot", &b, 1_000).unwrap(); // older events still add activities
+    let urls: Vec<&str> = m
+        .lead
+        .activities
+        .iter()
+        .map(|a| a.properties["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(urls, ["/blog", "/pricing", "/demo"]);
+}
+
+/// Eight events about one new lead, merged at once through two handles: every
+/// field arrives (no merge is lost to another, and the first insert races
+/// safely).
+fn snapshot_concurrent_merges_lose_nothing(db: &Db) {
+    let handles = [db.shared(), db.open_again()];
+    let start = Arc::new(Barrier::new(8));
+    let workers: Vec<_> = (0..8)
+        .map(|i| {
+            let store = handles[i % 2].clone();
+            let start = start.clone();
+            thread::spawn(move || {
+                let update = lead(json!({ "id": "42", "fields": { format!("f{i}"): i } }));
+                start.wait();
+                store
+                    .merge_lead("hubspot", &update, 1_000 + i as i64)
+                    .unwrap();
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    let merged = db.snapshot("hubspot", "42").unwrap().unwrap();
+    let names: BTreeSet<String> = merged.fields.keys().cloned().collect();
+    let expected: BTreeSet<String> = (0..8).map(|i| format!("f{i}")).collect();
+    assert_eq!(names, expected);
+}
+
+// ---------------------------------------------------------------------------
+// Idempotency and the decision log
+
+const LEASE: i64 = 30_000;
+
+fn claim_record_then_a_redelivery_gets_the_recorded_decision(db: &Db) {
+    assert!(is_new(&db.claim("hubspot", "evt-1", 1_000, LEASE).unwrap()));
+    let d = decision("d-1", "1001", "2026-11-20T10:00:01.000Z");
+    db.record("hubspot", "evt-1", &d).unwrap();
+    for (now, handle) in [(1_001, db.shared()), (999_999, db.open_again())] {
+        match handle.claim("hubspot", "evt-1", now, LEASE).unwrap() {
+            Claim::Done(recorded) => assert_eq!(as_json(&recorded), as_json(&d)),
+            other => panic!("a decided key should be Done, got {other:?}"),
+        }
+    }
+    // Keys are per source.
+    assert!(is_new(
+        &db.claim("salesforce", "evt-1", 1_000, LEASE).unwrap()
+    ));
+    // Recording the same decision again (a retry after a lost answer) is a no-op.
+    db.record("hubspot", "evt-1", &d).unwrap();
+    assert_eq!(ids(&db.decisions("hubspot", "1001", 10).unwrap()), ["d-1"]);
+    // Releasing a decided key changes nothing.
+    db.release("hubspot", "evt-1").unwrap();
+    assert!(matches!(
+        db.claim("hubspot", "evt-1", 2_000, LEASE).unwrap(),
+        Claim::Done(_)
+    ));
+}
+
+fn claim_is_in_progress_within_the_lease_and_taken_over_after(db: &Db) {
+    assert!(is_new(
+        &db.claim("hubspot", "evt-2", 10_000, LEASE).unwrap()
+    ));
+    assert!(matches!(
+        db.claim("hubspot", "evt-2", 10_000, LEASE).unwrap(),
+        Claim::InProgress
+    ));
+    assert!(matches!(
+        db.claim("hubspot", "evt-2", 10_000 + LEASE - 1, LEASE)
+            .unwrap(),
+        Claim::InProgress
+    ));
+    // The first worker crashed: after the lease, another takes it over, once.
+    assert!(is_new(
+        &db.claim("hubspot", "evt-2", 10_000 + LEASE, LEASE).unwrap()
+    ));
+    assert!(
+        matches!(
+            db.claim("hubspot", "evt-2", 10_000 + LEASE + 1, LEASE)
+                .unwrap(),
+            Claim::InProgress
+        ),
+        "the takeover starts a new lease"
+    );
+    let d = decision("d-2", "1002", "2026-11-20T10:00:02.000Z");
+    db.record("hubspot", "evt-2", &d).unwrap();
+    assert!(matches!(
+        db.claim("hubspot", "evt-2", 10_000 + 10 * LEASE, LEASE)
+            .unwrap(),
+        Claim::Done(_)
+    ));
+}
+
+fn release_lets_a_retry_claim_at_once(db: &Db) {
+    assert!(is_new(
+        &db.claim("pipedrive", "evt-3", 1_000, LEASE).unwrap()
+    ));
+    db.release("pipedrive", "evt-3").unwrap();
+    assert!(is_new(
+        &db.claim("pipedrive", "evt-3", 1_001, LEASE).unwrap()
+    ));
+    assert!(matches!(
+        db.claim("pipedrive", "evt-3", 1_002, LEASE).unwrap(),
+        Claim::InProgress
+    ));
+    db.release("pipedrive", "never-claimed").unwrap();
+}
+
+/// A worker whose claim expired and was taken over records too late: nothing
+/// is written, and the error carries the decision that stands.
+fn record_after_a_takeover_is_refused_with_the_standing_decision(db: &Db) {
+    assert!(is_new(&db.claim("hubspot", "evt-4", 1_000, LEASE).unwrap())); // slow worker A
+    assert!(is_new(
+        &db.claim("hubspot", "evt-4", 1_000 + LEASE, LEASE).unwrap()
+    )); // B takes over
+    let by_b = decision("d-b", "1004", "2026-11-20T10:00:04.000Z");
+    db.record("hubspot", "evt-4", &by_b).unwrap();
+    let by_a = decision("d-a", "1004", "2026-11-20T10:00:05.000Z");
+    match db.record("hubspot", "evt-4", &by_a) {
+        Err(StoreError::AlreadyDecided {
+            existing, rejected, ..
+        }) => {
+            assert_eq!(existing.id, "d-b");
+            assert_eq!(rejected, "d-a");
+        }
+        other => panic!("expected AlreadyDecided, got {other:?}"),
+    }
+    assert_eq!(
+        ids(&db.decisions("hubspot", "1004", 10).unwrap()),
+        ["d-b"],
+        "one decision per event"
+    );
+}
+
+/// Eight workers (on two handles: two replicas) claim each of 20 events at
+/// once: exactly one gets New per event.
+fn concurrent_claimers_exactly_one_new(db: &Db) {
+    let handles = [db.shared(), db.open_again()];
+    for event in 0..20 {
+        let key = format!("evt-race-{event}");
+        let start = Arc::new(Barrier::new(8));
+        let workers: Vec<_> = (0..8)
+            .map(|i| {
+                let store = handles[i % 2].clone();
+                let (start, key) = (start.clone(), key.clone());
+                thread::spawn(move || {
+                    start.wait();
+                    is_new(&store.claim("hubspot", &key, 50_000, LEASE).unwrap())
+                })
+            })
+            .collect();
+        let winners = workers
+            .into_iter()
+            .map(|w| w.join().unwrap())
+            .filter(|&new| new)
+            .count();
+        assert_eq!(winners, 1, "{key}: exactly one claimer gets New");
+    }
+}
+
+fn decisions_newest_first_with_limit(db: &Db) {
+    let recorded = [
+        ("d-b", "2026-11-20T10:00:02Z"),
+        ("d-a", "2026-11-20T10:00:01Z"),
+        ("d-d", "2026-11-20T10:00:04.5+00:00"),
+        ("d-c", "2026-11-20T12:00:03+02:00"), // 10:00:03Z
+        ("d-c2", "2026-11-20T10:00:03Z"),     // the same instant: recorded later, listed first
+    ];
+    for (i, (id, at)) in recorded.iter().enumerate() {
+        db.record(
+            "hubspot",
+            &format!("evt-log-{i}"),
+            &decision(id, "1005", at),
+        )
+        .unwrap();
+    }
+    db.record(
+        "hubspot",
+        "evt-other",
+        &decision("d-other", "1006", "2026-11-20T10:00:09Z"),
+    )
+    .unwrap();
+    db.record(
+        "pipedrive",
+        "evt-p",
+        &decision("d-p", "1005", "2026-11-20T10:00:09Z"),
+    )
+    .unwrap();
+
+    let all = db.decisions("hubspot", "1005", 100).unwrap();
+    assert_eq!(ids(&all), ["d-d", "d-c2", "d-c", "d-b", "d-a"]);
+    assert_eq!(
+        as_json(&all[0]),
+        as_json(&decision("d-d", "1005", "2026-11-20T10:00:04.5+00:00"))
+    );
+    assert_eq!(
+        ids(&db.decisions("hubspot", "1005", 2).unwrap()),
+        ["d-d", "d-c2"]
+    );
+    assert!(db.decisions("hubspot", "1005", 0).unwrap().is_empty());
+    assert!(db.decisions("hubspot", "nobody", 10).unwrap().is_empty());
+    assert_eq!(
+        ids(&db.decisions("pipedrive", "1005", 10).unwrap()),
+        ["d-p"]
+    );
+
+    let bad = decision("d-bad", "1005", "yesterday");
+    let err = db
+        .record("hubspot", "evt-bad", &bad)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("d-bad") && err.contains("not an RFC 3339 time"),
+        "{err}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Opening
+
+fn migrations_are_idempotent_and_keep_data(db: &Db) {
+    db.set("ns", "kept", "yes").unwrap();
+    for _ in 0..2 {
+        let again = db.open_again();
+        assert_eq!(again.get("ns", "kept").unwrap().as_deref(), Some("yes"));
+        again.ping().unwrap();
+    }
+    // Four replicas starting at once on an empty database all come up.
+    let url = db.scratch_url();
+    let start = Arc::new(Barrier::new(4));
+    let openers: Vec<_> = (0..4)
+        .map(|i| {
+            let (url, start) = (url.clone(), start.clone());
+            thread::spawn(move || {
+                start.wait();
+                let store = store::open(&url).unwrap_or_else(|e| panic!("replica {i}: {e}"));
+                store.increment("ns", "replicas", 1).unwrap();
+            })
+        })
+        .collect();
+    for o in openers {
+        o.join().unwrap();
+    }
+    assert_eq!(
+        store::open(&url)
+            .unwrap()
+            .get("ns", "replicas")
+            .unwrap()
+            .as_deref(),
+        Some("4")
+    );
+}
+
+fn ping_and_location(db: &Db) {
+    db.ping().unwrap();
+    let at = db.location();
+    assert!(
+        at.starts_with("sqlite ") || at.starts_with("postgres "),
+        "{at}"
+    );
+    assert!(!at.contains('?'), "{at}");
+}
+
+/// The server drops a store on reload or shutdown, possibly inside an async
+/// task; the PostgreSQL client's own runtime must not panic there.
+fn dropping_a_store_inside_an_async_runtime_is_fine(db: &Db) {
+    let store = db.open_again();
+    store.ping().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(async move { drop(store) });
+}
+
+contract!(
+    state_get_set_delete,
+    state_namespaces_are_isolated,
+    state_increment_counts_and_refuses_what_is_not_an_integer,
+    state_increment_is_atomic_under_concurrency,
+    state_compare_and_swap_semantics,
+    state_compare_and_swap_is_atomic_under_concurrency,
+    state_refuses_nul_characters_alike,
+    snapshot_partial_updates_build_on_the_complete_lead,
+    snapshot_older_event_never_overwrites_a_newer_value,
+    snapshot_activities_are_unioned,
+    snapshot_concurrent_merges_lose_nothing,
+    claim_record_then_a_redelivery_gets_the_recorded_decision,
+    claim_is_in_progress_within_the_lease_and_taken_over_after,
+    release_lets_a_retry_claim_at_once,
+    record_after_a_takeover_is_refused_with_the_standing_decision,
+    concurrent_claimers_exactly_one_new,
+    decisions_newest_first_with_limit,
+    migrations_are_idempotent_and_keep_data,
+    ping_and_location,
+    dropping_a_store_inside_an_async_runtime_is_fine,
+);
+
+// ---------------------------------------------------------------------------
+// Backend-independent
+
+#[test]
+fn store_urls_are_checked_with_a_clear_message() {
+    for (url, says) in [
+        ("mysql://root@localhost/db", "unknown kind of store"),
+        ("leadwire.db", "unknown kind of store"),
+        ("sqlite://", "no file"),
+        ("sqlite://x.db?mode=ro", "take no options"),
+        (
+            "postgres://app:hunter2@db:5432/leadwire?nonsense=1",
+            "nonsense",
+        ),
+    ] {
+        let err = match store::open(url) {
+            Err(e) => e,
+            Ok(_) => panic!("{url} should be refused"),
+        };
+        let text = err.to_string();
+        assert!(matches!(err, StoreError::Url { .. }), "{url}: {text}");
+        assert!(text.contains(says), "{url}: {text}");
+        assert!(!text.contains("hunter2"), "a password never shows: {text}");
+    }
+}
+
+#[test]
+fn a_missing_folder_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}/no/such/folder/leadwire.db",
+        dir.path().display()
+    );
+    let text = store::open(&url).err().expect("should fail").to_string();
+    assert!(text.starts_with("sqlite "), "{text}");
+    assert!(text.contains("does not exist"), "{text}");
+}
+
+#[test]
+fn in_memory_sqlite_works() {
+    let store = store::open("sqlite::memory:").unwrap();
+    assert_eq!(store.location(), "sqlite :memory:");
+    assert_eq!(store.increment("ns", "n", 2).unwrap(), 2);
+    assert!(is_new(&store.claim("s", "k", 0, LEASE).unwrap()));
+    store
+        .record("s", "k", &decision("d", "l", "2026-11-20T10:00:00Z"))
+        .unwrap();
+    assert_eq!(ids(&store.decisions("s", "l", 5).unwrap()), ["d"]);
+    // The runtime takes the store as its state backend.
+    let _state: Arc<dyn StateStore> = store.clone();
+}
+
+#[test]
+fn an_unreachable_postgres_is_a_clear_error() {
+    // Port 1 on loopback: nothing listens there.
+    let text = store::open("postgres://app:hunter2@127.0.0.1:1/leadwire?connect_timeout=2")
+        .err()
+        .expect("should fail")
+        .to_string();
+    assert!(
+        text.starts_with("postgres app@127.0.0.1:1/leadwire: connect:"),
+        "{text}"
+    );
+    assert!(!text.contains("hunter2"), "{text}");
+}
