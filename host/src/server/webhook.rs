@@ -200,8 +200,9 @@ fn decide(
 ) -> Result<Decision, Failure> {
     let merged = app
         .store
-        .merge_snapshot(&source.name, &event.lead, event.at)?;
+        .merge_lead(&source.name, &event.lead, event.at)?;
     let lead = merged
+        .lead
         .to_lead(&source.name)
         .map_err(|e| Failure::BadLead(format!("lead `{}`: {e}", event.lead.id)))?;
     let Some(event_doc) = event.event_doc() else {
@@ -213,6 +214,11 @@ fn decide(
             event,
         ));
     };
+    let mut event_doc = event_doc;
+    if event_doc.changed.is_empty() && event_doc.trigger == crate::lead::TriggerDoc::Updated {
+        // A full record that does not say what changed: the snapshot knows.
+        event_doc.changed = merged.changed.clone();
+    }
     let wit_event = event_doc
         .to_event(&lead.id, event.at)
         .map_err(|e| Failure::BadLead(e.to_string()))?;
