@@ -12,7 +12,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/webhooks");
+const FIXTURES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/fixtures/webhooks"
+);
 const SECRET: &str = "test-secret-0123456789";
 const ADMIN_TOKEN: &str = "admin-token-xyz";
 const SF_ORG: &str = "00D5g000004SGHnEAO";
@@ -24,9 +27,12 @@ fn fixture(name: &str) -> Vec<u8> {
 /// A server config: the quickstart plugins, a two-rep team with equal weights,
 /// and one source per adapter.
 fn config_text(store_url: &str, extra: &str) -> String {
-    let quickstart = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/quickstart/leadwire.toml"))
-        .unwrap()
-        .replace("../../target/plugins", common::PLUGINS_DIR);
+    let quickstart = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/quickstart/leadwire.toml"
+    ))
+    .unwrap()
+    .replace("../../target/plugins", common::PLUGINS_DIR);
     format!(
         r#"{quickstart}
 [store]
@@ -125,8 +131,17 @@ impl Server {
             eprintln!("server: {line}");
         };
         // Keep draining stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || for line in lines.map_while(Result::ok) { eprintln!("server: {line}") });
-        Server { child, addr, config, _dir: dir }
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                eprintln!("server: {line}")
+            }
+        });
+        Server {
+            child,
+            addr,
+            config,
+            _dir: dir,
+        }
     }
 
     fn start(store_url: Option<&str>) -> Server {
@@ -153,7 +168,10 @@ impl Server {
     }
 
     fn terminate(&mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         self.child.wait().unwrap()
     }
 }
@@ -168,6 +186,7 @@ impl Drop for Server {
 #[derive(Debug)]
 struct Response {
     status: u16,
+    #[allow(dead_code)]
     headers: String,
     body: String,
 }
@@ -181,8 +200,13 @@ impl Response {
 /// A minimal HTTP/1.1 client: one request per connection.
 fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
     let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         request.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -193,9 +217,24 @@ fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[
     let _ = stream.read_to_end(&mut raw);
     let text = String::from_utf8_lossy(&raw).to_string();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_string() };
-    Response { status, headers: head.to_string(), body }
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    Response {
+        status,
+        headers: head.to_string(),
+        body,
+    }
 }
 
 fn dechunk(mut body: &str) -> String {
@@ -226,13 +265,29 @@ const JSON: (&str, &str) = ("Content-Type", "application/json");
 
 fn post_hubspot_v1(server: &Server, body: &[u8]) -> Response {
     let sig = hubspot_v1(body);
-    server.post("/hooks/hubspot", &[JSON, ("X-HubSpot-Signature", &sig), ("X-HubSpot-Signature-Version", "v1")], body)
+    server.post(
+        "/hooks/hubspot",
+        &[
+            JSON,
+            ("X-HubSpot-Signature", &sig),
+            ("X-HubSpot-Signature-Version", "v1"),
+        ],
+        body,
+    )
 }
 
 fn generic_post(server: &Server, body: &str) -> Response {
     let ts = (chrono::Utc::now().timestamp()).to_string();
     let sig = leadwire::adapters::generic::sign(SECRET, &ts, body.as_bytes());
-    server.post("/hooks/generic", &[JSON, ("X-Leadwire-Timestamp", &ts), ("X-Leadwire-Signature", &sig)], body.as_bytes())
+    server.post(
+        "/hooks/generic",
+        &[
+            JSON,
+            ("X-Leadwire-Timestamp", &ts),
+            ("X-Leadwire-Signature", &sig),
+        ],
+        body.as_bytes(),
+    )
 }
 
 fn decisions(server: &Server, source: &str, lead: &str) -> Vec<Value> {
@@ -246,7 +301,11 @@ fn every_crm_fixture_is_authenticated_decided_and_logged() {
     let server = Server::start(None);
 
     // HubSpot app webhooks, v1 signature: a batch, and a property change.
-    for name in ["hubspot-app-batch-docs-example.json", "hubspot-app-contact-propertychange.json", "hubspot-app-v1-signature-docs-body.json"] {
+    for name in [
+        "hubspot-app-batch-docs-example.json",
+        "hubspot-app-contact-propertychange.json",
+        "hubspot-app-v1-signature-docs-body.json",
+    ] {
         let r = post_hubspot_v1(&server, &fixture(name));
         assert_eq!(r.status, 200, "{name}: {r:?}");
     }
@@ -261,34 +320,85 @@ fn every_crm_fixture_is_authenticated_decided_and_logged() {
     msg.extend_from_slice(b"POST");
     msg.extend_from_slice(server.url("/hooks/workflow").as_bytes());
     msg.extend_from_slice(&body);
-    let r = server.post("/hooks/workflow", &[JSON, ("X-HubSpot-Signature", &sha256_hex(&msg)), ("X-HubSpot-Signature-Version", "v2")], &body);
+    let r = server.post(
+        "/hooks/workflow",
+        &[
+            JSON,
+            ("X-HubSpot-Signature", &sha256_hex(&msg)),
+            ("X-HubSpot-Signature-Version", "v2"),
+        ],
+        &body,
+    );
     assert_eq!(r.status, 200, "{r:?}");
 
     // HubSpot v3: HMAC over method, URL, body and a fresh timestamp.
     let body = fixture("hubspot-app-contact-propertychange.json");
     let ts = chrono::Utc::now().timestamp_millis().to_string();
-    let sig = leadwire::adapters::hubspot::sign_v3(SECRET, "POST", &server.url("/hooks/hubspot-v3"), &body, &ts);
-    let r = server.post("/hooks/hubspot-v3", &[JSON, ("X-HubSpot-Signature-v3", &sig), ("X-HubSpot-Request-Timestamp", &ts)], &body);
+    let sig = leadwire::adapters::hubspot::sign_v3(
+        SECRET,
+        "POST",
+        &server.url("/hooks/hubspot-v3"),
+        &body,
+        &ts,
+    );
+    let r = server.post(
+        "/hooks/hubspot-v3",
+        &[
+            JSON,
+            ("X-HubSpot-Signature-v3", &sig),
+            ("X-HubSpot-Request-Timestamp", &ts),
+        ],
+        &body,
+    );
     assert_eq!(r.status, 200, "{r:?}");
 
     // Salesforce Outbound Message: the answer is the SOAP Ack.
-    let r = server.post("/hooks/salesforce", &[("Content-Type", "text/xml; charset=utf-8"), ("SOAPAction", "\"\"")], &fixture("salesforce-outbound-lead.xml"));
+    let r = server.post(
+        "/hooks/salesforce",
+        &[
+            ("Content-Type", "text/xml; charset=utf-8"),
+            ("SOAPAction", "\"\""),
+        ],
+        &fixture("salesforce-outbound-lead.xml"),
+    );
     assert_eq!(r.status, 200, "{r:?}");
     assert!(r.body.contains("<Ack>true</Ack>"), "{}", r.body);
-    assert_eq!(decisions(&server, "salesforce", "00Q5g00000Lk7ZqEAJ").len(), 1);
+    assert_eq!(
+        decisions(&server, "salesforce", "00Q5g00000Lk7ZqEAJ").len(),
+        1
+    );
 
     // Pipedrive v1 and v2 with HTTP Basic auth.
     use base64::Engine;
-    let auth = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("pipedrive-hook:{SECRET}")));
-    for name in ["pipedrive-v1-person-updated.json", "pipedrive-v2-person-create.json"] {
-        let r = server.post("/hooks/pipedrive", &[JSON, ("Authorization", &auth)], &fixture(name));
+    let auth = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("pipedrive-hook:{SECRET}"))
+    );
+    for name in [
+        "pipedrive-v1-person-updated.json",
+        "pipedrive-v2-person-create.json",
+    ] {
+        let r = server.post(
+            "/hooks/pipedrive",
+            &[JSON, ("Authorization", &auth)],
+            &fixture(name),
+        );
         assert_eq!(r.status, 200, "{name}: {r:?}");
     }
 
     let metrics = server.get("/metrics").body;
-    assert!(metrics.contains(r#"leadwire_requests_total{source="salesforce",status="200"} 1"#), "{metrics}");
-    assert!(metrics.contains("leadwire_plugin_calls_total{plugin=\"scorer\",result=\"ok\"}"), "{metrics}");
-    assert!(metrics.contains("leadwire_request_duration_seconds_bucket"), "{metrics}");
+    assert!(
+        metrics.contains(r#"leadwire_requests_total{source="salesforce",status="200"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("leadwire_plugin_calls_total{plugin=\"scorer\",result=\"ok\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("leadwire_request_duration_seconds_bucket"),
+        "{metrics}"
+    );
 }
 
 #[test]
@@ -296,16 +406,45 @@ fn bad_requests_get_their_status_and_a_reason() {
     let server = Server::start(None);
     let body = fixture("hubspot-app-contact-propertychange.json");
 
-    let wrong = server.post("/hooks/hubspot", &[JSON, ("X-HubSpot-Signature", &"0".repeat(64)), ("X-HubSpot-Signature-Version", "v1")], &body);
+    let wrong = server.post(
+        "/hooks/hubspot",
+        &[
+            JSON,
+            ("X-HubSpot-Signature", &"0".repeat(64)),
+            ("X-HubSpot-Signature-Version", "v1"),
+        ],
+        &body,
+    );
     assert_eq!(wrong.status, 401, "{wrong:?}");
-    assert!(wrong.json()["error"].as_str().unwrap().to_lowercase().contains("signature"), "{wrong:?}");
+    assert!(
+        wrong.json()["error"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("signature"),
+        "{wrong:?}"
+    );
 
     let missing = server.post("/hooks/hubspot", &[JSON], &body);
     assert_eq!(missing.status, 401, "{missing:?}");
 
     let old = (chrono::Utc::now().timestamp_millis() - 10 * 60 * 1000).to_string();
-    let sig = leadwire::adapters::hubspot::sign_v3(SECRET, "POST", &server.url("/hooks/hubspot-v3"), &body, &old);
-    let stale = server.post("/hooks/hubspot-v3", &[JSON, ("X-HubSpot-Signature-v3", &sig), ("X-HubSpot-Request-Timestamp", &old)], &body);
+    let sig = leadwire::adapters::hubspot::sign_v3(
+        SECRET,
+        "POST",
+        &server.url("/hooks/hubspot-v3"),
+        &body,
+        &old,
+    );
+    let stale = server.post(
+        "/hooks/hubspot-v3",
+        &[
+            JSON,
+            ("X-HubSpot-Signature-v3", &sig),
+            ("X-HubSpot-Request-Timestamp", &old),
+        ],
+        &body,
+    );
     assert_eq!(stale.status, 401, "a 10-minute-old timestamp: {stale:?}");
 
     let malformed = b"[{\"objectId\": ";
@@ -322,12 +461,31 @@ fn bad_requests_get_their_status_and_a_reason() {
     assert_eq!(r.status, 413, "{:?}", r.status);
 
     let sig = hubspot_v1(&body);
-    let r = server.post("/hooks/hubspot", &[("Content-Type", "text/plain"), ("X-HubSpot-Signature", &sig), ("X-HubSpot-Signature-Version", "v1")], &body);
+    let r = server.post(
+        "/hooks/hubspot",
+        &[
+            ("Content-Type", "text/plain"),
+            ("X-HubSpot-Signature", &sig),
+            ("X-HubSpot-Signature-Version", "v1"),
+        ],
+        &body,
+    );
     assert_eq!(r.status, 415, "{r:?}");
 
-    let r = server.post("/hooks/salesforce", &[("Content-Type", "text/xml")], &fixture("salesforce-outbound-lead.xml").iter().map(|b| if *b == b'E' { b'X' } else { *b }).collect::<Vec<_>>());
+    let r = server.post(
+        "/hooks/salesforce",
+        &[("Content-Type", "text/xml")],
+        &fixture("salesforce-outbound-lead.xml")
+            .iter()
+            .map(|b| if *b == b'E' { b'X' } else { *b })
+            .collect::<Vec<_>>(),
+    );
     assert_ne!(r.status, 200, "a different org id must not be acked: {r:?}");
-    assert!(r.body.contains("Fault"), "Salesforce gets a SOAP fault so that it retries: {}", r.body);
+    assert!(
+        r.body.contains("Fault"),
+        "Salesforce gets a SOAP fault so that it retries: {}",
+        r.body
+    );
 
     // The server survived all of it.
     assert_eq!(server.get("/healthz").status, 200);
@@ -344,21 +502,35 @@ fn generic_lead(id: &str, event_id: &str, at: &str, title: &str) -> String {
 #[test]
 fn a_redelivery_answers_the_recorded_decision_and_advances_no_round_robin() {
     let server = Server::start(None);
-    let first = generic_post(&server, &generic_lead("l1", "e1", "2026-11-20T12:00:00Z", "VP"));
+    let first = generic_post(
+        &server,
+        &generic_lead("l1", "e1", "2026-11-20T12:00:00Z", "VP"),
+    );
     assert_eq!(first.status, 200, "{first:?}");
-    let again = generic_post(&server, &generic_lead("l1", "e1", "2026-11-20T12:00:00Z", "VP"));
+    let again = generic_post(
+        &server,
+        &generic_lead("l1", "e1", "2026-11-20T12:00:00Z", "VP"),
+    );
     assert_eq!(again.status, 200, "{again:?}");
-    assert_eq!(first.json()["decisions"], again.json()["decisions"], "the same decision answers the redelivery");
+    assert_eq!(
+        first.json()["decisions"],
+        again.json()["decisions"],
+        "the same decision answers the redelivery"
+    );
     assert_eq!(decisions(&server, "generic", "l1").len(), 1, "decided once");
 
     // The round robin moved once: the next lead goes to the other rep.
-    let owner = |r: &Response| decisions(&server, "generic", r.json()["decisions"][0]["lead_id"].as_str().unwrap_or("l1"))[0]["owner"].clone();
     let first_owner = decisions(&server, "generic", "l1")[0]["owner"].clone();
-    let next = generic_post(&server, &generic_lead("l2", "e2", "2026-11-20T12:01:00Z", "VP"));
+    let next = generic_post(
+        &server,
+        &generic_lead("l2", "e2", "2026-11-20T12:01:00Z", "VP"),
+    );
     assert_eq!(next.status, 200);
     let second_owner = decisions(&server, "generic", "l2")[0]["owner"].clone();
-    assert_ne!(first_owner, second_owner, "equal weights alternate; a duplicate must not count");
-    let _ = owner;
+    assert_ne!(
+        first_owner, second_owner,
+        "equal weights alternate; a duplicate must not count"
+    );
 }
 
 #[test]
@@ -366,15 +538,32 @@ fn an_older_event_never_overwrites_a_newer_value_in_the_snapshot() {
     let server = Server::start(None);
     // HubSpot sends one property per event; deliver the newer one first.
     let event = |event_id: u64, at: u64, value: &str| {
-        format!(r#"[{{"eventId":{event_id},"subscriptionId":7,"portalId":62515,"occurredAt":{at},"subscriptionType":"contact.propertyChange","attemptNumber":0,"objectId":555,"propertyName":"jobtitle","propertyValue":"{value}","changeSource":"CRM_UI","appId":1}}]"#)
+        format!(
+            r#"[{{"eventId":{event_id},"subscriptionId":7,"portalId":62515,"occurredAt":{at},"subscriptionType":"contact.propertyChange","attemptNumber":0,"objectId":555,"propertyName":"jobtitle","propertyValue":"{value}","changeSource":"CRM_UI","appId":1}}]"#
+        )
     };
-    assert_eq!(post_hubspot_v1(&server, event(1, 2_000_000_000_000, "VP of Sales").as_bytes()).status, 200);
-    assert_eq!(post_hubspot_v1(&server, event(2, 1_900_000_000_000, "Intern").as_bytes()).status, 200);
+    assert_eq!(
+        post_hubspot_v1(
+            &server,
+            event(1, 2_000_000_000_000, "VP of Sales").as_bytes()
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        post_hubspot_v1(&server, event(2, 1_900_000_000_000, "Intern").as_bytes()).status,
+        200
+    );
     let trail = decisions(&server, "hubspot", "555");
     assert_eq!(trail.len(), 2);
     // The late "Intern" event was decided on the merged lead, whose title is still the newer one.
     let latest = &trail[0];
-    let rules: Vec<_> = latest["score"]["contributions"].as_array().unwrap().iter().map(|c| c["rule"].as_str().unwrap().to_string()).collect();
+    let rules: Vec<_> = latest["score"]["contributions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["rule"].as_str().unwrap().to_string())
+        .collect();
     assert!(rules.contains(&"senior-title".to_string()), "{rules:?}");
     assert!(!rules.contains(&"junior-title".to_string()), "{rules:?}");
 }
@@ -388,11 +577,26 @@ fn reload_swaps_a_valid_config_and_refuses_a_broken_one_while_serving() {
 
     // Broken: a step names a plugin that does not exist.
     let good = std::fs::read_to_string(&server.config).unwrap();
-    std::fs::write(&server.config, good.replace("{ plugin = \"evenrouter\" }", "{ plugin = \"missing\" }")).unwrap();
+    std::fs::write(
+        &server.config,
+        good.replace("{ plugin = \"evenrouter\" }", "{ plugin = \"missing\" }"),
+    )
+    .unwrap();
     let r = server.post("/admin/reload", &[("Authorization", &auth)], b"");
     assert_eq!(r.status, 422, "{r:?}");
-    assert!(r.json()["error"].as_str().unwrap().contains("missing"), "{r:?}");
-    assert_eq!(generic_post(&server, &generic_lead("r1", "r1", "2026-11-20T12:00:00Z", "VP")).status, 200, "the old config still serves");
+    assert!(
+        r.json()["error"].as_str().unwrap().contains("missing"),
+        "{r:?}"
+    );
+    assert_eq!(
+        generic_post(
+            &server,
+            &generic_lead("r1", "r1", "2026-11-20T12:00:00Z", "VP")
+        )
+        .status,
+        200,
+        "the old config still serves"
+    );
 
     // Valid: a new source appears.
     std::fs::write(&server.config, good.clone() + "\n[sources.generic2]\nadapter = \"generic\"\npipeline = \"even\"\nsecret_env = \"LW_TEST_SECRET\"\n").unwrap();
@@ -408,13 +612,20 @@ fn reload_swaps_a_valid_config_and_refuses_a_broken_one_while_serving() {
 #[test]
 fn two_replicas_on_one_postgres_split_a_team_evenly_and_decide_each_event_once() {
     let Ok(base) = std::env::var("LEADWIRE_TEST_POSTGRES_URL") else {
-        eprintln!("skipped: the replicas test needs LEADWIRE_TEST_POSTGRES_URL (a PostgreSQL both replicas share); .ci/run sets it");
+        eprintln!(
+            "skipped: the replicas test needs LEADWIRE_TEST_POSTGRES_URL (a PostgreSQL both replicas share); .ci/run sets it"
+        );
         return;
     };
     // A schema of its own, so concurrent runs do not meet.
     let schema = format!("lw_replicas_{}", std::process::id());
-    let mut admin = postgres::Client::connect(&base, postgres::NoTls).expect("connect to PostgreSQL");
-    admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")).unwrap();
+    let mut admin =
+        postgres::Client::connect(&base, postgres::NoTls).expect("connect to PostgreSQL");
+    admin
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+        ))
+        .unwrap();
     let sep = if base.contains('?') { '&' } else { '?' };
     let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
 
@@ -427,12 +638,19 @@ fn two_replicas_on_one_postgres_split_a_team_evenly_and_decide_each_event_once()
             s.spawn(move || {
                 for i in (t..events).step_by(4) {
                     let server = if i % 2 == 0 { a } else { b };
-                    let body = generic_lead(&format!("rep{i}"), &format!("ev{i}"), "2026-11-20T12:00:00Z", "VP");
+                    let body = generic_lead(
+                        &format!("rep{i}"),
+                        &format!("ev{i}"),
+                        "2026-11-20T12:00:00Z",
+                        "VP",
+                    );
                     // Every event is sent to both replicas: one decides, the other answers the same decision (or asks for a retry).
                     for server in [server, if std::ptr::eq(server, a) { b } else { a }] {
                         let mut r = generic_post(server, &body);
                         for _ in 0..50 {
-                            if r.status != 409 { break; }
+                            if r.status != 409 {
+                                break;
+                            }
                             std::thread::sleep(Duration::from_millis(50));
                             r = generic_post(server, &body);
                         }
@@ -446,11 +664,21 @@ fn two_replicas_on_one_postgres_split_a_team_evenly_and_decide_each_event_once()
     for i in 0..events {
         let trail = decisions(&a, "generic", &format!("rep{i}"));
         assert_eq!(trail.len(), 1, "event ev{i} decided {} times", trail.len());
-        *counts.entry(trail[0]["owner"].as_str().unwrap().to_string()).or_default() += 1;
+        *counts
+            .entry(trail[0]["owner"].as_str().unwrap().to_string())
+            .or_default() += 1;
     }
-    let (min, max) = (counts.values().min().unwrap(), counts.values().max().unwrap());
+    let (min, max) = (
+        counts.values().min().unwrap(),
+        counts.values().max().unwrap(),
+    );
     assert_eq!(counts.len(), 2, "{counts:?}");
-    assert!(max - min <= 1, "per-rep counts differ by more than one: {counts:?}");
+    assert!(
+        max - min <= 1,
+        "per-rep counts differ by more than one: {counts:?}"
+    );
     drop((a, b));
-    admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).unwrap();
+    admin
+        .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        .unwrap();
 }

@@ -198,9 +198,7 @@ fn decide(
     source: &Source,
     event: &crate::adapters::LeadEvent,
 ) -> Result<Decision, Failure> {
-    let merged = app
-        .store
-        .merge_lead(&source.name, &event.lead, event.at)?;
+    let merged = app.store.merge_lead(&source.name, &event.lead, event.at)?;
     let lead = merged
         .lead
         .to_lead(&source.name)

@@ -53,6 +53,8 @@ enum Status {
     Skipped(String),
     Eligible {
         load: i64,
+        /// The stored text `load` was read from: what the compare-and-swap expects.
+        raw: Option<String>,
         raised_from: Option<i64>,
     },
     Chosen {
@@ -92,40 +94,66 @@ pub struct Outcome {
 /// Choose a rep of `team` for a lead arriving at `now`, skipping `skip` (a rep id
 /// and why) on top of the directory's own reasons.
 pub fn pick(team: &Team, now: i64, skip: Option<(&str, &str)>) -> Outcome {
-    let mut slots: Vec<Slot> = Vec::new();
-    for rep in &team.reps {
-        if slots.iter().any(|s| s.rep.id == rep.id) {
-            continue;
+    let mut attempt = 0;
+    'attempt: loop {
+        attempt += 1;
+        let mut slots: Vec<Slot> = Vec::new();
+        for rep in &team.reps {
+            if slots.iter().any(|s| s.rep.id == rep.id) {
+                continue;
+            }
+            slots.push(Slot {
+                rep,
+                status: classify(team, rep, now, skip),
+            });
         }
-        slots.push(Slot {
-            rep,
-            status: classify(team, rep, now, skip),
-        });
-    }
-    raise_stragglers(team, &mut slots);
+        raise_stragglers(team, &mut slots);
 
-    while let Some(i) = lightest(&slots) {
-        let rep = slots[i].rep;
-        let Status::Eligible { load, raised_from } = slots[i].status else {
+        while let Some(i) = lightest(&slots) {
+            let rep = slots[i].rep;
+            let Status::Eligible {
+                load,
+                ref raw,
+                raised_from,
+            } = slots[i].status
+            else {
+                break;
+            };
+            // Reserve today's slot first: with several replicas, only the increment is atomic.
+            let today = count_day(now, &rep.id);
+            if let Some(cap) = rep.daily_cap.filter(|&cap| today > i64::from(cap)) {
+                host::state::increment(&day_key(now, &rep.id), -1);
+                slots[i].status = Status::Skipped(format!("daily cap {cap} reached"));
+                continue;
+            }
+            // Take the lead only if the rep's load is still what we chose on: if
+            // another replica assigned them meanwhile, choose again on fresh
+            // loads. A rep whose load did not move is still the lightest (loads
+            // only grow), so each lead goes to a current minimum and equal
+            // weights never drift apart by more than one.
+            let key = rr_key(&team.name, &rep.id);
+            let next = (load + 1).to_string();
+            if !host::state::compare_and_swap(&key, raw.as_deref(), &next) {
+                if attempt < MAX_ATTEMPTS {
+                    host::state::increment(&day_key(now, &rep.id), -1);
+                    continue 'attempt;
+                }
+                // Heavy contention: assign anyway rather than drop the lead.
+                host::state::increment(&key, 1);
+            }
+            slots[i].status = Status::Chosen {
+                load,
+                raised_from,
+                today,
+            };
             break;
-        };
-        // Reserve today's slot first: with several replicas, only the increment is atomic.
-        let today = count_day(now, &rep.id);
-        if let Some(cap) = rep.daily_cap.filter(|&cap| today > i64::from(cap)) {
-            host::state::increment(&day_key(now, &rep.id), -1);
-            slots[i].status = Status::Skipped(format!("daily cap {cap} reached"));
-            continue;
         }
-        host::state::increment(&rr_key(&team.name, &rep.id), 1);
-        slots[i].status = Status::Chosen {
-            load,
-            raised_from,
-            today,
-        };
-        break;
+        return outcome(team, &slots);
     }
-    outcome(team, &slots)
 }
+
+/// How often `pick` re-chooses when other replicas keep winning the race.
+const MAX_ATTEMPTS: u32 = 16;
 
 fn classify(team: &Team, rep: &Rep, now: i64, skip: Option<(&str, &str)>) -> Status {
     if let Some((_, why)) = skip.filter(|(id, _)| *id == rep.id) {
@@ -142,8 +170,10 @@ fn classify(team: &Team, rep: &Rep, now: i64, skip: Option<(&str, &str)>) -> Sta
     {
         return Status::Skipped(format!("daily cap {cap} reached"));
     }
+    let (raw, load) = read(&rr_key(&team.name, &rep.id));
     Status::Eligible {
-        load: read(&rr_key(&team.name, &rep.id)).1,
+        load,
+        raw,
         raised_from: None,
     }
 }
@@ -176,15 +206,16 @@ fn raise_stragglers(team: &Team, slots: &mut [Slot]) {
             i64::try_from(i128::from(lo) * i128::from(w)).unwrap_or(i64::MAX) / i64::from(lw);
         let key = rr_key(&team.name, &slot.rep.id);
         let (raw, current) = read(&key);
-        let load = if current == load
+        let (raw, load) = if current == load
             && host::state::compare_and_swap(&key, raw.as_deref(), &target.to_string())
         {
-            target
+            (Some(target.to_string()), target)
         } else {
-            read(&key).1
+            read(&key)
         };
         slot.status = Status::Eligible {
             load,
+            raw,
             raised_from: Some(current),
         };
     }
@@ -224,7 +255,9 @@ fn outcome(team: &Team, slots: &[Slot]) -> Outcome {
         let w = s.rep.weight;
         let (is_chosen, why) = match &s.status {
             Status::Skipped(why) => (false, why.clone()),
-            Status::Eligible { load, raised_from } => (
+            Status::Eligible {
+                load, raised_from, ..
+            } => (
                 false,
                 format!("load {load}/{w}{}", raised(*raised_from, *load)),
             ),
