@@ -15,10 +15,9 @@
 
 use leadwire_sdk::*;
 
-mod conditions;
 mod config;
+use rule_conditions::{conditions, reader};
 mod grade;
-mod reader;
 mod rules;
 mod totals;
 

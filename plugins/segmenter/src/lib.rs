@@ -16,12 +16,11 @@
 
 use leadwire_sdk::*;
 
-mod conditions;
 mod config;
+use rule_conditions::{conditions, reader};
 mod lifecycle;
 // Shared with rules-scorer, which uses a getter or two this plugin does not.
 #[allow(dead_code)]
-mod reader;
 mod when;
 
 use config::{Config, Mode};

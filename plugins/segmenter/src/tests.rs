@@ -729,20 +729,6 @@ fn a_fallback_needs_segments() {
     );
 }
 
-// ---- the shared files stay in step with rules-scorer's ----
-
-#[test]
-fn the_shared_files_are_identical_to_rules_scorers() {
-    assert!(
-        include_str!("conditions.rs") == include_str!("../../rules-scorer/src/conditions.rs"),
-        "plugins/segmenter/src/conditions.rs and plugins/rules-scorer/src/conditions.rs differ: change both"
-    );
-    assert!(
-        include_str!("reader.rs") == include_str!("../../rules-scorer/src/reader.rs"),
-        "plugins/segmenter/src/reader.rs and plugins/rules-scorer/src/reader.rs differ: change both"
-    );
-}
-
 // ---- the README's examples are real configs ----
 
 /// The TOML block that follows `marker` in the README.

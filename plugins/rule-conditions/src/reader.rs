@@ -8,9 +8,6 @@
 //! config once into a [`Node`] tree and the rest is plain code. The config is
 //! read on every call, so this is also kept cheap in fuel: a few hundred rules
 //! must fit in the 10M-instruction budget.
-//!
-//! This file is copied verbatim into plugins/segmenter/src/reader.rs; a segmenter
-//! test checks the copies are identical, so change both.
 
 use std::fmt;
 

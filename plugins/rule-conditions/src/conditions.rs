@@ -2,10 +2,6 @@
 //! lead's fields (`equals`, `in`, `contains`, `min`/`max`, `present`, `missing`)
 //! and on its activities (`activity`, `where`, `within_days`, `at_least`).
 //!
-//! This file is copied verbatim into plugins/segmenter/src/conditions.rs (the two
-//! plugins are independent wasm components); a segmenter test checks the copies
-//! are identical, so change both.
-//!
 //! Text comparisons ignore case and surrounding spaces. A multi-select field
 //! matches when any of its items does. A field the CRM did not send, or sent
 //! empty, fails every test except `missing`.
