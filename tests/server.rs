@@ -682,3 +682,71 @@ fn two_replicas_on_one_postgres_split_a_team_evenly_and_decide_each_event_once()
         .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
         .unwrap();
 }
+
+#[test]
+fn evaluate_returns_a_decision_and_logs_it_and_sighup_reloads() {
+    let server = Server::start(None);
+    let hot = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/quickstart/leads/hot.json"
+    ))
+    .unwrap();
+    let r = server.post("/v1/pipelines/inbound/evaluate", &[JSON], &hot);
+    assert_eq!(r.status, 200, "{r:?}");
+    let decision = r.json();
+    assert_eq!(decision["score"]["grade"], "A1", "{decision}");
+    assert_eq!(decision["route"]["action"], "assign");
+    let trail = decisions(&server, "hubspot", "hs-1001");
+    assert_eq!(
+        trail[0]["id"], decision["id"],
+        "evaluate decisions are in the audit trail"
+    );
+
+    assert_eq!(
+        server
+            .post("/v1/pipelines/nope/evaluate", &[JSON], &hot)
+            .status,
+        404
+    );
+    assert_eq!(
+        server
+            .post(
+                "/v1/pipelines/inbound/evaluate",
+                &[("Content-Type", "text/plain")],
+                &hot
+            )
+            .status,
+        415
+    );
+    let bad = server.post(
+        "/v1/pipelines/inbound/evaluate",
+        &[JSON],
+        br#"{"lead": {"id": "1", "fields": {"x": {"a": 1}}}}"#,
+    );
+    assert_eq!(bad.status, 400, "{bad:?}");
+    assert!(
+        bad.json()["error"].as_str().unwrap().contains("fields.x"),
+        "{bad:?}"
+    );
+
+    // SIGHUP: a source added to the file starts answering.
+    let text = std::fs::read_to_string(&server.config).unwrap();
+    std::fs::write(&server.config, text + "\n[sources.late]\nadapter = \"generic\"\npipeline = \"even\"\nsecret_env = \"LW_TEST_SECRET\"\n").unwrap();
+    assert_eq!(server.post("/hooks/late", &[JSON], b"{}").status, 404);
+    let _ = Command::new("kill")
+        .arg("-HUP")
+        .arg(server.child.id().to_string())
+        .status();
+    let mut status = 404;
+    for _ in 0..100 {
+        status = server.post("/hooks/late", &[JSON], b"{}").status;
+        if status != 404 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        status, 401,
+        "after SIGHUP the new source exists (and wants a signature)"
+    );
+}
