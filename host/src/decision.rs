@@ -43,6 +43,39 @@ pub struct Decision {
     pub steps: Vec<StepRecord>,
 }
 
+impl Decision {
+    /// A decision with nothing decided yet: the steps fill it in.
+    pub fn new(
+        event_id: &str,
+        lead_id: &str,
+        source: &str,
+        pipeline: &str,
+        trigger: &str,
+        at_ms: i64,
+    ) -> Decision {
+        Decision {
+            id: uuid::Uuid::now_v7().to_string(),
+            event_id: event_id.to_string(),
+            lead_id: lead_id.to_string(),
+            source: source.to_string(),
+            pipeline: pipeline.to_string(),
+            trigger: trigger.to_string(),
+            at: crate::lead::format_millis(at_ms),
+            decided_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            status: DecisionStatus::Ok,
+            error: None,
+            score: None,
+            segments: Vec::new(),
+            lifecycle_stage: None,
+            stage_reason: None,
+            route: None,
+            owner: None,
+            nurture: None,
+            steps: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DecisionStatus {

@@ -9,7 +9,7 @@ use crate::capabilities::{Accounts, Directory, HostEnv, StateStore};
 use crate::config::{Config, OnError};
 use crate::decision::{Decision, DecisionStatus, RouteAction, StepRecord, VerdictOut};
 use crate::error::LoadError;
-use crate::lead::{format_millis, trigger_name};
+use crate::lead::trigger_name;
 use crate::runtime::{CallContext, Plugin, Role, Runtime, plugin::Install};
 
 pub struct Step {
@@ -172,26 +172,14 @@ impl Pipelines {
     /// step's policy; only an unknown pipeline is an error here.
     pub fn run(&self, pipeline: &str, lead: Lead, event: Event) -> Result<Decision, RunError> {
         let pipeline = self.pipeline(pipeline)?;
-        let mut decision = Decision {
-            id: uuid::Uuid::now_v7().to_string(),
-            event_id: event.id.clone(),
-            lead_id: lead.id.clone(),
-            source: lead.source.clone(),
-            pipeline: pipeline.name.clone(),
-            trigger: trigger_name(&event.trigger).to_string(),
-            at: format_millis(event.at),
-            decided_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            status: DecisionStatus::Ok,
-            error: None,
-            score: None,
-            segments: Vec::new(),
-            lifecycle_stage: None,
-            stage_reason: None,
-            route: None,
-            owner: None,
-            nurture: None,
-            steps: Vec::new(),
-        };
+        let mut decision = Decision::new(
+            &event.id,
+            &lead.id,
+            &lead.source,
+            &pipeline.name,
+            trigger_name(&event.trigger),
+            event.at,
+        );
         let now = event.at;
         let ctx = |plugin: &Plugin| CallContext {
             env: self.env.clone(),

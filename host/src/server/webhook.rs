@@ -205,11 +205,13 @@ fn decide(
         .map_err(|e| Failure::BadLead(format!("lead `{}`: {e}", event.lead.id)))?;
     let Some(event_doc) = event.event_doc() else {
         // A deletion: nothing to decide, but the audit trail says it happened.
-        return Ok(deleted_decision(
+        return Ok(Decision::new(
+            &event.dedup_key,
+            &lead.id,
             &source.name,
             &source.pipeline,
-            &lead.id,
-            event,
+            "deleted",
+            event.at,
         ));
     };
     let mut event_doc = event_doc;
@@ -248,32 +250,4 @@ fn decide(
         );
     }
     Ok(decision)
-}
-
-fn deleted_decision(
-    source: &str,
-    pipeline: &str,
-    lead_id: &str,
-    event: &crate::adapters::LeadEvent,
-) -> Decision {
-    Decision {
-        id: uuid::Uuid::now_v7().to_string(),
-        event_id: event.dedup_key.clone(),
-        lead_id: lead_id.to_string(),
-        source: source.to_string(),
-        pipeline: pipeline.to_string(),
-        trigger: "deleted".into(),
-        at: crate::lead::format_millis(event.at),
-        decided_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        status: DecisionStatus::Ok,
-        error: None,
-        score: None,
-        segments: Vec::new(),
-        lifecycle_stage: None,
-        stage_reason: None,
-        route: None,
-        owner: None,
-        nurture: None,
-        steps: Vec::new(),
-    }
 }
