@@ -13,6 +13,9 @@ const GUEST_DIRS: &[&str] = &["plugins", "examples", "tests/hostile"];
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest.parent().unwrap().to_path_buf();
+    // Before any early return: otherwise cargo would not rerun this script
+    // when the variable is unset again.
+    println!("cargo:rerun-if-env-changed=LEADWIRE_SKIP_PLUGIN_BUILD");
     if !root.join("plugins").is_dir() || std::env::var_os("LEADWIRE_SKIP_PLUGIN_BUILD").is_some() {
         // Built outside the workspace (a packaged crate): nothing to build.
         return;
@@ -24,11 +27,13 @@ fn main() {
         "sdk",
         "wit",
         "Cargo.lock",
+        // Rebuilt if deleted.
+        "target/plugins",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
-    println!("cargo:rerun-if-env-changed=LEADWIRE_SKIP_PLUGIN_BUILD");
 
+    ensure_wasm_target();
     let guests = find_guests(&root);
     let wasm_target = root.join("target/wasm");
     let out_dir = root.join("target/plugins");
@@ -103,4 +108,34 @@ fn find_guests(root: &Path) -> Vec<String> {
         }
     }
     names
+}
+
+/// rust-toolchain.toml names the wasm32-wasip2 target, but rustup adds a
+/// toolchain file's targets only when it installs the toolchain: on a machine
+/// that already has `stable`, the target is missing. Add it (once; rustup
+/// does nothing when it is there).
+fn ensure_wasm_target() {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let sysroot = Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    let installed = sysroot.is_some_and(|s| s.join("lib/rustlib/wasm32-wasip2").is_dir());
+    if installed {
+        return;
+    }
+    let mut rustup = Command::new("rustup");
+    rustup.args(["target", "add", "wasm32-wasip2"]);
+    if let Ok(toolchain) = std::env::var("RUSTUP_TOOLCHAIN") {
+        rustup.args(["--toolchain", &toolchain]);
+    }
+    match rustup.output() {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => println!(
+            "cargo:warning=`rustup target add wasm32-wasip2` failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ),
+        Err(e) => println!("cargo:warning=cannot run rustup to add the wasm32-wasip2 target: {e}"),
+    }
 }

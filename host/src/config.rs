@@ -50,6 +50,9 @@ pub struct Config {
     /// CRM endpoints: `POST /hooks/NAME`.
     #[serde(default)]
     pub sources: BTreeMap<String, SourceConfig>,
+    /// How `leadwire score` / `backtest` read CSV and JSONL rows into leads.
+    #[serde(default)]
+    pub input: crate::bulk::InputConfig,
     /// Where the file was read from; plugin paths are relative to its folder.
     #[serde(skip)]
     pub path: PathBuf,
@@ -83,6 +86,9 @@ pub struct PluginConfig {
     /// Handed to the plugin as JSON by the `config` capability.
     #[serde(default)]
     pub config: toml::Table,
+    /// A TOML file (relative to this one) read into `config` at load, e.g. the
+    /// scorer `leadwire learn` writes; keys in `config` override the file's.
+    pub config_file: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -241,7 +247,40 @@ impl Config {
         config.path = path.to_path_buf();
         config.source = source.to_string();
         config.check()?;
+        config.read_config_files()?;
         Ok(config)
+    }
+
+    /// Merge each plugin's `config_file` under its inline `config`.
+    fn read_config_files(&mut self) -> Result<(), ConfigError> {
+        let base = self.base_dir().to_path_buf();
+        let mut problems = Vec::new();
+        for (name, plugin) in &mut self.plugins {
+            let Some(file) = &plugin.config_file else {
+                continue;
+            };
+            let path = base.join(file.get_ref());
+            let read = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))
+                .and_then(|text| {
+                    text.parse::<toml::Table>()
+                        .map_err(|e| format!("{}: {e}", path.display()))
+                });
+            match read {
+                Ok(mut table) => {
+                    table.extend(std::mem::take(&mut plugin.config));
+                    plugin.config = table;
+                }
+                Err(message) => problems.push((
+                    file.span(),
+                    format!("plugins.{name}.config_file: {message}"),
+                )),
+            }
+        }
+        match problems.into_iter().next() {
+            Some((span, message)) => Err(self.invalid(span, message)),
+            None => Ok(()),
+        }
     }
 
     /// The folder plugin paths are relative to.

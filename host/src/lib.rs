@@ -7,11 +7,14 @@
 
 pub mod adapters;
 pub mod bindings;
+pub mod bulk;
 pub mod capabilities;
 pub mod config;
 pub mod decision;
 pub mod error;
+pub mod generate;
 pub mod lead;
+pub mod learn;
 pub mod pipeline;
 pub mod runtime;
 pub mod server;

@@ -57,6 +57,21 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Write generated, realistic leads (a pure function of the seed and the row
+    /// number; the outcome in `converted`) for benchmarks and tests.
+    Generate {
+        #[arg(long)]
+        rows: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, value_enum, default_value_t = leadwire::generate::Format::Csv)]
+        format: leadwire::generate::Format,
+        #[arg(long)]
+        output: PathBuf,
+    },
+    /// Decide a whole file of leads (CSV or JSONL) with a pipeline, on every
+    /// core, plugin state in an in-memory sandbox; one result per row.
+    Score(leadwire::bulk::ScoreArgs),
     /// Plugin tools.
     Plugin {
         #[command(subcommand)]
@@ -109,6 +124,34 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Validate { config } => validate(&config),
+        Command::Score(args) => {
+            let tally = leadwire::bulk::score(&args)?;
+            Ok(if tally.error_count() > 0 {
+                ExitCode::from(3)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Generate {
+            rows,
+            seed,
+            format,
+            output,
+        } => {
+            let file = std::fs::File::create(&output)
+                .with_context(|| format!("cannot create {}", output.display()))?;
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let generator = leadwire::generate::Generator::new(seed);
+            leadwire::generate::write_parallel(
+                std::io::BufWriter::new(file),
+                rows,
+                &generator,
+                format,
+                threads,
+            )
+            .with_context(|| format!("cannot write {}", output.display()))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Plugin {
             command: PluginCommand::Inspect { file, json },
         } => inspect(&file, json),

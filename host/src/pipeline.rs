@@ -10,7 +10,7 @@ use crate::config::{Config, OnError};
 use crate::decision::{Decision, DecisionStatus, RouteAction, StepRecord, VerdictOut};
 use crate::error::LoadError;
 use crate::lead::trigger_name;
-use crate::runtime::{CallContext, Plugin, Role, Runtime, plugin::Install};
+use crate::runtime::{CallContext, CallOutcome, Plugin, Role, Runtime, WarmInstance, plugin::Install};
 
 pub struct Step {
     pub name: String,
@@ -168,9 +168,32 @@ impl Pipelines {
             })
     }
 
-    /// Run a pipeline on a lead. Plugin failures are in the decision, per each
-    /// step's policy; only an unknown pipeline is an error here.
+    /// Run a pipeline on a lead, each step in a fresh instance. Plugin failures
+    /// are in the decision, per each step's policy; only an unknown pipeline is
+    /// an error here.
     pub fn run(&self, pipeline: &str, lead: Lead, event: Event) -> Result<Decision, RunError> {
+        self.run_with(pipeline, lead, event, |step, input, ctx| {
+            step.plugin
+                .call(self.runtime.engine(), step.role, input, ctx)
+        })
+    }
+
+    /// A runner that keeps one warm instance per plugin across its runs (see
+    /// [`WarmInstance`]): for bulk runs, one per thread.
+    pub fn worker(&self) -> Worker<'_> {
+        Worker {
+            pipelines: self,
+            warm: BTreeMap::new(),
+        }
+    }
+
+    fn run_with(
+        &self,
+        pipeline: &str,
+        lead: Lead,
+        event: Event,
+        mut call: impl FnMut(&Step, &Input, CallContext) -> CallOutcome,
+    ) -> Result<Decision, RunError> {
         let pipeline = self.pipeline(pipeline)?;
         let mut decision = Decision::new(
             &event.id,
@@ -192,9 +215,7 @@ impl Pipelines {
             prior: Vec::new(),
         };
         for step in &pipeline.steps {
-            let outcome =
-                step.plugin
-                    .call(self.runtime.engine(), step.role, &input, ctx(&step.plugin));
+            let outcome = call(step, &input, ctx(&step.plugin));
             let mut record = StepRecord {
                 step: step.name.clone(),
                 plugin: step.plugin.name.clone(),
@@ -232,6 +253,24 @@ impl Pipelines {
             }
         }
         Ok(decision)
+    }
+}
+
+/// Runs pipelines with warm instances; see [`Pipelines::worker`].
+pub struct Worker<'p> {
+    pipelines: &'p Pipelines,
+    warm: BTreeMap<String, WarmInstance>,
+}
+
+impl Worker<'_> {
+    pub fn run(&mut self, pipeline: &str, lead: Lead, event: Event) -> Result<Decision, RunError> {
+        let engine = self.pipelines.runtime.engine();
+        let warm = &mut self.warm;
+        self.pipelines.run_with(pipeline, lead, event, |step, input, ctx| {
+            warm.entry(step.plugin.name.clone())
+                .or_insert_with(|| WarmInstance::new(step.plugin.clone()))
+                .call(engine, step.role, input, ctx)
+        })
     }
 }
 

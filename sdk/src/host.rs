@@ -28,6 +28,36 @@ pub fn config<T: serde::de::DeserializeOwned>() -> crate::Result<T> {
         .map_err(|e| crate::Error::msg(format!("invalid config at `{}`: {}", e.path(), e.inner())))
 }
 
+/// Run `f` with the install's config, parsed by `load` once per instance and
+/// kept in `cell`: an install's config never changes while an instance lives,
+/// and a host that keeps instances warm (bulk runs) then skips the parse, most
+/// of a call's work. Natively (tests) it parses every time, since each test
+/// has its own config.
+///
+/// ```ignore
+/// static CONFIG: std::sync::OnceLock<Config> = std::sync::OnceLock::new();
+/// host::with_config(&CONFIG, Config::load, |config| score_with(config, input))
+/// ```
+pub fn with_config<T: Send + Sync + 'static, R>(
+    cell: &'static std::sync::OnceLock<T>,
+    load: fn() -> crate::Result<T>,
+    f: impl FnOnce(&T) -> crate::Result<R>,
+) -> crate::Result<R> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        if let Some(config) = cell.get() {
+            return f(config);
+        }
+        let config = load()?;
+        f(cell.get_or_init(|| config))
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = cell;
+        f(&load()?)
+    }
+}
+
 /// The install's config table as JSON text.
 pub fn config_json() -> String {
     #[cfg(target_arch = "wasm32")]

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use sha2::Digest;
 use wasmtime::component::ResourceTable;
+use wasmtime::component::Instance;
 use wasmtime::{Engine, Store, Trap};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
@@ -90,9 +91,31 @@ impl wasmtime_wasi::HostMonotonicClock for FrozenClock {
     }
 }
 
+/// The WASI context of one call: captured streams, the event's frozen clock,
+/// randomness derived from the event id, no network.
+fn wasi_for(input: &Input, logs: &LogBuffer) -> WasiCtx {
+    let seed: [u8; 32] = sha2::Sha256::digest(input.event.id.as_bytes()).into();
+    WasiCtxBuilder::new()
+        .stdout(logs.stdout())
+        .stderr(logs.stderr())
+        .wall_clock(FrozenClock(input.event.at))
+        .monotonic_clock(FrozenClock(0))
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false)
+        // Randomness derived from the event: a replay sees the same bytes,
+        // so a plugin stays a pure function of (input, config, state).
+        .secure_random(wasmtime_wasi::Deterministic::new(seed.to_vec()))
+        .insecure_random(wasmtime_wasi::Deterministic::new(seed.to_vec()))
+        .insecure_random_seed(u128::from_le_bytes(
+            seed[..16].try_into().unwrap_or_default(),
+        ))
+        .build()
+}
+
 impl Plugin {
-    /// Call one role of this plugin. Never panics and never returns early on a
-    /// plugin failure: the failure is in the outcome.
+    /// Call one role of this plugin in a fresh instance. Never panics and
+    /// never returns early on a plugin failure: the failure is in the outcome.
     pub fn call(
         &self,
         engine: &Engine,
@@ -100,41 +123,38 @@ impl Plugin {
         input: &Input,
         ctx: CallContext,
     ) -> CallOutcome {
-        let limits = &self.limits;
-        let logs = LogBuffer::new(limits.log_bytes);
-        let seed: [u8; 32] = sha2::Sha256::digest(input.event.id.as_bytes()).into();
-        let wasi = WasiCtxBuilder::new()
-            .stdout(logs.stdout())
-            .stderr(logs.stderr())
-            .wall_clock(FrozenClock(input.event.at))
-            .monotonic_clock(FrozenClock(0))
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            // Randomness derived from the event: a replay sees the same bytes,
-            // so a plugin stays a pure function of (input, config, state).
-            .secure_random(wasmtime_wasi::Deterministic::new(seed.to_vec()))
-            .insecure_random(wasmtime_wasi::Deterministic::new(seed.to_vec()))
-            .insecure_random_seed(u128::from_le_bytes(
-                seed[..16].try_into().unwrap_or_default(),
-            ))
-            .build();
+        let mut store = self.new_store(engine, input, ctx);
+        self.run(&mut store, None, role, input).0
+    }
+
+    fn new_store(&self, engine: &Engine, input: &Input, ctx: CallContext) -> Store<CallState> {
+        let logs = LogBuffer::new(self.limits.log_bytes);
         let mut store = Store::new(
             engine,
             CallState {
-                wasi,
+                wasi: wasi_for(input, &logs),
                 table: ResourceTable::new(),
-                limiter: MemoryLimiter {
-                    limit: limits.memory_bytes,
-                    peak: 0,
-                    refused: None,
-                },
-                logs: logs.clone(),
+                limiter: MemoryLimiter::new(self.limits.memory_bytes),
+                logs,
                 ctx,
                 config_json: self.config_json.clone(),
             },
         );
         store.limiter(|s| &mut s.limiter);
+        store
+    }
+
+    /// One call in `store`, on `instance` if given (a warm one) or on a new
+    /// instance; returns the outcome and the instance, unless the call failed
+    /// (a failed instance may be half-way through anything: never reuse it).
+    fn run(
+        &self,
+        store: &mut Store<CallState>,
+        instance: Option<Instance>,
+        role: Role,
+        input: &Input,
+    ) -> (CallOutcome, Option<Instance>) {
+        let limits = &self.limits;
         let fuel = limits.fuel.unwrap_or(u64::MAX);
         // Fuel is always on in the engine; it cannot fail to be set.
         let _ = store.set_fuel(fuel);
@@ -142,11 +162,15 @@ impl Plugin {
         store.set_epoch_deadline(ticks);
 
         let start = Instant::now();
-        let raw = self.invoke(&mut store, role, input);
+        let raw = match instance {
+            Some(instance) => Ok(instance),
+            None => self.pre.instantiate(&mut *store),
+        }
+        .and_then(|instance| Ok((self.invoke(&mut *store, &instance, role, input)?, instance)));
         let duration = start.elapsed();
 
         let fuel_used = fuel - store.get_fuel().unwrap_or(0);
-        let (lines, truncated, stderr_tail) = logs.finish();
+        let (lines, truncated, stderr_tail) = store.data().logs.finish();
         let limiter = &store.data().limiter;
         let mut metrics = CallMetrics {
             fuel_used,
@@ -161,21 +185,28 @@ impl Plugin {
             logs_truncated: truncated,
         };
 
-        let result = match raw {
-            Ok(Ok(verdict)) => check_verdict(verdict, limits.verdict_bytes, &mut metrics),
-            Ok(Err(message)) => Err(CallError::PluginError { message }),
-            Err(error) => Err(classify(error, limiter, fuel_used, limits, &stderr_tail)),
+        let (result, instance) = match raw {
+            Ok((Ok(verdict), instance)) => {
+                let checked = check_verdict(verdict, limits.verdict_bytes, &mut metrics);
+                let keep = checked.is_ok().then_some(instance);
+                (checked, keep)
+            }
+            Ok((Err(message), instance)) => (Err(CallError::PluginError { message }), Some(instance)),
+            Err(error) => (
+                Err(classify(error, limiter, fuel_used, limits, &stderr_tail)),
+                None,
+            ),
         };
-        CallOutcome { result, metrics }
+        (CallOutcome { result, metrics }, instance)
     }
 
     fn invoke(
         &self,
         store: &mut Store<CallState>,
+        instance: &Instance,
         role: Role,
         input: &Input,
     ) -> wasmtime::Result<Result<Verdict, String>> {
-        let instance = self.pre.instantiate(&mut *store)?;
         let missing =
             || wasmtime::format_err!("plugin `{}` does not export the {role} role", self.name);
         Ok(match role {
@@ -184,7 +215,7 @@ impl Plugin {
                     .scoring
                     .as_ref()
                     .ok_or_else(missing)?
-                    .load(&mut *store, &instance)?;
+                    .load(&mut *store, instance)?;
                 guest.call_score(&mut *store, input)?.map(Verdict::Score)
             }
             Role::Segmentation => {
@@ -192,7 +223,7 @@ impl Plugin {
                     .segmentation
                     .as_ref()
                     .ok_or_else(missing)?
-                    .load(&mut *store, &instance)?;
+                    .load(&mut *store, instance)?;
                 guest
                     .call_segment(&mut *store, input)?
                     .map(Verdict::Segmentation)
@@ -202,7 +233,7 @@ impl Plugin {
                     .routing
                     .as_ref()
                     .ok_or_else(missing)?
-                    .load(&mut *store, &instance)?;
+                    .load(&mut *store, instance)?;
                 guest.call_route(&mut *store, input)?.map(Verdict::Routing)
             }
             Role::Nurture => {
@@ -210,12 +241,53 @@ impl Plugin {
                     .nurture
                     .as_ref()
                     .ok_or_else(missing)?
-                    .load(&mut *store, &instance)?;
+                    .load(&mut *store, instance)?;
                 guest
                     .call_evaluate(&mut *store, input)?
                     .map(Verdict::Nurture)
             }
         })
+    }
+}
+
+/// An instance kept from one call to the next, for bulk runs: instantiation
+/// and the plugin's own start-up work (parsing its config) are paid once, not
+/// per lead. Every call still gets its own fuel, deadline, memory peak, log,
+/// clock and randomness; an instance whose call failed is dropped and the
+/// next call starts a fresh one. What a plugin keeps in its memory between
+/// calls is visible to its next call: use warm instances where the leads are
+/// one tenant's (a batch), fresh ones where isolation between calls matters
+/// (the server).
+pub struct WarmInstance {
+    plugin: Arc<Plugin>,
+    live: Option<(Store<CallState>, Instance)>,
+}
+
+impl WarmInstance {
+    pub fn new(plugin: Arc<Plugin>) -> WarmInstance {
+        WarmInstance { plugin, live: None }
+    }
+
+    pub fn plugin(&self) -> &Arc<Plugin> {
+        &self.plugin
+    }
+
+    pub fn call(&mut self, engine: &Engine, role: Role, input: &Input, ctx: CallContext) -> CallOutcome {
+        let plugin = self.plugin.clone();
+        let (mut store, instance) = match self.live.take() {
+            Some((mut store, instance)) => {
+                let data = store.data_mut();
+                data.logs.reset();
+                data.wasi = wasi_for(input, &data.logs);
+                data.ctx = ctx;
+                data.limiter.start_call();
+                (store, Some(instance))
+            }
+            None => (plugin.new_store(engine, input, ctx), None),
+        };
+        let (outcome, instance) = plugin.run(&mut store, instance, role, input);
+        self.live = instance.map(|instance| (store, instance));
+        outcome
     }
 }
 

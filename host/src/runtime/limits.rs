@@ -33,6 +33,25 @@ pub struct MemoryLimiter {
     pub limit: u64,
     pub peak: u64,
     pub refused: Option<u64>,
+    /// The size now, so a warm instance's next call starts its peak there.
+    current: u64,
+}
+
+impl MemoryLimiter {
+    pub fn new(limit: u64) -> MemoryLimiter {
+        MemoryLimiter {
+            limit,
+            peak: 0,
+            refused: None,
+            current: 0,
+        }
+    }
+
+    /// A new call on a kept instance: its peak starts from the memory it has.
+    pub fn start_call(&mut self) {
+        self.peak = self.current;
+        self.refused = None;
+    }
 }
 
 const MAX_TABLE_ELEMENTS: usize = 100_000;
@@ -49,6 +68,7 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
             self.refused = Some(desired);
             return Ok(false);
         }
+        self.current = desired;
         self.peak = self.peak.max(desired);
         Ok(true)
     }

@@ -47,6 +47,11 @@ impl LogBuffer {
         inner.lines.push(line);
     }
 
+    /// Empty the buffer for the next call of a kept instance.
+    pub fn reset(&self) {
+        *self.inner.lock().unwrap() = Inner::default();
+    }
+
     /// A message from the `log` capability.
     pub fn log(&self, level: &str, message: &str) {
         let mut inner = self.inner.lock().unwrap();

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-pub use call::{CallContext, CallMetrics, CallOutcome, CallState};
+pub use call::{CallContext, CallMetrics, CallOutcome, CallState, WarmInstance};
 pub use limits::Limits;
 pub use plugin::{Plugin, PluginInfo, inspect_file};
 

@@ -33,48 +33,53 @@ pub struct NurtureExit;
 
 impl Nurture for NurtureExit {
     fn evaluate(input: &Input) -> Result<NurtureVerdict> {
-        let config = Config::load()?;
-
-        let out = disqualify::reasons(&config.disqualify, input);
-        if !out.is_empty() {
-            return Ok(NurtureVerdict::Disqualify(out.join("; ")));
-        }
-
-        match recycle::check(&config.recycle, input) {
-            Some(recycle::Outcome::Recycle(why)) => return Ok(NurtureVerdict::Recycle(why)),
-            Some(recycle::Outcome::Disqualify(why)) => return Ok(NurtureVerdict::Disqualify(why)),
-            None => {}
-        }
-
-        let mut notes = match exit::check(&config.exit, input) {
-            exit::Outcome::Exit(why) => return Ok(NurtureVerdict::ExitToSales(why)),
-            exit::Outcome::NotYet(notes) => notes,
-        };
-
-        match age::check(&config, input) {
-            age::Outcome::Expired(why) => {
-                return Ok(match config.on_max_age {
-                    OnMaxAge::Disqualify => NurtureVerdict::Disqualify(why),
-                    OnMaxAge::Recycle => NurtureVerdict::Recycle(why),
-                });
-            }
-            age::Outcome::Within(note) => notes.extend(note),
-        }
-
-        match enroll::check(&config.enroll, input) {
-            Some(enroll::Outcome::Enroll(enrollment)) => {
-                return Ok(NurtureVerdict::Enroll(enrollment));
-            }
-            Some(enroll::Outcome::AlreadyIn(note)) => notes.push(note),
-            None => {}
-        }
-
-        Ok(NurtureVerdict::Stay(if notes.is_empty() {
-            "stays in nurture: no exit rule is configured".into()
-        } else {
-            format!("stays in nurture: {}", notes.join("; "))
-        }))
+        host::with_config(&CONFIG, Config::load, |config| evaluate_with(config, input))
     }
+}
+
+static CONFIG: std::sync::OnceLock<Config> = std::sync::OnceLock::new();
+
+fn evaluate_with(config: &Config, input: &Input) -> Result<NurtureVerdict> {
+
+    let out = disqualify::reasons(&config.disqualify, input);
+    if !out.is_empty() {
+        return Ok(NurtureVerdict::Disqualify(out.join("; ")));
+    }
+
+    match recycle::check(&config.recycle, input) {
+        Some(recycle::Outcome::Recycle(why)) => return Ok(NurtureVerdict::Recycle(why)),
+        Some(recycle::Outcome::Disqualify(why)) => return Ok(NurtureVerdict::Disqualify(why)),
+        None => {}
+    }
+
+    let mut notes = match exit::check(&config.exit, input) {
+        exit::Outcome::Exit(why) => return Ok(NurtureVerdict::ExitToSales(why)),
+        exit::Outcome::NotYet(notes) => notes,
+    };
+
+    match age::check(&config, input) {
+        age::Outcome::Expired(why) => {
+            return Ok(match config.on_max_age {
+                OnMaxAge::Disqualify => NurtureVerdict::Disqualify(why),
+                OnMaxAge::Recycle => NurtureVerdict::Recycle(why),
+            });
+        }
+        age::Outcome::Within(note) => notes.extend(note),
+    }
+
+    match enroll::check(&config.enroll, input) {
+        Some(enroll::Outcome::Enroll(enrollment)) => {
+            return Ok(NurtureVerdict::Enroll(enrollment));
+        }
+        Some(enroll::Outcome::AlreadyIn(note)) => notes.push(note),
+        None => {}
+    }
+
+    Ok(NurtureVerdict::Stay(if notes.is_empty() {
+        "stays in nurture: no exit rule is configured".into()
+    } else {
+        format!("stays in nurture: {}", notes.join("; "))
+    }))
 }
 
 export!(NurtureExit: nurture);

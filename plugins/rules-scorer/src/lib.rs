@@ -27,10 +27,11 @@ pub struct RulesScorer;
 
 impl Scoring for RulesScorer {
     fn score(input: &Input) -> Result<ScoreVerdict> {
-        let config = Config::load()?;
-        Ok(score_with(&config, input))
+        host::with_config(&CONFIG, Config::load, |config| Ok(score_with(config, input)))
     }
 }
+
+static CONFIG: std::sync::OnceLock<Config> = std::sync::OnceLock::new();
 
 export!(RulesScorer: scoring);
 

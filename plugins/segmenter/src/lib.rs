@@ -30,10 +30,11 @@ pub struct Segmenter;
 
 impl Segmentation for Segmenter {
     fn segment(input: &Input) -> Result<SegmentVerdict> {
-        let config = Config::load()?;
-        Ok(segment_with(&config, input))
+        host::with_config(&CONFIG, Config::load, |config| Ok(segment_with(config, input)))
     }
 }
+
+static CONFIG: std::sync::OnceLock<Config> = std::sync::OnceLock::new();
 
 export!(Segmenter: segmentation);
 

@@ -32,78 +32,83 @@ pub struct TerritoryRouter;
 
 impl Routing for TerritoryRouter {
     fn route(input: &Input) -> Result<RouteVerdict> {
-        let config = Config::load()?;
-        let skip = reassigning(input);
-        let skip = skip.as_ref().map(|(id, why)| (*id, why.as_str()));
-        let mut candidates = Vec::new();
-
-        if config.accounts.enabled {
-            match account::route(input, &config.accounts, skip) {
-                account::Outcome::Assign(verdict) => return Ok(verdict),
-                account::Outcome::FallThrough(candidate) => candidates.push(candidate),
-                account::Outcome::NoAccount => {}
-            }
-        }
-
-        if let Some(owner) =
-            current_owner(input).filter(|_| config.keep_existing_owner && skip.is_none())
-        {
-            candidates.push(Candidate::new(owner, true, "current owner kept"));
-            return Ok(RouteVerdict {
-                route: Route::KeepCurrent(format!(
-                    "lead already owned by {owner} (keep_existing_owner = true)"
-                )),
-                candidates,
-            });
-        }
-
-        let lead = &input.lead;
-        let Some((t, why)) = territory::first_match(lead, &config.fields, &config.territories)
-        else {
-            let looked_at = territory::describe(lead, &config.fields);
-            return Ok(park(
-                &config,
-                format!("no territory matched ({looked_at})"),
-                candidates,
-            ));
-        };
-        let rule = t.rule();
-        let Some(team) = host::directory::team(&t.team) else {
-            host::log(
-                Level::Warn,
-                &format!(
-                    "territory {rule} names team {}, which is not in the directory",
-                    t.team
-                ),
-            );
-            return Ok(park(
-                &config,
-                format!(
-                    "{rule} matched ({why}), but team {} is not in the directory",
-                    t.team
-                ),
-                candidates,
-            ));
-        };
-        let pick = rotation::pick(&team, input.now(), skip);
-        candidates.extend(pick.candidates);
-        Ok(match pick.chosen {
-            Some(owner) => RouteVerdict {
-                route: Route::Assign(Assignment {
-                    owner,
-                    team: Some(team.name.clone()),
-                    rule,
-                    reason: format!("{why}; {}", pick.reason),
-                }),
-                candidates,
-            },
-            None => park(
-                &config,
-                format!("{rule} matched ({why}), but {}", pick.reason),
-                candidates,
-            ),
-        })
+        host::with_config(&CONFIG, Config::load, |config| route_with(config, input))
     }
+}
+
+static CONFIG: std::sync::OnceLock<Config> = std::sync::OnceLock::new();
+
+fn route_with(config: &Config, input: &Input) -> Result<RouteVerdict> {
+    let skip = reassigning(input);
+    let skip = skip.as_ref().map(|(id, why)| (*id, why.as_str()));
+    let mut candidates = Vec::new();
+
+    if config.accounts.enabled {
+        match account::route(input, &config.accounts, skip) {
+            account::Outcome::Assign(verdict) => return Ok(verdict),
+            account::Outcome::FallThrough(candidate) => candidates.push(candidate),
+            account::Outcome::NoAccount => {}
+        }
+    }
+
+    if let Some(owner) =
+        current_owner(input).filter(|_| config.keep_existing_owner && skip.is_none())
+    {
+        candidates.push(Candidate::new(owner, true, "current owner kept"));
+        return Ok(RouteVerdict {
+            route: Route::KeepCurrent(format!(
+                "lead already owned by {owner} (keep_existing_owner = true)"
+            )),
+            candidates,
+        });
+    }
+
+    let lead = &input.lead;
+    let Some((t, why)) = territory::first_match(lead, &config.fields, &config.territories)
+    else {
+        let looked_at = territory::describe(lead, &config.fields);
+        return Ok(park(
+            &config,
+            format!("no territory matched ({looked_at})"),
+            candidates,
+        ));
+    };
+    let rule = t.rule();
+    let Some(team) = host::directory::team(&t.team) else {
+        host::log(
+            Level::Warn,
+            &format!(
+                "territory {rule} names team {}, which is not in the directory",
+                t.team
+            ),
+        );
+        return Ok(park(
+            &config,
+            format!(
+                "{rule} matched ({why}), but team {} is not in the directory",
+                t.team
+            ),
+            candidates,
+        ));
+    };
+    let pick = rotation::pick(&team, input.now(), skip);
+    candidates.extend(pick.candidates);
+    Ok(match pick.chosen {
+        Some(owner) => RouteVerdict {
+            route: Route::Assign(Assignment {
+                owner,
+                team: Some(team.name.clone()),
+                rule,
+                reason: format!("{why}; {}", pick.reason),
+            }),
+            candidates,
+        },
+        None => park(
+            &config,
+            format!("{rule} matched ({why}), but {}", pick.reason),
+            candidates,
+        ),
+    })
 }
 
 fn current_owner(input: &Input) -> Option<&str> {

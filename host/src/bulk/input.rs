@@ -1,0 +1,598 @@
+//! Rows in, leads out: a CSV file (headers become field names, cells typed by
+//! the `[input]` mapping) or a JSONL file (one lead file per line), streamed
+//! so a file of any size runs in constant memory.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+use crate::lead::{EventDoc, LeadDoc, LeadFile, Timestamp, TriggerDoc};
+
+/// `[input]` in leadwire.toml: how CSV columns become a lead. Every key is
+/// optional; the defaults read a file whose headers are already field names.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputConfig {
+    /// The column holding the lead id (default: `id` if there is one, else the
+    /// row's line number).
+    pub id: Option<String>,
+    /// The email column (default: `email` if there is one).
+    pub email: Option<String>,
+    /// The company web domain column (default: `company_domain` if there is one).
+    pub company_domain: Option<String>,
+    /// When the lead was created (default: `created_at` if there is one).
+    pub created_at: Option<String>,
+    /// The column whose time is the event's, i.e. the plugins' "now" (default:
+    /// the created-at column; else `--at`).
+    pub event_at: Option<String>,
+    /// Cell values that mean "no value", besides the empty cell, e.g. `["Select", "N/A"]`.
+    #[serde(default)]
+    pub null_values: Vec<String>,
+    /// The separator of `list` columns (default `;`).
+    pub list_separator: Option<String>,
+    /// Column types: `text`, `number`, `boolean`, `time`, `list`. Untyped
+    /// columns are read as numbers or booleans when the cell is one, else text.
+    #[serde(default)]
+    pub types: BTreeMap<String, ColumnType>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColumnType {
+    Text,
+    Number,
+    Boolean,
+    Time,
+    List,
+}
+
+/// The command line's say over the mapping, applied on top of `[input]`.
+#[derive(Debug, Clone, Default)]
+pub struct InputOptions {
+    pub id_column: Option<String>,
+    pub null_values: Vec<String>,
+    /// The event time when no column gives one (ms since the epoch).
+    pub default_at: i64,
+    /// A column taken out of the lead and returned beside it (backtest's outcome).
+    pub outcome: Option<String>,
+}
+
+/// One row, read.
+pub struct Row {
+    /// The line the row starts on (1 is the header line of a CSV).
+    pub line: u64,
+    pub lead: LeadDoc,
+    pub event: EventDoc,
+    /// The outcome column's raw value, if one was asked for.
+    pub outcome: Option<String>,
+}
+
+/// A row that cannot be read: where, and why.
+#[derive(Debug, Clone)]
+pub struct RowError {
+    pub line: u64,
+    pub message: String,
+}
+
+impl std::fmt::Display for RowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("cannot read {path}: {source}")]
+    Open {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Header { path: String, message: String },
+    #[error("{path}: unknown input format (name it .csv or .jsonl)")]
+    Format { path: String },
+}
+
+/// A stream of rows from a file, with how far into the file it has read (for
+/// progress) and its size.
+pub struct Rows {
+    inner: Box<dyn Iterator<Item = Result<Row, RowError>> + Send>,
+    pub bytes_read: Arc<AtomicU64>,
+    pub total_bytes: u64,
+}
+
+impl Iterator for Rows {
+    type Item = Result<Row, RowError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.inner.next()
+    }
+}
+
+/// Open a `.csv` or `.jsonl` (`.ndjson`) file.
+pub fn open(path: &Path, config: &InputConfig, options: &InputOptions) -> Result<Rows, InputError> {
+    let name = path.display().to_string();
+    let file = File::open(path).map_err(|source| InputError::Open {
+        path: name.clone(),
+        source,
+    })?;
+    let total_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let bytes_read = Arc::new(AtomicU64::new(0));
+    let counted = CountingReader {
+        inner: file,
+        count: bytes_read.clone(),
+    };
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let inner: Box<dyn Iterator<Item = Result<Row, RowError>> + Send> = match ext.as_str() {
+        "csv" => Box::new(CsvRows::new(counted, config, options, &name)?),
+        "jsonl" | "ndjson" => Box::new(JsonlRows {
+            lines: BufReader::with_capacity(1 << 16, counted),
+            line: 0,
+            options: options.clone(),
+        }),
+        _ => return Err(InputError::Format { path: name }),
+    };
+    Ok(Rows {
+        inner,
+        bytes_read,
+        total_bytes,
+    })
+}
+
+struct CountingReader {
+    inner: File,
+    count: Arc<AtomicU64>,
+}
+
+impl Read for CountingReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// What each column of a CSV becomes.
+#[derive(Clone, Copy, PartialEq)]
+enum Slot {
+    Field(Option<ColumnType>),
+    Id,
+    Email,
+    CompanyDomain,
+    CreatedAt,
+    Outcome,
+}
+
+struct CsvRows {
+    reader: csv::Reader<CountingReader>,
+    headers: Vec<String>,
+    slots: Vec<Slot>,
+    event_at: Option<usize>,
+    nulls: HashSet<String>,
+    separator: String,
+    default_at: i64,
+    record: csv::StringRecord,
+    done: bool,
+}
+
+impl CsvRows {
+    fn new(
+        file: CountingReader,
+        config: &InputConfig,
+        options: &InputOptions,
+        path: &str,
+    ) -> Result<CsvRows, InputError> {
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(false)
+            .buffer_capacity(1 << 16)
+            .from_reader(file);
+        let header_error = |message: String| InputError::Header {
+            path: path.to_string(),
+            message,
+        };
+        let headers: Vec<String> = reader
+            .headers()
+            .map_err(|e| header_error(format!("cannot read the header line: {e}")))?
+            .iter()
+            .map(|h| h.trim().to_string())
+            .collect();
+        let find = |what: &str, name: &str| -> Result<usize, InputError> {
+            headers.iter().position(|h| h == name).ok_or_else(|| {
+                header_error(format!(
+                    "the {what} column `{name}` is not in the header (columns: {})",
+                    headers.join(", ")
+                ))
+            })
+        };
+        // An explicit mapping must name a real column; a default may be absent.
+        let pick = |what: &str, given: Option<&String>, default: &str| match given {
+            Some(name) => find(what, name).map(Some),
+            None => Ok(headers.iter().position(|h| h == default)),
+        };
+        let id_name = options.id_column.as_ref().or(config.id.as_ref());
+        let id = pick("id", id_name, "id")?;
+        let email = pick("email", config.email.as_ref(), "email")?;
+        let domain = pick(
+            "company domain",
+            config.company_domain.as_ref(),
+            "company_domain",
+        )?;
+        let created = pick("created-at", config.created_at.as_ref(), "created_at")?;
+        let event_at = match &config.event_at {
+            Some(name) => Some(find("event time", name)?),
+            None => created,
+        };
+        let outcome = match &options.outcome {
+            Some(name) => Some(find("outcome", name)?),
+            None => None,
+        };
+        for name in config.types.keys() {
+            find("typed", name)?;
+        }
+        let mut seen = HashSet::new();
+        if let Some(dup) = headers.iter().find(|h| !seen.insert(h.as_str())) {
+            return Err(header_error(format!(
+                "the column `{dup}` appears twice in the header"
+            )));
+        }
+        let slots = headers
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let is = |c: Option<usize>| c == Some(i);
+                if is(outcome) {
+                    Slot::Outcome
+                } else if is(id) {
+                    Slot::Id
+                } else if is(email) {
+                    Slot::Email
+                } else if is(domain) {
+                    Slot::CompanyDomain
+                } else if is(created) {
+                    Slot::CreatedAt
+                } else {
+                    Slot::Field(config.types.get(name).copied())
+                }
+            })
+            .collect();
+        let mut nulls: HashSet<String> = config
+            .null_values
+            .iter()
+            .chain(&options.null_values)
+            .map(|v| v.trim().to_string())
+            .collect();
+        nulls.insert(String::new());
+        Ok(CsvRows {
+            reader,
+            headers,
+            slots,
+            event_at,
+            nulls,
+            separator: config.list_separator.clone().unwrap_or_else(|| ";".into()),
+            default_at: options.default_at,
+            record: csv::StringRecord::new(),
+            done: false,
+        })
+    }
+
+    fn row(&self, line: u64) -> Result<Row, RowError> {
+        let error = |message: String| RowError { line, message };
+        let mut lead = LeadDoc::default();
+        let mut outcome = None;
+        let mut event_at = None;
+        for (i, raw) in self.record.iter().enumerate() {
+            let cell = raw.trim();
+            let null = self.nulls.contains(cell);
+            let column = &self.headers[i];
+            let text = || (!null).then(|| cell.to_string());
+            match self.slots[i] {
+                Slot::Outcome => outcome = Some(cell.to_string()),
+                Slot::Id => lead.id = cell.to_string(),
+                Slot::Email => lead.email = text(),
+                Slot::CompanyDomain => lead.company_domain = text(),
+                Slot::CreatedAt => {
+                    if !null {
+                        let at = parse_time(cell)
+                            .ok_or_else(|| error(format!("column `{column}`: `{cell}` is not a date or time (use RFC 3339, e.g. 2026-11-20T10:00:00Z, or 2026-11-20)")))?;
+                        lead.created_at = Some(Timestamp::Millis(at));
+                    }
+                }
+                Slot::Field(kind) => {
+                    let value = if null {
+                        Json::Null
+                    } else {
+                        self.typed(cell, kind)
+                            .map_err(|m| error(format!("column `{column}`: {m}")))?
+                    };
+                    lead.fields.insert(column.clone(), value);
+                }
+            }
+            if Some(i) == self.event_at && !null {
+                event_at = Some(parse_time(cell).ok_or_else(|| {
+                    error(format!("column `{column}`: `{cell}` is not a date or time"))
+                })?);
+            }
+        }
+        if self.slots.contains(&Slot::Id) {
+            if lead.id.is_empty() {
+                return Err(error("the id cell is empty".into()));
+            }
+        } else {
+            lead.id = format!("row-{line}");
+        }
+        let at = event_at.unwrap_or(self.default_at);
+        Ok(Row {
+            line,
+            event: EventDoc {
+                id: Some(format!("{}#{line}", lead.id)),
+                trigger: TriggerDoc::Created,
+                at: Some(Timestamp::Millis(at)),
+                ..EventDoc::default()
+            },
+            lead,
+            outcome,
+        })
+    }
+
+    fn typed(&self, cell: &str, kind: Option<ColumnType>) -> Result<Json, String> {
+        Ok(match kind {
+            Some(ColumnType::Text) => Json::String(cell.to_string()),
+            Some(ColumnType::Number) => number(cell)
+                .ok_or_else(|| format!("`{cell}` is not a number"))?,
+            Some(ColumnType::Boolean) => Json::Bool(
+                boolean(cell).ok_or_else(|| format!("`{cell}` is not a boolean (true/false, yes/no, 1/0)"))?,
+            ),
+            Some(ColumnType::Time) => {
+                let at = parse_time(cell).ok_or_else(|| {
+                    format!("`{cell}` is not a date or time (use RFC 3339 or YYYY-MM-DD)")
+                })?;
+                serde_json::json!({ "time": at })
+            }
+            Some(ColumnType::List) => Json::Array(
+                cell.split(self.separator.as_str())
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| Json::String(s.to_string()))
+                    .collect(),
+            ),
+            None => number(cell)
+                .or_else(|| match cell.to_ascii_lowercase().as_str() {
+                    "true" => Some(Json::Bool(true)),
+                    "false" => Some(Json::Bool(false)),
+                    _ => None,
+                })
+                .unwrap_or_else(|| Json::String(cell.to_string())),
+        })
+    }
+}
+
+impl Iterator for CsvRows {
+    type Item = Result<Row, RowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.reader.read_record(&mut self.record) {
+            Ok(true) => {
+                let line = self.record.position().map_or(0, |p| p.line());
+                Some(self.row(line))
+            }
+            Ok(false) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                let message = match e.kind() {
+                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => format!(
+                        "{len} cells where the header has {expected_len} (a stray comma or an unquoted line break?)"
+                    ),
+                    csv::ErrorKind::Utf8 { .. } => "not valid UTF-8 (save the file as UTF-8)".into(),
+                    csv::ErrorKind::Io(_) => {
+                        // A read error ends the file: nothing after it can be trusted.
+                        self.done = true;
+                        format!("cannot read on: {e}")
+                    }
+                    _ => e.to_string(),
+                };
+                Some(Err(RowError { line, message }))
+            }
+        }
+    }
+}
+
+/// A number as a JSON number; `01234` (a zip or a code) stays text.
+fn number(cell: &str) -> Option<Json> {
+    let digits = cell.trim_start_matches(['-', '+']);
+    if digits.len() > 1 && digits.starts_with('0') && !digits.starts_with("0.") {
+        return None;
+    }
+    if !cell
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'))
+    {
+        return None;
+    }
+    let n: f64 = cell.parse().ok()?;
+    serde_json::Number::from_f64(n).map(Json::Number)
+}
+
+fn boolean(cell: &str) -> Option<bool> {
+    match cell.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "y" | "1" | "t" => Some(true),
+        "false" | "no" | "n" | "0" | "f" => Some(false),
+        _ => None,
+    }
+}
+
+/// RFC 3339, `YYYY-MM-DD HH:MM:SS` (as UTC), or a date (midnight UTC); in ms.
+pub fn parse_time(text: &str) -> Option<i64> {
+    use chrono::{DateTime, NaiveDate, NaiveDateTime};
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.timestamp_millis());
+    }
+    if let Ok(t) = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S") {
+        return Some(t.and_utc().timestamp_millis());
+    }
+    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+    Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis())
+}
+
+struct JsonlRows {
+    lines: BufReader<CountingReader>,
+    line: u64,
+    options: InputOptions,
+}
+
+impl Iterator for JsonlRows {
+    type Item = Result<Row, RowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut text = String::new();
+        loop {
+            text.clear();
+            self.line += 1;
+            let line = self.line;
+            match self.lines.read_line(&mut text) {
+                Ok(0) => return None,
+                Ok(_) if text.trim().is_empty() => continue,
+                Ok(_) => return Some(self.row(line, &text)),
+                Err(e) => {
+                    let message = format!("cannot read: {e}");
+                    // Skip the rest of a broken line; a file-level error ends the stream.
+                    if e.kind() != std::io::ErrorKind::InvalidData {
+                        self.line = u64::MAX - 1;
+                    }
+                    return Some(Err(RowError { line, message }));
+                }
+            }
+        }
+    }
+}
+
+impl JsonlRows {
+    fn row(&self, line: u64, text: &str) -> Result<Row, RowError> {
+        let (mut lead, event) = LeadFile::parse(text).map_err(|e| RowError {
+            line,
+            message: e.to_string(),
+        })?;
+        let outcome = match &self.options.outcome {
+            Some(column) => match lead.fields.remove(column) {
+                Some(Json::String(s)) => Some(s),
+                Some(Json::Null) | None => Some(String::new()),
+                Some(other) => Some(other.to_string()),
+            },
+            None => None,
+        };
+        let mut event = event.unwrap_or_default();
+        if event.at.is_none() {
+            event.at = Some(Timestamp::Millis(self.options.default_at));
+        }
+        if event.id.is_none() {
+            event.id = Some(format!("{}#{line}", lead.id));
+        }
+        Ok(Row {
+            line,
+            lead,
+            event,
+            outcome,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(csv: &str, config: &InputConfig, options: &InputOptions) -> Vec<Result<Row, RowError>> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv");
+        std::fs::write(&path, csv).unwrap();
+        open(&path, config, options).unwrap().collect()
+    }
+
+    #[test]
+    fn headers_become_fields_and_cells_are_typed() {
+        let config = InputConfig {
+            null_values: vec!["Select".into()],
+            types: [("tags".to_string(), ColumnType::List), ("optin".to_string(), ColumnType::Boolean)]
+                .into_iter()
+                .collect(),
+            ..InputConfig::default()
+        };
+        let out = rows(
+            "id,email,visits,zip,country,tags,optin,created_at\r\n7,a@x.com,3.5,01234,Select,a; b,Yes,2026-11-01\r\n",
+            &config,
+            &InputOptions::default(),
+        );
+        let row = out[0].as_ref().unwrap();
+        assert_eq!(row.line, 2);
+        assert_eq!(row.lead.id, "7");
+        assert_eq!(row.lead.email.as_deref(), Some("a@x.com"));
+        let f = &row.lead.fields;
+        assert_eq!(f["visits"], serde_json::json!(3.5));
+        assert_eq!(f["zip"], serde_json::json!("01234"));
+        assert_eq!(f["country"], Json::Null);
+        assert_eq!(f["tags"], serde_json::json!(["a", "b"]));
+        assert_eq!(f["optin"], serde_json::json!(true));
+        assert!(!f.contains_key("id") && !f.contains_key("email"));
+        // The event is at the created-at time, and its id names the row.
+        assert_eq!(row.event.at, Some(Timestamp::Millis(1_793_491_200_000)));
+        assert_eq!(row.event.id.as_deref(), Some("7#2"));
+    }
+
+    #[test]
+    fn bad_rows_name_their_line_and_the_rest_still_reads() {
+        let config = InputConfig {
+            types: [("n".to_string(), ColumnType::Number)].into_iter().collect(),
+            ..InputConfig::default()
+        };
+        let out = rows("n,x\n1,a\n2\nabc,b\n4,d\n", &config, &InputOptions::default());
+        assert_eq!(out.len(), 4);
+        assert_eq!(out[0].as_ref().unwrap().lead.id, "row-2");
+        let e = out[1].as_ref().err().unwrap();
+        assert_eq!(e.line, 3);
+        assert!(e.message.contains("1 cells where the header has 2"), "{e}");
+        let e = out[2].as_ref().err().unwrap();
+        assert_eq!(e.line, 4);
+        assert!(e.message.contains("`abc` is not a number"), "{e}");
+        assert!(out[3].is_ok());
+    }
+
+    #[test]
+    fn a_mapping_that_names_a_missing_column_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv");
+        std::fs::write(&path, "a,b\n1,2\n").unwrap();
+        let options = InputOptions {
+            id_column: Some("Lead Id".into()),
+            ..InputOptions::default()
+        };
+        let Err(e) = open(&path, &InputConfig::default(), &options) else {
+            panic!("opened")
+        };
+        assert!(e.to_string().contains("`Lead Id` is not in the header (columns: a, b)"), "{e}");
+    }
+
+    #[test]
+    fn the_outcome_column_is_kept_out_of_the_lead() {
+        let options = InputOptions {
+            outcome: Some("won".into()),
+            ..InputOptions::default()
+        };
+        let out = rows("id,won,x\n1,1,a\n", &InputConfig::default(), &options);
+        let row = out[0].as_ref().unwrap();
+        assert_eq!(row.outcome.as_deref(), Some("1"));
+        assert!(!row.lead.fields.contains_key("won"));
+    }
+}
