@@ -344,6 +344,54 @@ impl Bench {
         })
     }
 
+    /// Call one plugin (or the pipeline) in a loop for `duration`, untimed, for
+    /// a profiler; the number of calls.
+    pub fn profile(&self, what: &str, warm: bool, duration: std::time::Duration) -> Result<u64> {
+        let inputs = self.inputs()?;
+        let k = inputs.len();
+        let engine = self.runtime.engine();
+        let end = Instant::now() + duration;
+        let mut n = 0u64;
+        if what == "pipeline" {
+            while Instant::now() < end {
+                let pipelines = self.fresh_pipelines()?;
+                let mut worker = pipelines.worker();
+                for (lead, event) in self.sample.leads.iter().cycle().take(k * 8) {
+                    if warm {
+                        worker.run("inbound", lead.clone(), event.clone())?;
+                    } else {
+                        pipelines.run("inbound", lead.clone(), event.clone())?;
+                    }
+                    n += 1;
+                }
+            }
+            return Ok(n);
+        }
+        let step = Step::ALL
+            .into_iter()
+            .find(|s| s.plugin() == what || s.install() == what)
+            .ok_or_else(|| anyhow!("no plugin `{what}` (rules-scorer, segmenter, territory-router, nurture-exit, pipeline)"))?;
+        let i = step as usize;
+        let plugin = self.plugin(step);
+        let role = self.pipelines.pipeline("inbound")?.steps[i].role;
+        let mut warm_instance = WarmInstance::new(plugin.clone());
+        while Instant::now() < end {
+            let env = self.env();
+            for per in inputs.iter().cycle().take(k * 8) {
+                let input = &per[i];
+                let c = ctx(&env, plugin, &input.event);
+                let outcome = if warm {
+                    warm_instance.call(engine, role, input, c)
+                } else {
+                    plugin.call(engine, role, input, c)
+                };
+                outcome.result.map_err(|e| anyhow!("{e}"))?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
     /// The same config loaded again: a fresh plugin state (the router's
     /// round robin and daily counts) without recompiling (the engine caches).
     fn fresh_pipelines(&self) -> Result<Pipelines> {

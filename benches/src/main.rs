@@ -61,6 +61,15 @@ pub struct Args {
     /// Do not build the `leadwire` binary first (use the one in target/release).
     #[arg(long)]
     pub no_build: bool,
+    /// For profilers (`perf record -g -- target/release/leadwire-bench --profile rules-scorer`):
+    /// only call this plugin (`pipeline`: the pipeline) with fresh instances (`--warm`:
+    /// a warm one), for `--profile-seconds`, and write no report.
+    #[arg(long)]
+    pub profile: Option<String>,
+    #[arg(long, default_value_t = 10.0)]
+    pub profile_seconds: f64,
+    #[arg(long)]
+    pub warm: bool,
 }
 
 /// Everything one run measured.
@@ -243,6 +252,20 @@ fn main() -> Result<()> {
                 path.display()
             );
         }
+    }
+
+    if let Some(what) = &args.profile {
+        let bench = calls::Bench::new(&quickstart, calls::Sample::new(64)?)?;
+        let n = bench.profile(
+            what,
+            args.warm,
+            Duration::from_secs_f64(args.profile_seconds),
+        )?;
+        println!(
+            "{n} calls of {what} ({})",
+            if args.warm { "warm" } else { "fresh" }
+        );
+        return Ok(());
     }
 
     let (sample_size, warmup, iters) = if args.quick {

@@ -6,6 +6,7 @@
 //! kept in the [`store`]. CRMs reach it through the [`server`]'s [`adapters`].
 
 pub mod adapters;
+pub mod backtest;
 pub mod bindings;
 pub mod bulk;
 pub mod capabilities;

@@ -72,6 +72,11 @@ enum Command {
     /// Decide a whole file of leads (CSV or JSONL) with a pipeline, on every
     /// core, plugin state in an in-memory sandbox; one result per row.
     Score(leadwire::bulk::ScoreArgs),
+    /// Replay history through a pipeline and measure how well its decisions
+    /// predict the outcome (optionally against a baseline config).
+    Backtest(leadwire::backtest::BacktestArgs),
+    /// Fit a points model (a rules-scorer config) on history with an outcome.
+    Learn(leadwire::learn::command::LearnArgs),
     /// Plugin tools.
     Plugin {
         #[command(subcommand)]
@@ -124,6 +129,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Validate { config } => validate(&config),
+        Command::Backtest(args) => {
+            let result = leadwire::backtest::backtest(&args)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&result)?);
+            } else {
+                print!("{}", leadwire::backtest::summary(&result));
+            }
+            if let Some(path) = &args.report {
+                eprintln!("wrote {}", path.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Learn(args) => {
+            leadwire::learn::command::run(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Score(args) => {
             let tally = leadwire::bulk::score(&args)?;
             Ok(if tally.error_count() > 0 {

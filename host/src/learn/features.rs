@@ -230,7 +230,7 @@ fn categorical(
     first_feature: usize,
 ) -> Built {
     // key -> (tally, spelling -> count)
-    let mut seen: BTreeMap<String, (Tally, BTreeMap<String, usize>)> = BTreeMap::new();
+    let mut seen: BTreeMap<String, Spellings> = BTreeMap::new();
     let mut present = 0;
     for (i, c) in cells.iter().enumerate() {
         let text = match c {
@@ -250,7 +250,7 @@ fn categorical(
         ));
     }
     // The most frequent values that are not rare, by count then key.
-    let mut kept: Vec<(&String, &(Tally, BTreeMap<String, usize>))> = seen
+    let mut kept: Vec<(&String, &Spellings)> = seen
         .iter()
         .filter(|(_, (t, _))| t.rows >= min_count)
         .collect();
@@ -299,6 +299,9 @@ fn categorical(
     };
     Ok((field, features))
 }
+
+/// A value's rows, and how often each spelling of it was written.
+type Spellings = (Tally, BTreeMap<String, usize>);
 
 fn find_level<'a>(levels: &'a [Level], key: &str) -> Option<&'a Level> {
     levels
@@ -458,13 +461,11 @@ fn useful(field: Field, min_count: usize) -> Result<Field, String> {
 
 /// `12,345`
 pub fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    let digits = n.to_string().into_bytes();
+    let groups: Vec<&str> = digits
+        .rchunks(3)
+        .rev()
+        .map(|group| std::str::from_utf8(group).unwrap_or_default())
+        .collect();
+    groups.join(",")
 }

@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 pub mod auc;
+pub mod command;
 mod features;
 mod logistic;
 mod points;

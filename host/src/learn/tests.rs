@@ -415,6 +415,47 @@ fn odd_input_gives_a_valid_config() {
     assert!(learned.cv_auc.is_finite() && learned.train_auc.is_finite());
 }
 
+/// In a categorical column, numbers and booleans are written as the scorer
+/// reads them as text: `1`, `02` as the CRM wrote it, `true`.
+#[test]
+fn numbers_in_a_category_keep_their_text() {
+    let mut rng = Rng(8);
+    let examples: Vec<Example> = (0..400)
+        .map(|i| {
+            let code = [json!(1), json!("02"), json!(true), json!("x")][i % 4].clone();
+            let positive = rng.unit() < [0.2, 0.4, 0.6, 0.8][i % 4];
+            Example {
+                fields: BTreeMap::from([("code".to_string(), code)]),
+                positive,
+            }
+        })
+        .collect();
+    let learned = learn(&examples, &LearnOptions::default()).unwrap();
+    let tables = parse(&learned.toml);
+    let Table::Values(code) = points_of(&tables, "code") else {
+        panic!("{}", learned.toml)
+    };
+    let keys: Vec<&str> = code.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["02", "1", "true", "x"]);
+    assert!(
+        code["1"] < code["02"] && code["02"] < code["true"] && code["true"] < code["x"],
+        "{code:?}"
+    );
+}
+
+#[test]
+fn thousands_separators() {
+    let cases = [
+        (0, "0"),
+        (999, "999"),
+        (1000, "1,000"),
+        (1_234_567, "1,234,567"),
+    ];
+    for (n, text) in cases {
+        assert_eq!(features::thousands(n), text);
+    }
+}
+
 /// The target: on X Education's intake columns, fit on rows whose Lead
 /// Number is not divisible by 4, test on the others; the points must reach AUC
 /// 0.86 (scikit-learn's LogisticRegression: 0.869).
@@ -468,10 +509,9 @@ fn x_education_holdout() {
             positive: &record[outcome] == "1",
         };
         let lead_number: u64 = record[number].parse().unwrap();
-        if lead_number % 4 == 0 {
-            test.push(example)
-        } else {
-            fit.push(example)
+        match lead_number % 4 {
+            0 => test.push(example),
+            _ => fit.push(example),
         }
     }
     assert_eq!((fit.len(), test.len()), (6994, 2246));

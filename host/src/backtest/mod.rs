@@ -1,0 +1,234 @@
+//! `leadwire backtest`: replay history through a pipeline and measure how
+//! well its decisions predict what happened, optionally against a baseline
+//! configuration. Deterministic: the clock is each row's event time, plugin
+//! state starts empty, stateful pipelines run in input order.
+
+pub mod compare;
+pub mod metrics;
+mod report;
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::bulk::{self, BulkArgs, Scored};
+use crate::decision::{DecisionStatus, RouteAction};
+use compare::Change;
+use metrics::{Quality, Replayed};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct BacktestArgs {
+    #[command(flatten)]
+    pub bulk: BulkArgs,
+    /// The column (or JSONL field) saying what happened, e.g. `converted`.
+    #[arg(long)]
+    pub outcome: String,
+    /// The outcome value that counts as converted (default: 1, true, yes, won,
+    /// converted; any case). Other non-empty values count as not converted.
+    #[arg(long)]
+    pub positive: Option<String>,
+    /// Another config to compare with (same pipeline name, same input).
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
+    /// Print the results as JSON on stdout instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Write a self-contained HTML report here.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Backtest {
+    pub config: String,
+    pub pipeline: String,
+    pub input: String,
+    pub outcome: String,
+    pub quality: Quality,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<Baseline>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Baseline {
+    pub config: String,
+    pub quality: Quality,
+    /// Candidate AUC minus baseline AUC.
+    pub auc_difference: Option<f64>,
+    pub changes: Vec<Change>,
+}
+
+fn is_positive(value: &str, positive: Option<&str>) -> Option<bool> {
+    let value = value.trim();
+    if value.is_empty() {
+        return None;
+    }
+    Some(match positive {
+        Some(p) => value.eq_ignore_ascii_case(p.trim()),
+        None => ["1", "1.0", "true", "yes", "won", "converted"]
+            .iter()
+            .any(|p| value.eq_ignore_ascii_case(p)),
+    })
+}
+
+fn replayed(s: &Scored, positive: Option<&str>) -> Replayed {
+    let mut r = Replayed {
+        line: s.line,
+        id: s.lead_id.clone(),
+        positive: s.outcome.as_deref().and_then(|o| is_positive(o, positive)),
+        ..Replayed::default()
+    };
+    match &s.result {
+        Err(e) => r.error = Some(e.message.clone()),
+        Ok(d) => {
+            if d.status == DecisionStatus::Error {
+                r.error = d.error.clone();
+            } else {
+                r.score = d.score.as_ref().map(|s| s.value);
+            }
+            r.grade = d.score.as_ref().and_then(|s| s.grade.clone());
+            r.stage = d.lifecycle_stage.clone();
+            r.segments = d.segments.iter().map(|s| s.name.clone()).collect();
+            r.owner = d.owner.clone();
+            r.route = d.route.as_ref().map(|route| match &route.action {
+                RouteAction::Assign { owner, .. } => owner.clone(),
+                RouteAction::Queue { queue, .. } => format!("queue:{queue}"),
+                RouteAction::KeepCurrent { .. } => "keep-current".into(),
+                RouteAction::Unrouted { .. } => "unrouted".into(),
+            });
+        }
+    }
+    r
+}
+
+/// Replay the input through one config.
+fn replay(args: &BacktestArgs, bulk: &BulkArgs) -> anyhow::Result<Vec<Replayed>> {
+    let (config, pipelines) = bulk::load(bulk)?;
+    // A plugin with state (round robin, caps) sees leads in input order only
+    // on one thread; without state, rows are independent and run in parallel.
+    let stateful = pipelines.pipeline(&bulk.pipeline)?.steps.iter().any(|s| {
+        s.plugin.grants.iter().any(|g| g == "state")
+    });
+    let threads = if stateful { 1 } else { bulk::threads(bulk) };
+    let options = bulk::input_options(bulk, Some(args.outcome.clone()), 0)?;
+    let mut rows = Vec::new();
+    let positive = args.positive.as_deref();
+    bulk::each_row(bulk, &config, &pipelines, &options, threads, "replayed", |s| {
+        rows.push(replayed(s, positive));
+        Ok(())
+    })?;
+    Ok(rows)
+}
+
+pub fn backtest(args: &BacktestArgs) -> anyhow::Result<Backtest> {
+    let rows = replay(args, &args.bulk)?;
+    let quality = metrics::quality(&rows);
+    if quality.evaluated == 0 {
+        anyhow::bail!(
+            "no row has both a score and an outcome in `{}`: check --outcome and that the pipeline scores",
+            args.outcome
+        );
+    }
+    let baseline = match &args.baseline {
+        Some(path) => {
+            let bulk = BulkArgs {
+                config: path.clone(),
+                ..args.bulk.clone()
+            };
+            let base_rows = replay(args, &bulk)?;
+            let base_quality = metrics::quality(&base_rows);
+            Some(Baseline {
+                config: bulk::shown(path),
+                auc_difference: quality.auc.zip(base_quality.auc).map(|(c, b)| c - b),
+                changes: compare::changes(&base_rows, &rows),
+                quality: base_quality,
+            })
+        }
+        None => None,
+    };
+    let result = Backtest {
+        config: bulk::shown(&args.bulk.config),
+        pipeline: args.bulk.pipeline.clone(),
+        input: bulk::shown(&args.bulk.input),
+        outcome: args.outcome.clone(),
+        quality,
+        baseline,
+    };
+    if let Some(path) = &args.report {
+        std::fs::write(path, report::render(&result))
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(result)
+}
+
+fn fmt(x: Option<f64>, f: impl Fn(f64) -> String) -> String {
+    x.map(f).unwrap_or_else(|| "–".into())
+}
+
+/// The terminal summary.
+pub fn summary(b: &Backtest) -> String {
+    let q = &b.quality;
+    let mut out = format!(
+        "{} leads evaluated ({} converted, base rate {:.1}%); ROC AUC {}\n",
+        q.evaluated,
+        q.positives,
+        q.base_rate * 100.0,
+        fmt(q.auc, |a| format!("{a:.4}"))
+    );
+    if q.without_score + q.without_outcome > 0 {
+        out += &format!(
+            "left out: {} without a score (bad rows, failed decisions), {} without an outcome\n",
+            q.without_score, q.without_outcome
+        );
+    }
+    out += "decile  leads  converted   rate   lift  scores\n";
+    for d in &q.deciles {
+        out += &format!(
+            "{:>6} {:>6} {:>10} {:>5.1}% {:>6.2}  {} – {}\n",
+            d.decile,
+            d.rows,
+            d.positives,
+            d.rate * 100.0,
+            d.lift,
+            d.min_score,
+            d.max_score
+        );
+    }
+    for s in &q.stages {
+        out += &format!(
+            "{}: {} leads, precision {}, recall {}, F1 {}\n",
+            s.stage,
+            s.predicted,
+            fmt(s.precision, |p| format!("{:.1}%", p * 100.0)),
+            fmt(s.recall, |p| format!("{:.1}%", p * 100.0)),
+            fmt(s.f1, |f| format!("{f:.3}"))
+        );
+    }
+    let line = |name: &str, groups: &[metrics::Group]| {
+        let parts: Vec<String> = groups
+            .iter()
+            .take(12)
+            .map(|g| format!("{} {} ({:.1}%)", g.name, g.rows, g.rate * 100.0))
+            .collect();
+        format!("by {name}: {}\n", parts.join(", "))
+    };
+    out += &line("grade", &q.grades);
+    out += &line("segment", &q.segments);
+    out += &line("route", &q.routes);
+    if let Some(base) = &b.baseline {
+        out += &format!(
+            "baseline {}: ROC AUC {} (candidate − baseline: {})\n",
+            base.config,
+            fmt(base.quality.auc, |a| format!("{a:.4}")),
+            fmt(base.auc_difference, |d| format!("{d:+.4}"))
+        );
+        for c in &base.changes {
+            out += &format!("  {} changes for {} leads", c.what, c.count);
+            if let Some(e) = c.examples.first() {
+                out += &format!(", e.g. line {} {}: {} → {}", e.line, e.id, e.baseline, e.candidate);
+            }
+            out += "\n";
+        }
+    }
+    out
+}

@@ -1,0 +1,125 @@
+//! `leadwire learn`: read history (CSV or JSONL, the same mapping as `score`),
+//! fit, write the rules-scorer config, print the cross-validated AUC.
+
+use std::path::PathBuf;
+
+use super::{Example, LearnOptions, learn};
+use crate::bulk::input::{self, InputConfig, InputOptions};
+use crate::config::Config;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct LearnArgs {
+    /// History: a .csv or .jsonl of leads with their outcome.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// The column saying what happened, e.g. `converted`.
+    #[arg(long)]
+    pub outcome: String,
+    /// The outcome value that counts as converted (default: 1, true, yes, won, converted).
+    #[arg(long)]
+    pub positive: Option<String>,
+    /// Columns to leave out: identifiers, and fields filled in after the fact
+    /// that leak the outcome (repeatable, or comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub exclude: Vec<String>,
+    /// Learn from these columns only (repeatable, or comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub columns: Vec<String>,
+    /// A cell value meaning "no value", besides empty (repeatable), e.g. --null Select.
+    #[arg(long = "null", value_name = "VALUE")]
+    pub null_values: Vec<String>,
+    /// A leadwire.toml whose `[input]` section maps and types the columns.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Where to write the rules-scorer config (default: stdout).
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Most bins per numeric column.
+    #[arg(long, default_value_t = 10)]
+    pub max_bins: usize,
+    /// Rows a value needs to get its own points.
+    #[arg(long, default_value_t = 20)]
+    pub min_count: usize,
+}
+
+pub fn run(args: &LearnArgs) -> anyhow::Result<()> {
+    let mapping = match &args.config {
+        Some(path) => Config::load(path)?.input,
+        None => InputConfig::default(),
+    };
+    let options = InputOptions {
+        null_values: args.null_values.clone(),
+        outcome: Some(args.outcome.clone()),
+        ..InputOptions::default()
+    };
+    let mut examples = Vec::new();
+    let (mut bad, mut unknown) = (0u64, 0u64);
+    for row in input::open(&args.input, &mapping, &options)? {
+        let row = match row {
+            Ok(row) => row,
+            Err(e) => {
+                if bad < 20 {
+                    eprintln!("skipped {e}");
+                }
+                bad += 1;
+                continue;
+            }
+        };
+        let outcome = row.outcome.as_deref().map(str::trim).unwrap_or("");
+        if outcome.is_empty() {
+            unknown += 1;
+            continue;
+        }
+        let positive = match &args.positive {
+            Some(p) => outcome.eq_ignore_ascii_case(p.trim()),
+            None => ["1", "1.0", "true", "yes", "won", "converted"]
+                .iter()
+                .any(|p| outcome.eq_ignore_ascii_case(p)),
+        };
+        let mut fields = row.lead.fields;
+        fields.retain(|name, _| {
+            !args.exclude.contains(name) && (args.columns.is_empty() || args.columns.contains(name))
+        });
+        examples.push(Example { fields, positive });
+    }
+    for name in args.exclude.iter().chain(&args.columns) {
+        if !examples.is_empty() && examples.iter().all(|e| !e.fields.contains_key(name)) && args.columns.contains(name) {
+            anyhow::bail!("--columns {name}: no such column in {}", args.input.display());
+        }
+    }
+    if bad + unknown > 0 {
+        eprintln!("left out {bad} unreadable rows and {unknown} rows without an outcome");
+    }
+    let learned = learn(
+        &examples,
+        &LearnOptions {
+            max_bins: args.max_bins,
+            min_count: args.min_count,
+            exclude: args.exclude.clone(),
+            ..LearnOptions::default()
+        },
+    )?;
+    for warning in &learned.warnings {
+        eprintln!("warning: {warning}");
+    }
+    for (name, why) in &learned.fields_skipped {
+        eprintln!("skipped column `{name}`: {why}");
+    }
+    match &args.output {
+        Some(path) => std::fs::write(path, &learned.toml)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?,
+        None => print!("{}", learned.toml),
+    }
+    eprintln!(
+        "learned points for {} fields from {} leads: cross-validated AUC {:.4} (integer points on the fitted rows: {:.4}){}",
+        learned.fields_used.len(),
+        examples.len(),
+        learned.cv_auc,
+        learned.train_auc,
+        args.output
+            .as_ref()
+            .map(|p| format!("; wrote {}", p.display()))
+            .unwrap_or_default()
+    );
+    Ok(())
+}
