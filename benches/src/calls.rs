@@ -68,6 +68,14 @@ pub struct PluginFigures {
     pub instantiate: Summary,
     pub native: Summary,
     pub fuel_median: u64,
+    /// The same calls on a minimal input (a lead with an id only, no fields,
+    /// activities or prior verdicts): the fixed cost of a call.
+    #[serde(default)]
+    pub fresh_minimal: Summary,
+    #[serde(default)]
+    pub warm_minimal: Summary,
+    #[serde(default)]
+    pub native_minimal: Summary,
     /// Leads whose wasm and native verdicts differ (should be none).
     pub mismatches: usize,
 }
@@ -235,6 +243,56 @@ impl Bench {
                 },
             );
 
+            // The fixed cost: the same on a minimal input.
+            let minimal = Input {
+                lead: Lead {
+                    id: "minimal".into(),
+                    source: "hubspot".into(),
+                    ..empty_lead()
+                },
+                event: inputs[0][i].event.clone(),
+                prior: Vec::new(),
+            };
+            let native_minimal_input = native::input(&minimal.lead, &minimal.event);
+            let fresh_minimal = time_rounds(
+                warmup,
+                iters / 2,
+                round,
+                || self.env(),
+                |env, _| {
+                    let outcome =
+                        plugin.call(engine, role, &minimal, ctx(env, plugin, &minimal.event));
+                    outcome.result.expect("the call succeeds");
+                },
+            );
+            let mut warm_instance = WarmInstance::new(plugin.clone());
+            let warm_minimal = time_rounds(
+                warmup,
+                iters / 2,
+                round,
+                || self.env(),
+                |env, _| {
+                    let outcome = warm_instance.call(
+                        engine,
+                        role,
+                        &minimal,
+                        ctx(env, plugin, &minimal.event),
+                    );
+                    outcome.result.expect("the call succeeds");
+                },
+            );
+            let native_minimal = time_rounds(
+                warmup,
+                iters / 2,
+                round,
+                || NativeHosts::new(&self.config),
+                |hosts, _| {
+                    hosts
+                        .call(step, &native_minimal_input)
+                        .expect("the native call succeeds");
+                },
+            );
+
             // Same answers both ways (the router from a fresh state each time).
             let mut mismatches = 0;
             for (n, per) in inputs.iter().enumerate() {
@@ -261,6 +319,9 @@ impl Bench {
                 instantiate,
                 native,
                 fuel_median,
+                fresh_minimal,
+                warm_minimal,
+                native_minimal,
                 mismatches,
             });
         }

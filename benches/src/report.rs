@@ -409,6 +409,37 @@ pub fn render(r: &Results, before: Option<&Results>) -> String {
             );
         }
         o.push('\n');
+        let _ = writeln!(
+            o,
+            "The same calls on a *minimal* input (a lead with an id and nothing else, no prior verdicts) give the fixed cost of\n\
+             a call; *realistic − minimal* is what the lead's 61 fields and ~20 activities (and the prior verdicts) cost:\n\
+             lowering them, and the rules that read them. Natively the plugins parse their config on every call; in wasm once\n\
+             per instance, so a fresh call parses it and a warm one does not: *fresh, minimal − instantiate − warm, minimal* is\n\
+             mostly that parse, plus the new store and WASI context.\n"
+        );
+        let _ = writeln!(
+            o,
+            "| plugin | fresh, minimal | warm, minimal | native, minimal | fresh: realistic − minimal | warm: realistic − minimal | native: realistic − minimal | fresh min − instantiate − warm min |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        );
+        for p in &r.plugins {
+            let d = |a: u64, b: u64| us(a.saturating_sub(b));
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                p.plugin,
+                us(p.fresh_minimal.median_ns),
+                us(p.warm_minimal.median_ns),
+                us(p.native_minimal.median_ns),
+                d(p.fresh.median_ns, p.fresh_minimal.median_ns),
+                d(p.warm.median_ns, p.warm_minimal.median_ns),
+                d(p.native.median_ns, p.native_minimal.median_ns),
+                d(
+                    p.fresh_minimal.median_ns,
+                    p.instantiate.median_ns + p.warm_minimal.median_ns
+                ),
+            );
+        }
+        o.push('\n');
         if let Ok(analysis) = std::fs::read_to_string(crate::root().join("benches/analysis.md")) {
             o.push_str(analysis.trim());
             o.push_str("\n\n");

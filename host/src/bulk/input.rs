@@ -29,7 +29,7 @@ pub struct InputConfig {
     /// When the lead was created (default: `created_at` if there is one).
     pub created_at: Option<String>,
     /// The column whose time is the event's, i.e. the plugins' "now" (default:
-    /// the created-at column; else `--at`).
+    /// `event_at` if there is one, else the created-at column, else `--at`).
     pub event_at: Option<String>,
     /// Cell values that mean "no value", besides the empty cell, e.g. `["Select", "N/A"]`.
     #[serde(default)]
@@ -229,7 +229,7 @@ impl CsvRows {
         let created = pick("created-at", config.created_at.as_ref(), "created_at")?;
         let event_at = match &config.event_at {
             Some(name) => Some(find("event time", name)?),
-            None => created,
+            None => headers.iter().position(|h| h == "event_at").or(created),
         };
         let outcome = match &options.outcome {
             Some(name) => Some(find("outcome", name)?),

@@ -29,8 +29,10 @@ pub struct Field {
     pub kind: Kind,
     /// Rows in the reference (missing or rare) and how many of them positive.
     pub reference: Tally,
-    /// Values pooled into the reference because they were rare.
-    pub pooled_values: usize,
+    /// Values pooled into the reference because they were rare, and because
+    /// only the [`MAX_LEVELS`] most frequent are kept.
+    pub rare_values: usize,
+    pub capped_values: usize,
 }
 
 #[derive(Debug)]
@@ -255,6 +257,7 @@ fn categorical(
         .filter(|(_, (t, _))| t.rows >= min_count)
         .collect();
     kept.sort_by(|a, b| b.1.0.rows.cmp(&a.1.0.rows).then(a.0.cmp(b.0)));
+    let rare_values = seen.len() - kept.len();
     kept.truncate(MAX_LEVELS);
     kept.sort_by(|a, b| a.0.cmp(b.0));
 
@@ -295,7 +298,8 @@ fn categorical(
         name: name.to_string(),
         kind: Kind::Categorical(levels),
         reference,
-        pooled_values: seen.len() - kept.len(),
+        rare_values,
+        capped_values: seen.len() - kept.len() - rare_values,
     };
     Ok((field, features))
 }
@@ -369,7 +373,8 @@ fn numeric(
         name: name.to_string(),
         kind: Kind::Numeric { edges, bins },
         reference,
-        pooled_values: 0,
+        rare_values: 0,
+        capped_values: 0,
     };
     Ok((field, features))
 }

@@ -8,7 +8,7 @@
 
 use std::fmt::Write;
 
-use super::features::{Field, Kind, Tally, thousands};
+use super::features::{Field, Kind, MAX_LEVELS, Tally, thousands};
 
 /// Points to double the odds, tried in order until rounding to whole points
 /// keeps the ranking (training AUC within [`ROUNDING_SLACK`] of the exact model).
@@ -126,11 +126,17 @@ fn rule(out: &mut String, field: &Field, points: &[i64]) {
     );
     match &field.kind {
         Kind::Categorical(levels) => {
-            let rare = match field.pooled_values {
+            let mut rare = match field.rare_values {
                 0 => String::new(),
                 1 => " or the 1 rare value".to_string(),
                 n => format!(" or one of {} rare values", thousands(n)),
             };
+            if field.capped_values > 0 {
+                rare.push_str(&format!(
+                    " or one of {} values past the {MAX_LEVELS} most frequent",
+                    thousands(field.capped_values)
+                ));
+            }
             comment(
                 out,
                 &format!("0 points: missing{rare} ({})", describe(field.reference)),

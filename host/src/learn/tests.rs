@@ -443,6 +443,41 @@ fn numbers_in_a_category_keep_their_text() {
     );
 }
 
+/// Only the most frequent values of a wide column get points; the rest say why not.
+#[test]
+fn wide_columns_keep_the_most_frequent_values() {
+    let mut rng = Rng(12);
+    let examples: Vec<Example> = (0..4000)
+        .map(|i| {
+            // 80 values of 25 rows each, 2,000 rows of "common", 0 rare.
+            let value = if i < 2000 {
+                "common".to_string()
+            } else {
+                format!("v{}", i % 80)
+            };
+            let positive = rng.unit() < 0.5;
+            Example {
+                fields: BTreeMap::from([("wide".to_string(), json!(value))]),
+                positive,
+            }
+        })
+        .collect();
+    let learned = learn(&examples, &LearnOptions::default()).unwrap();
+    let tables = parse(&learned.toml);
+    let Table::Values(wide) = points_of(&tables, "wide") else {
+        panic!()
+    };
+    assert_eq!(wide.len(), features::MAX_LEVELS);
+    assert!(wide.contains_key("common"));
+    assert!(
+        learned
+            .toml
+            .contains("or one of 21 values past the 60 most frequent"),
+        "{}",
+        learned.toml
+    );
+}
+
 #[test]
 fn thousands_separators() {
     let cases = [

@@ -1,0 +1,346 @@
+//! Bulk runs through the `leadwire` binary: `score`, `backtest` and `learn`
+//! on files the test writes or generates (a planted ground truth), so every
+//! number asserted here is known in advance.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::wasm;
+use leadwire::generate::Generator;
+use leadwire::learn::roc_auc;
+
+fn leadwire(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_leadwire"))
+        .args(args)
+        .env("LEADWIRE_LOG", "error")
+        .output()
+        .expect("run the leadwire binary")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn ok(out: Output) -> Output {
+    assert!(
+        out.status.success(),
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    out
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A rules-scorer on `plan` alone: gold 30, silver 20, bronze 10.
+fn plan_scorer(dir: &Path, gold: i32) -> PathBuf {
+    let file = dir.join(format!("plan-{gold}.toml"));
+    std::fs::write(
+        &file,
+        format!(
+            "[plugins.scorer]\npath = '{}'\n[plugins.scorer.config]\nrules = [{{ name = \"plan\", field = \"plan\", points_by_value = {{ gold = {gold}, silver = 20, bronze = 10 }} }}]\n\n[pipelines.score]\nsteps = [{{ plugin = \"scorer\" }}]\n",
+            wasm("rules_scorer").display()
+        ),
+    )
+    .unwrap();
+    file
+}
+
+/// Ten leads: gold + + -, silver + - -, bronze + - - -.
+/// Pairs (positive above negative, ties half) = gold 2×5 + 2×1×½, silver
+/// 1×3 + 1×2×½, bronze 1×3×½ = 16.5 of 4×6 = 24: AUC 0.6875.
+const PLANS: &str = "id,plan,won\n\
+a,gold,yes\nb,gold,yes\nc,gold,no\n\
+d,silver,yes\ne,silver,no\nf,silver,no\n\
+g,bronze,yes\nh,bronze,no\ni,bronze,no\nj,bronze,no\n";
+
+#[test]
+fn backtest_numbers_match_a_case_worked_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("plans.csv");
+    std::fs::write(&input, PLANS).unwrap();
+    let config = plan_scorer(dir.path(), 30);
+    let args = [
+        "backtest",
+        "--config",
+        path(&config),
+        "--pipeline",
+        "score",
+        "--input",
+        path(&input),
+        "--outcome",
+        "won",
+        "--json",
+    ];
+    let first = ok(leadwire(&args));
+    let json: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    let q = &json["quality"];
+    assert_eq!(q["evaluated"], 10);
+    assert_eq!(q["positives"], 4);
+    assert!((q["auc"].as_f64().unwrap() - 0.6875).abs() < 1e-12, "{q}");
+    // One lead per decile, highest score first: a gold that converted.
+    assert_eq!(q["deciles"][0]["positives"], 1);
+    assert_eq!(q["deciles"][0]["max_score"], 30.0);
+    assert_eq!(q["deciles"][9]["max_score"], 10.0);
+    // Replays are deterministic: the same bytes twice.
+    let second = ok(leadwire(&args));
+    assert_eq!(first.stdout, second.stdout);
+
+    // Against a baseline that gives gold 5 points (below bronze): positives
+    // silver 1×4 + 1×2×½, bronze 1×1 + 1×3×½, gold 2×1×½ = 8.5 of 24 pairs,
+    // so the candidate is better by (16.5 − 8.5) / 24 = 1/3.
+    let baseline = plan_scorer(dir.path(), 5);
+    let mut with_base = args.to_vec();
+    with_base.extend(["--baseline", path(&baseline)]);
+    let out = ok(leadwire(&with_base));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let base = &json["baseline"];
+    assert!((base["quality"]["auc"].as_f64().unwrap() - 8.5 / 24.0).abs() < 1e-12, "{base}");
+    assert!((base["auc_difference"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-12, "{base}");
+}
+
+#[test]
+fn the_html_report_is_self_contained_with_its_three_charts() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("plans.csv");
+    std::fs::write(&input, PLANS).unwrap();
+    let config = plan_scorer(dir.path(), 30);
+    let report = dir.path().join("report.html");
+    let out = ok(leadwire(&[
+        "backtest",
+        "--config",
+        path(&config),
+        "--pipeline",
+        "score",
+        "--input",
+        path(&input),
+        "--outcome",
+        "won",
+        "--report",
+        path(&report),
+    ]));
+    // The terminal summary names the AUC.
+    assert!(text(&out.stdout).contains("ROC AUC 0.6875"), "{}", text(&out.stdout));
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(html.matches("<svg").count(), 3);
+    assert_eq!(html.matches("class=\"roc\"").count(), 1);
+    assert!(html.contains("Conversion by score decile"));
+    assert!(html.contains("Score distribution by outcome"));
+    // Nothing fetched from elsewhere: no scripts, stylesheets or images by URL.
+    for external in ["<script", "<link", "src=", "url("] {
+        assert!(!html.contains(external), "{external} in the report");
+    }
+}
+
+#[test]
+fn score_reports_bad_rows_by_line_and_on_error_decides_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    std::fs::write(&input, "id,plan\na,gold\nb,silver,extra\n,bronze\nd,bronze\n").unwrap();
+    let config = plan_scorer(dir.path(), 30);
+    let output = dir.path().join("out.csv");
+    let out = leadwire(&[
+        "score",
+        "--config",
+        path(&config),
+        "--pipeline",
+        "score",
+        "--input",
+        path(&input),
+        "--output",
+        path(&output),
+    ]);
+    // Errors were skipped, not hidden: exit 3, each named by line, all in the output.
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("skipped line 3: 3 cells where the header has 2"), "{err}");
+    assert!(err.contains("skipped line 4: the id cell is empty"), "{err}");
+    assert!(err.contains("scored 4 rows") && err.contains("2 ok, 2 errors (2 bad-row)"), "{err}");
+    let rows: Vec<String> = std::fs::read_to_string(&output)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(rows[0], "line,id,status,score,grade,segments,lifecycle_stage,owner,route,nurture,error");
+    assert!(rows[1].starts_with("2,a,ok,30,"), "{}", rows[1]);
+    assert!(rows[2].starts_with("3,,skipped,"), "{}", rows[2]);
+    assert!(rows[4].starts_with("5,d,ok,10,"), "{}", rows[4]);
+
+    let out = leadwire(&[
+        "score",
+        "--config",
+        path(&config),
+        "--pipeline",
+        "score",
+        "--input",
+        path(&input),
+        "--output",
+        path(&output),
+        "--on-error",
+        "fail",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("line 3: 3 cells where the header has 2 (a stray comma or an unquoted line break?) (stopped: --on-error fail)"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn score_runs_the_quickstart_pipeline_on_generated_jsonl() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("leads.jsonl");
+    let output = dir.path().join("decisions.jsonl");
+    ok(leadwire(&["generate", "--rows", "300", "--format", "jsonl", "--output", path(&input)]));
+    let quickstart = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/quickstart/leadwire.toml");
+    let args = [
+        "score",
+        "--config",
+        quickstart,
+        "--pipeline",
+        "inbound",
+        "--input",
+        path(&input),
+        "--output",
+        path(&output),
+        "--threads",
+        "2",
+    ];
+    let out = ok(leadwire(&args));
+    assert!(text(&out.stderr).contains("scored 300 rows"), "{}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&output)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 300);
+    // In input order, every lead decided by all four steps.
+    for (i, line) in lines.iter().enumerate() {
+        assert_eq!(line["line"], i as u64 + 1);
+        let d = &line["decision"];
+        assert_eq!(d["status"], "ok", "{d}");
+        assert_eq!(d["steps"].as_array().unwrap().len(), 4);
+    }
+    let scored = lines
+        .iter()
+        .filter(|l| l["decision"]["score"]["value"].as_f64().unwrap() > 0.0)
+        .count();
+    assert!(scored > 30, "only {scored} of 300 leads scored above 0");
+}
+
+/// The generated CSV of rows `range` of seed `seed`.
+fn generated(dir: &Path, name: &str, seed: u64, rows: u64) -> PathBuf {
+    let file = dir.join(name);
+    ok(leadwire(&[
+        "generate",
+        "--rows",
+        &rows.to_string(),
+        "--seed",
+        &seed.to_string(),
+        "--output",
+        path(&file),
+    ]));
+    file
+}
+
+#[test]
+fn learn_finds_the_planted_signal_and_backtest_confirms_it_on_fresh_leads() {
+    let dir = tempfile::tempdir().unwrap();
+    let fit = generated(dir.path(), "fit.csv", 7, 12_000);
+    let test = generated(dir.path(), "test.csv", 8, 4_000);
+    let scorer = dir.path().join("scorer.toml");
+    let out = ok(leadwire(&[
+        "learn",
+        "--input",
+        path(&fit),
+        "--outcome",
+        "converted",
+        "--columns",
+        "industry,seniority,numberofemployees,pricing_views_30d,country,utm_source,preferred_language",
+        "--output",
+        path(&scorer),
+    ]));
+    assert!(text(&out.stderr).contains("cross-validated AUC"), "{}", text(&out.stderr));
+
+    // The points follow the planted logit.
+    let config: toml::Table = std::fs::read_to_string(&scorer).unwrap().parse().unwrap();
+    let rules = config["rules"].as_array().unwrap();
+    let rule = |field: &str| {
+        rules
+            .iter()
+            .find(|r| r["field"].as_str() == Some(field))
+            .unwrap_or_else(|| panic!("no rule for {field}"))
+    };
+    let points = |field: &str, value: &str| {
+        rule(field)["points_by_value"]
+            .get(value)
+            .or_else(|| rule(field)["points_by_value"].get(&value.to_lowercase()))
+            .and_then(|p| p.as_integer())
+            .unwrap_or(0)
+    };
+    assert!(points("seniority", "c_level") > points("seniority", "manager"));
+    assert!(points("seniority", "manager") > points("seniority", "intern"));
+    assert!(points("industry", "COMPUTER_SOFTWARE") > points("industry", "RETAIL") + 3);
+    assert!(points("country", "India") < points("country", "United States") - 3);
+    let pricing = rule("pricing_views_30d")["points_by_bin"].as_array().unwrap();
+    let (first, last) = (pricing[0].as_integer().unwrap(), pricing.last().unwrap().as_integer().unwrap());
+    assert!(last > first + 5, "pricing views bins {pricing:?}");
+
+    // On leads it never saw, the points rank nearly as well as the truth.
+    let leadwire_toml = dir.path().join("leadwire.toml");
+    std::fs::write(
+        &leadwire_toml,
+        format!(
+            "[plugins.scorer]\npath = '{}'\nconfig_file = 'scorer.toml'\n[pipelines.learned]\nsteps = [{{ plugin = \"scorer\" }}]\n",
+            wasm("rules_scorer").display()
+        ),
+    )
+    .unwrap();
+    let out = ok(leadwire(&[
+        "backtest",
+        "--config",
+        path(&leadwire_toml),
+        "--pipeline",
+        "learned",
+        "--input",
+        path(&test),
+        "--outcome",
+        "converted",
+        "--json",
+    ]));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let learned_auc = json["quality"]["auc"].as_f64().unwrap();
+    let g = Generator::new(8);
+    let (logits, outcomes): (Vec<f64>, Vec<bool>) =
+        (0..4_000).map(|i| { let l = g.lead(i); (l.logit(), l.converted) }).unzip();
+    let planted_auc = roc_auc(&logits, &outcomes).unwrap();
+    assert!(
+        learned_auc > planted_auc - 0.03,
+        "learned {learned_auc:.4} vs planted {planted_auc:.4}"
+    );
+    assert!(learned_auc < planted_auc + 0.02, "better than the truth? {learned_auc:.4} vs {planted_auc:.4}");
+}
+
+#[test]
+fn learn_warns_about_a_column_that_leaks_the_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("id,plan,status\n");
+    for i in 0..400 {
+        let won = i % 3 == 0;
+        let plan = ["gold", "silver", "bronze"][i % 5 % 3];
+        csv += &format!("{i},{plan},{},{}\n", if won { "closed-won" } else { "closed-lost" }, won as u8);
+    }
+    let csv = csv.replace("id,plan,status\n", "id,plan,status,won\n");
+    let input = dir.path().join("h.csv");
+    std::fs::write(&input, csv).unwrap();
+    let out = ok(leadwire(&["learn", "--input", path(&input), "--outcome", "won"]));
+    let err = text(&out.stderr);
+    assert!(err.contains("warning:") && err.contains("status"), "{err}");
+}
