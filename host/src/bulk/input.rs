@@ -182,15 +182,19 @@ struct CsvRows {
     default_at: i64,
     record: csv::StringRecord,
     done: bool,
+    /// The csv crate counts lines one short when the header line ends in
+    /// CRLF (as in most CRM and spreadsheet exports); this puts it right.
+    line_offset: u64,
 }
 
 impl CsvRows {
     fn new(
-        file: CountingReader,
+        mut file: CountingReader,
         config: &InputConfig,
         options: &InputOptions,
         path: &str,
     ) -> Result<CsvRows, InputError> {
+        let line_offset = u64::from(header_ends_in_crlf(&mut file.inner));
         let mut reader = csv::ReaderBuilder::new()
             .flexible(false)
             .buffer_capacity(1 << 16)
@@ -281,6 +285,7 @@ impl CsvRows {
             default_at: options.default_at,
             record: csv::StringRecord::new(),
             done: false,
+            line_offset,
         })
     }
 
@@ -384,7 +389,7 @@ impl Iterator for CsvRows {
         }
         match self.reader.read_record(&mut self.record) {
             Ok(true) => {
-                let line = self.record.position().map_or(0, |p| p.line());
+                let line = self.record.position().map_or(0, |p| p.line()) + self.line_offset;
                 Some(self.row(line))
             }
             Ok(false) => {
@@ -392,7 +397,7 @@ impl Iterator for CsvRows {
                 None
             }
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| p.line()) + self.line_offset;
                 let message = match e.kind() {
                     csv::ErrorKind::UnequalLengths { expected_len, len, .. } => format!(
                         "{len} cells where the header has {expected_len} (a stray comma or an unquoted line break?)"
@@ -409,6 +414,18 @@ impl Iterator for CsvRows {
             }
         }
     }
+}
+
+/// Whether the first line ends in `\r\n` (read ahead, then rewound).
+fn header_ends_in_crlf(file: &mut File) -> bool {
+    use std::io::{Seek, SeekFrom};
+    let mut head = vec![0u8; 1 << 16];
+    let n = file.read(&mut head).unwrap_or(0);
+    let _ = file.seek(SeekFrom::Start(0));
+    head[..n]
+        .iter()
+        .position(|b| *b == b'\n')
+        .is_some_and(|i| i > 0 && head[i - 1] == b'\r')
 }
 
 /// A number as a JSON number; `01234` (a zip or a code) stays text.
@@ -549,6 +566,19 @@ mod tests {
         // The event is at the created-at time, and its id names the row.
         assert_eq!(row.event.at, Some(Timestamp::Millis(1_793_491_200_000)));
         assert_eq!(row.event.id.as_deref(), Some("7#2"));
+    }
+
+    #[test]
+    fn line_numbers_are_right_with_crlf_and_cells_over_several_lines() {
+        for nl in ["\n", "\r\n"] {
+            let csv = format!("id,note{nl}a,x{nl}b,\"two{nl}lines\"{nl}c,y,z{nl}d,w{nl}");
+            let out = rows(&csv, &InputConfig::default(), &InputOptions::default());
+            let lines: Vec<u64> = out
+                .iter()
+                .map(|r| r.as_ref().map_or_else(|e| e.line, |r| r.line))
+                .collect();
+            assert_eq!(lines, [2, 3, 5, 6], "line ending {nl:?}");
+        }
     }
 
     #[test]
