@@ -68,6 +68,9 @@ pub struct PluginFigures {
     pub instantiate: Summary,
     pub native: Summary,
     pub fuel_median: u64,
+    /// Fuel (wasm instructions, roughly) per call, medians.
+    #[serde(default)]
+    pub fuel: Fuel,
     /// The same calls on a minimal input (a lead with an id only, no fields,
     /// activities or prior verdicts): the fixed cost of a call.
     #[serde(default)]
@@ -78,6 +81,19 @@ pub struct PluginFigures {
     pub native_minimal: Summary,
     /// Leads whose wasm and native verdicts differ (should be none).
     pub mismatches: usize,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct Fuel {
+    pub fresh: u64,
+    pub warm: u64,
+    pub fresh_minimal: u64,
+    pub warm_minimal: u64,
+}
+
+fn median(mut v: Vec<u64>) -> u64 {
+    v.sort_unstable();
+    v.get(v.len() / 2).copied().unwrap_or(0)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -215,6 +231,7 @@ impl Bench {
 
             // One warm instance reused for every call.
             let mut warm_instance = WarmInstance::new(plugin.clone());
+            let mut fuel_w = Vec::new();
             let warm = time_rounds(
                 warmup,
                 iters,
@@ -224,6 +241,7 @@ impl Bench {
                     let input = &inputs[n % k][i];
                     let outcome =
                         warm_instance.call(engine, role, input, ctx(env, plugin, &input.event));
+                    fuel_w.push(outcome.metrics.fuel_used);
                     outcome.result.expect("the call succeeds");
                 },
             );
@@ -254,6 +272,8 @@ impl Bench {
                 prior: Vec::new(),
             };
             let native_minimal_input = native::input(&minimal.lead, &minimal.event);
+            let mut fuel_fm = Vec::new();
+            let mut fuel_wm = Vec::new();
             let fresh_minimal = time_rounds(
                 warmup,
                 iters / 2,
@@ -262,6 +282,7 @@ impl Bench {
                 |env, _| {
                     let outcome =
                         plugin.call(engine, role, &minimal, ctx(env, plugin, &minimal.event));
+                    fuel_fm.push(outcome.metrics.fuel_used);
                     outcome.result.expect("the call succeeds");
                 },
             );
@@ -278,6 +299,7 @@ impl Bench {
                         &minimal,
                         ctx(env, plugin, &minimal.event),
                     );
+                    fuel_wm.push(outcome.metrics.fuel_used);
                     outcome.result.expect("the call succeeds");
                 },
             );
@@ -319,6 +341,12 @@ impl Bench {
                 instantiate,
                 native,
                 fuel_median,
+                fuel: Fuel {
+                    fresh: median(fuel.clone()),
+                    warm: median(fuel_w),
+                    fresh_minimal: median(fuel_fm),
+                    warm_minimal: median(fuel_wm),
+                },
                 fresh_minimal,
                 warm_minimal,
                 native_minimal,
@@ -363,8 +391,8 @@ impl Bench {
                 let pipelines = self.fresh_pipelines()?;
                 let mut batch = clones();
                 let mut worker = pipelines.worker();
-                for n in 0..round {
-                    let (lead, event) = batch[n].clone_from_slot();
+                for slot in batch.iter_mut() {
+                    let (lead, event) = slot.clone_from_slot();
                     let start = Instant::now();
                     let decision = worker
                         .run("inbound", lead, event)

@@ -70,6 +70,10 @@ pub struct Args {
     pub profile_seconds: f64,
     #[arg(long)]
     pub warm: bool,
+    /// Write the report from saved results (e.g. target/leadwire-bench/results.json)
+    /// without measuring anything.
+    #[arg(long)]
+    pub from_results: Option<PathBuf>,
 }
 
 /// Everything one run measured.
@@ -118,6 +122,9 @@ pub struct Machine {
     pub load_after: String,
     pub compilers_running: usize,
 }
+
+/// A store's url, and the PostgreSQL schema to drop afterwards.
+type Store = (String, Option<load::PgSchema>);
 
 /// The repository's root.
 pub fn root() -> PathBuf {
@@ -213,6 +220,13 @@ fn main() -> Result<()> {
     let quickstart = root.join("examples/quickstart/leadwire.toml");
     let work = target.join("leadwire-bench");
     std::fs::create_dir_all(&work)?;
+
+    if let Some(path) = &args.from_results {
+        let results: Results = serde_json::from_str(
+            &std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?,
+        )?;
+        return write_report(&args, &root, &results, false);
+    }
 
     let mut results = Results {
         machine: machine(),
@@ -371,7 +385,7 @@ fn main() -> Result<()> {
         let stage = Duration::from_secs_f64(seconds);
         let db = work.join(format!("webhook-{}.db", std::process::id()));
         let _ = std::fs::remove_file(&db);
-        let mut stores: Vec<(String, Result<(String, Option<load::PgSchema>)>)> = vec![(
+        let mut stores: Vec<(String, Result<Store>)> = vec![(
             "SQLite".into(),
             Ok((format!("sqlite://{}", db.display()), None)),
         )];
@@ -426,6 +440,17 @@ fn main() -> Result<()> {
 
     let json = serde_json::to_string_pretty(&results)?;
     std::fs::write(work.join("results.json"), &json)?;
+    println!("\nsaved {}", work.join("results.json").display());
+    if args.save_baseline {
+        std::fs::write(root.join("benches/baseline.json"), &json)?;
+        println!("saved benches/baseline.json");
+    }
+    write_report(&args, &root, &results, args.save_baseline)
+}
+
+/// The report, with benches/baseline.json (or --baseline) as "before" unless
+/// this run is the baseline.
+fn write_report(args: &Args, root: &Path, results: &Results, is_baseline: bool) -> Result<()> {
     let baseline_path = args
         .baseline
         .clone()
@@ -433,14 +458,10 @@ fn main() -> Result<()> {
     let baseline: Option<Results> = std::fs::read_to_string(&baseline_path)
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok());
-    if args.save_baseline {
-        std::fs::write(root.join("benches/baseline.json"), &json)?;
-        println!("\nsaved benches/baseline.json");
-    }
     let output = root.join(&args.output);
-    let text = report::render(&results, baseline.as_ref().filter(|_| !args.save_baseline));
+    let text = report::render(results, baseline.as_ref().filter(|_| !is_baseline));
     std::fs::write(&output, text)?;
-    println!("\nwrote {}", output.display());
+    println!("wrote {}", output.display());
     Ok(())
 }
 

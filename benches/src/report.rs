@@ -440,6 +440,29 @@ pub fn render(r: &Results, before: Option<&Results>) -> String {
             );
         }
         o.push('\n');
+        let _ = writeln!(
+            o,
+            "Fuel (about one unit per wasm instruction) per call, medians — the guest's own work, whatever the host adds:\n"
+        );
+        let _ = writeln!(
+            o,
+            "| plugin | fresh | warm | fresh, minimal | warm, minimal | config parse and first-call set-up (fresh min − warm min) | the lead's share (warm − warm min) |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+        );
+        for p in &r.plugins {
+            let f = &p.fuel;
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                p.plugin,
+                thousands(f.fresh),
+                thousands(f.warm),
+                thousands(f.fresh_minimal),
+                thousands(f.warm_minimal),
+                thousands(f.fresh_minimal.saturating_sub(f.warm_minimal)),
+                thousands(f.warm.saturating_sub(f.warm_minimal)),
+            );
+        }
+        o.push('\n');
         if let Ok(analysis) = std::fs::read_to_string(crate::root().join("benches/analysis.md")) {
             o.push_str(analysis.trim());
             o.push_str("\n\n");

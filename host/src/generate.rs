@@ -281,10 +281,10 @@ pub fn planted_logit(lead: &LeadDoc, event_at_ms: i64) -> f64 {
     if text("industry").is_some_and(|i| planted::TARGET_INDUSTRIES.contains(&i)) {
         logit += planted::TARGET_INDUSTRY;
     }
-    if let Some(s) = text("seniority") {
-        if let Some((_, c)) = planted::SENIORITY.iter().find(|(name, _)| *name == s) {
-            logit += c;
-        }
+    if let Some(s) = text("seniority")
+        && let Some((_, c)) = planted::SENIORITY.iter().find(|(name, _)| *name == s)
+    {
+        logit += c;
     }
     let employees = match lead.fields.get("numberofemployees") {
         Some(Json::Number(n)) => n.as_f64(),

@@ -194,7 +194,11 @@ pub fn summary(b: &Backtest) -> String {
             d.max_score
         );
     }
-    for s in &q.stages {
+    let staged = q.stages.iter().any(|s| s.predicted > 0);
+    if !staged {
+        out += "no lead reached MQL or later (no segmentation step sets lifecycle stages?)\n";
+    }
+    for s in q.stages.iter().filter(|_| staged) {
         out += &format!(
             "{}: {} leads, precision {}, recall {}, F1 {}\n",
             s.stage,
