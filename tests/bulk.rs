@@ -101,8 +101,14 @@ fn backtest_numbers_match_a_case_worked_by_hand() {
     let out = ok(leadwire(&with_base));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let base = &json["baseline"];
-    assert!((base["quality"]["auc"].as_f64().unwrap() - 8.5 / 24.0).abs() < 1e-12, "{base}");
-    assert!((base["auc_difference"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-12, "{base}");
+    assert!(
+        (base["quality"]["auc"].as_f64().unwrap() - 8.5 / 24.0).abs() < 1e-12,
+        "{base}"
+    );
+    assert!(
+        (base["auc_difference"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-12,
+        "{base}"
+    );
 }
 
 #[test]
@@ -126,7 +132,11 @@ fn the_html_report_is_self_contained_with_its_three_charts() {
         path(&report),
     ]));
     // The terminal summary names the AUC.
-    assert!(text(&out.stdout).contains("ROC AUC 0.6875"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("ROC AUC 0.6875"),
+        "{}",
+        text(&out.stdout)
+    );
     let html = std::fs::read_to_string(&report).unwrap();
     assert_eq!(html.matches("<svg").count(), 3);
     assert_eq!(html.matches("class=\"roc\"").count(), 1);
@@ -142,7 +152,11 @@ fn the_html_report_is_self_contained_with_its_three_charts() {
 fn score_reports_bad_rows_by_line_and_on_error_decides_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.csv");
-    std::fs::write(&input, "id,plan\na,gold\nb,silver,extra\n,bronze\nd,bronze\n").unwrap();
+    std::fs::write(
+        &input,
+        "id,plan\na,gold\nb,silver,extra\n,bronze\nd,bronze\n",
+    )
+    .unwrap();
     let config = plan_scorer(dir.path(), 30);
     let output = dir.path().join("out.csv");
     let out = leadwire(&[
@@ -159,15 +173,27 @@ fn score_reports_bad_rows_by_line_and_on_error_decides_the_rest() {
     // Errors were skipped, not hidden: exit 3, each named by line, all in the output.
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     let err = text(&out.stderr);
-    assert!(err.contains("skipped line 3: 3 cells where the header has 2"), "{err}");
-    assert!(err.contains("skipped line 4: the id cell is empty"), "{err}");
-    assert!(err.contains("scored 4 rows") && err.contains("2 ok, 2 errors (2 bad-row)"), "{err}");
+    assert!(
+        err.contains("skipped line 3: 3 cells where the header has 2"),
+        "{err}"
+    );
+    assert!(
+        err.contains("skipped line 4: the id cell is empty"),
+        "{err}"
+    );
+    assert!(
+        err.contains("scored 4 rows") && err.contains("2 ok, 2 errors (2 bad-row)"),
+        "{err}"
+    );
     let rows: Vec<String> = std::fs::read_to_string(&output)
         .unwrap()
         .lines()
         .map(String::from)
         .collect();
-    assert_eq!(rows[0], "line,id,status,score,grade,segments,lifecycle_stage,owner,route,nurture,error");
+    assert_eq!(
+        rows[0],
+        "line,id,status,score,grade,segments,lifecycle_stage,owner,route,nurture,error"
+    );
     assert!(rows[1].starts_with("2,a,ok,30,"), "{}", rows[1]);
     assert!(rows[2].starts_with("3,,skipped,"), "{}", rows[2]);
     assert!(rows[4].starts_with("5,d,ok,10,"), "{}", rows[4]);
@@ -198,8 +224,19 @@ fn score_runs_the_quickstart_pipeline_on_generated_jsonl() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("leads.jsonl");
     let output = dir.path().join("decisions.jsonl");
-    ok(leadwire(&["generate", "--rows", "300", "--format", "jsonl", "--output", path(&input)]));
-    let quickstart = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/quickstart/leadwire.toml");
+    ok(leadwire(&[
+        "generate",
+        "--rows",
+        "300",
+        "--format",
+        "jsonl",
+        "--output",
+        path(&input),
+    ]));
+    let quickstart = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/quickstart/leadwire.toml"
+    );
     let args = [
         "score",
         "--config",
@@ -214,7 +251,11 @@ fn score_runs_the_quickstart_pipeline_on_generated_jsonl() {
         "2",
     ];
     let out = ok(leadwire(&args));
-    assert!(text(&out.stderr).contains("scored 300 rows"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("scored 300 rows"),
+        "{}",
+        text(&out.stderr)
+    );
     let lines: Vec<serde_json::Value> = std::fs::read_to_string(&output)
         .unwrap()
         .lines()
@@ -267,7 +308,11 @@ fn learn_finds_the_planted_signal_and_backtest_confirms_it_on_fresh_leads() {
         "--output",
         path(&scorer),
     ]));
-    assert!(text(&out.stderr).contains("cross-validated AUC"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("cross-validated AUC"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // The points follow the planted logit.
     let config: toml::Table = std::fs::read_to_string(&scorer).unwrap().parse().unwrap();
@@ -289,8 +334,13 @@ fn learn_finds_the_planted_signal_and_backtest_confirms_it_on_fresh_leads() {
     assert!(points("seniority", "manager") > points("seniority", "intern"));
     assert!(points("industry", "COMPUTER_SOFTWARE") > points("industry", "RETAIL") + 3);
     assert!(points("country", "India") < points("country", "United States") - 3);
-    let pricing = rule("pricing_views_30d")["points_by_bin"].as_array().unwrap();
-    let (first, last) = (pricing[0].as_integer().unwrap(), pricing.last().unwrap().as_integer().unwrap());
+    let pricing = rule("pricing_views_30d")["points_by_bin"]
+        .as_array()
+        .unwrap();
+    let (first, last) = (
+        pricing[0].as_integer().unwrap(),
+        pricing.last().unwrap().as_integer().unwrap(),
+    );
     assert!(last > first + 5, "pricing views bins {pricing:?}");
 
     // On leads it never saw, the points rank nearly as well as the truth.
@@ -318,14 +368,21 @@ fn learn_finds_the_planted_signal_and_backtest_confirms_it_on_fresh_leads() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let learned_auc = json["quality"]["auc"].as_f64().unwrap();
     let g = Generator::new(8);
-    let (logits, outcomes): (Vec<f64>, Vec<bool>) =
-        (0..4_000).map(|i| { let l = g.lead(i); (l.logit(), l.converted) }).unzip();
+    let (logits, outcomes): (Vec<f64>, Vec<bool>) = (0..4_000)
+        .map(|i| {
+            let l = g.lead(i);
+            (l.logit(), l.converted)
+        })
+        .unzip();
     let planted_auc = roc_auc(&logits, &outcomes).unwrap();
     assert!(
         learned_auc > planted_auc - 0.03,
         "learned {learned_auc:.4} vs planted {planted_auc:.4}"
     );
-    assert!(learned_auc < planted_auc + 0.02, "better than the truth? {learned_auc:.4} vs {planted_auc:.4}");
+    assert!(
+        learned_auc < planted_auc + 0.02,
+        "better than the truth? {learned_auc:.4} vs {planted_auc:.4}"
+    );
 }
 
 #[test]
@@ -335,12 +392,22 @@ fn learn_warns_about_a_column_that_leaks_the_outcome() {
     for i in 0..400 {
         let won = i % 3 == 0;
         let plan = ["gold", "silver", "bronze"][i % 5 % 3];
-        csv += &format!("{i},{plan},{},{}\n", if won { "closed-won" } else { "closed-lost" }, won as u8);
+        csv += &format!(
+            "{i},{plan},{},{}\n",
+            if won { "closed-won" } else { "closed-lost" },
+            won as u8
+        );
     }
     let csv = csv.replace("id,plan,status\n", "id,plan,status,won\n");
     let input = dir.path().join("h.csv");
     std::fs::write(&input, csv).unwrap();
-    let out = ok(leadwire(&["learn", "--input", path(&input), "--outcome", "won"]));
+    let out = ok(leadwire(&[
+        "learn",
+        "--input",
+        path(&input),
+        "--outcome",
+        "won",
+    ]));
     let err = text(&out.stderr);
     assert!(err.contains("warning:") && err.contains("status"), "{err}");
 }

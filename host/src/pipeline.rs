@@ -10,7 +10,9 @@ use crate::config::{Config, OnError};
 use crate::decision::{Decision, DecisionStatus, RouteAction, StepRecord, VerdictOut};
 use crate::error::LoadError;
 use crate::lead::trigger_name;
-use crate::runtime::{CallContext, CallOutcome, Plugin, Role, Runtime, WarmInstance, plugin::Install};
+use crate::runtime::{
+    CallContext, CallOutcome, Plugin, Role, Runtime, WarmInstance, plugin::Install,
+};
 
 pub struct Step {
     pub name: String,
@@ -266,11 +268,12 @@ impl Worker<'_> {
     pub fn run(&mut self, pipeline: &str, lead: Lead, event: Event) -> Result<Decision, RunError> {
         let engine = self.pipelines.runtime.engine();
         let warm = &mut self.warm;
-        self.pipelines.run_with(pipeline, lead, event, |step, input, ctx| {
-            warm.entry(step.plugin.name.clone())
-                .or_insert_with(|| WarmInstance::new(step.plugin.clone()))
-                .call(engine, step.role, input, ctx)
-        })
+        self.pipelines
+            .run_with(pipeline, lead, event, |step, input, ctx| {
+                warm.entry(step.plugin.name.clone())
+                    .or_insert_with(|| WarmInstance::new(step.plugin.clone()))
+                    .call(engine, step.role, input, ctx)
+            })
     }
 }
 

@@ -102,7 +102,12 @@ mod tests {
         assert_eq!(get("mql").count, 1);
         assert_eq!(
             get("mql").examples[0],
-            Example { line: 0, id: "l1".into(), baseline: "not MQL".into(), candidate: "MQL".into() }
+            Example {
+                line: 0,
+                id: "l1".into(),
+                baseline: "not MQL".into(),
+                candidate: "MQL".into()
+            }
         );
         assert_eq!(get("owner").count, 1);
         assert_eq!(get("grade").count, 0);

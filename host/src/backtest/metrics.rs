@@ -138,9 +138,13 @@ pub fn quality(rows: &[Replayed]) -> Quality {
             .iter()
             .map(|s| stage_quality(&known, s))
             .collect(),
-        grades: groups(&known, |r| vec![r.grade.clone().unwrap_or_else(|| "(none)".into())]),
+        grades: groups(&known, |r| {
+            vec![r.grade.clone().unwrap_or_else(|| "(none)".into())]
+        }),
         segments: groups(&known, |r| r.segments.clone()),
-        routes: groups(&known, |r| vec![r.route.clone().unwrap_or_else(|| "(none)".into())]),
+        routes: groups(&known, |r| {
+            vec![r.route.clone().unwrap_or_else(|| "(none)".into())]
+        }),
         roc: roc_points(&scores, &labels),
         histogram: histogram(&scores, &labels),
     }
@@ -168,7 +172,11 @@ fn deciles(scores: &[f64], labels: &[bool], base_rate: f64) -> Vec<Decile> {
                 rows: part.len() as u64,
                 positives: pos,
                 rate,
-                lift: if base_rate > 0.0 { rate / base_rate } else { 0.0 },
+                lift: if base_rate > 0.0 {
+                    rate / base_rate
+                } else {
+                    0.0
+                },
                 max_score: scores[part[0]],
                 min_score: scores[part[part.len() - 1]],
             })
@@ -269,7 +277,11 @@ fn histogram(scores: &[f64], labels: &[bool]) -> Histogram {
         return Histogram::default();
     };
     let bins = 20;
-    let width = if hi > lo { (hi - lo) / bins as f64 } else { 1.0 };
+    let width = if hi > lo {
+        (hi - lo) / bins as f64
+    } else {
+        1.0
+    };
     let mut h = Histogram {
         edges: (0..=bins).map(|i| lo + width * i as f64).collect(),
         positives: vec![0; bins],
@@ -306,12 +318,20 @@ mod tests {
     /// 6,6,5,3 negatives = 20/24.
     #[test]
     fn numbers_computed_by_hand() {
-        let outcomes = [true, true, false, true, false, false, true, false, false, false];
+        let outcomes = [
+            true, true, false, true, false, false, true, false, false, false,
+        ];
         let rows: Vec<Replayed> = outcomes
             .iter()
             .enumerate()
             .map(|(i, &p)| {
-                let stage = if i < 3 { "sql" } else if i < 5 { "mql" } else { "lead" };
+                let stage = if i < 3 {
+                    "sql"
+                } else if i < 5 {
+                    "mql"
+                } else {
+                    "lead"
+                };
                 row(10.0 - i as f64, p, stage, if i < 5 { "A" } else { "B" })
             })
             .collect();
@@ -333,8 +353,24 @@ mod tests {
         assert!((mql.f1.unwrap() - 2.0 * 0.6 * 0.75 / 1.35).abs() < 1e-12);
         let sql = &q.stages[1];
         assert_eq!((sql.predicted, sql.true_positives), (3, 2));
-        assert_eq!(q.grades[0], Group { name: "A".into(), rows: 5, positives: 3, rate: 0.6 });
-        assert_eq!(q.grades[1], Group { name: "B".into(), rows: 5, positives: 1, rate: 0.2 });
+        assert_eq!(
+            q.grades[0],
+            Group {
+                name: "A".into(),
+                rows: 5,
+                positives: 3,
+                rate: 0.6
+            }
+        );
+        assert_eq!(
+            q.grades[1],
+            Group {
+                name: "B".into(),
+                rows: 5,
+                positives: 1,
+                rate: 0.2
+            }
+        );
         assert_eq!(q.histogram.positives.iter().sum::<u64>(), 4);
         assert_eq!(q.roc.first(), Some(&(0.0, 0.0)));
         assert_eq!(q.roc.last(), Some(&(1.0, 1.0)));
@@ -343,10 +379,21 @@ mod tests {
     #[test]
     fn rows_without_score_or_outcome_are_counted_not_evaluated() {
         let mut rows = vec![row(1.0, true, "lead", "A"), row(0.0, false, "lead", "A")];
-        rows.push(Replayed { score: None, positive: Some(true), ..Replayed::default() });
-        rows.push(Replayed { score: Some(3.0), positive: None, ..Replayed::default() });
+        rows.push(Replayed {
+            score: None,
+            positive: Some(true),
+            ..Replayed::default()
+        });
+        rows.push(Replayed {
+            score: Some(3.0),
+            positive: None,
+            ..Replayed::default()
+        });
         let q = quality(&rows);
-        assert_eq!((q.rows, q.evaluated, q.without_score, q.without_outcome), (4, 2, 1, 1));
+        assert_eq!(
+            (q.rows, q.evaluated, q.without_score, q.without_outcome),
+            (4, 2, 1, 1)
+        );
         assert_eq!(q.auc, Some(1.0));
     }
 

@@ -106,17 +106,27 @@ fn replay(args: &BacktestArgs, bulk: &BulkArgs) -> anyhow::Result<Vec<Replayed>>
     let (config, pipelines) = bulk::load(bulk)?;
     // A plugin with state (round robin, caps) sees leads in input order only
     // on one thread; without state, rows are independent and run in parallel.
-    let stateful = pipelines.pipeline(&bulk.pipeline)?.steps.iter().any(|s| {
-        s.plugin.grants.iter().any(|g| g == "state")
-    });
+    let stateful = pipelines
+        .pipeline(&bulk.pipeline)?
+        .steps
+        .iter()
+        .any(|s| s.plugin.grants.iter().any(|g| g == "state"));
     let threads = if stateful { 1 } else { bulk::threads(bulk) };
     let options = bulk::input_options(bulk, Some(args.outcome.clone()), 0)?;
     let mut rows = Vec::new();
     let positive = args.positive.as_deref();
-    bulk::each_row(bulk, &config, &pipelines, &options, threads, "replayed", |s| {
-        rows.push(replayed(s, positive));
-        Ok(())
-    })?;
+    bulk::each_row(
+        bulk,
+        &config,
+        &pipelines,
+        &options,
+        threads,
+        "replayed",
+        |s| {
+            rows.push(replayed(s, positive));
+            Ok(())
+        },
+    )?;
     Ok(rows)
 }
 
@@ -229,7 +239,10 @@ pub fn summary(b: &Backtest) -> String {
         for c in &base.changes {
             out += &format!("  {} changes for {} leads", c.what, c.count);
             if let Some(e) = c.examples.first() {
-                out += &format!(", e.g. line {} {}: {} → {}", e.line, e.id, e.baseline, e.candidate);
+                out += &format!(
+                    ", e.g. line {} {}: {} → {}",
+                    e.line, e.id, e.baseline, e.candidate
+                );
             }
             out += "\n";
         }

@@ -53,7 +53,12 @@ fn frame(svg: &mut String, title: &str, x_label: &str, y_label: &str) {
 
 fn roc(candidate: &Quality, baseline: Option<&Quality>) -> String {
     let mut svg = String::new();
-    frame(&mut svg, "ROC curve", "false positive rate", "true positive rate");
+    frame(
+        &mut svg,
+        "ROC curve",
+        "false positive rate",
+        "true positive rate",
+    );
     let (x0, y0) = px(0.0, 0.0);
     let (x1, y1) = px(1.0, 1.0);
     let _ = write!(
@@ -89,8 +94,18 @@ fn roc(candidate: &Quality, baseline: Option<&Quality>) -> String {
 
 fn lift(q: &Quality) -> String {
     let mut svg = String::new();
-    frame(&mut svg, "Conversion by score decile", "decile (1 = top scores)", "conversion rate");
-    let top = q.deciles.iter().map(|d| d.rate).fold(q.base_rate, f64::max).max(1e-9);
+    frame(
+        &mut svg,
+        "Conversion by score decile",
+        "decile (1 = top scores)",
+        "conversion rate",
+    );
+    let top = q
+        .deciles
+        .iter()
+        .map(|d| d.rate)
+        .fold(q.base_rate, f64::max)
+        .max(1e-9);
     let slot = (W - 2.0 * PAD) / 10.0;
     for d in &q.deciles {
         let (x, y) = px(0.0, d.rate / top);
@@ -138,9 +153,12 @@ fn histogram(q: &Quality) -> String {
     let n = h.positives.len().max(1) as f64;
     let slot = (W - 2.0 * PAD) / n;
     for (i, (p, neg)) in h.positives.iter().zip(&h.negatives).enumerate() {
-        for (k, (count, color, name)) in [(*neg, "#8c959f", "not converted"), (*p, "#2da44e", "converted")]
-            .into_iter()
-            .enumerate()
+        for (k, (count, color, name)) in [
+            (*neg, "#8c959f", "not converted"),
+            (*p, "#2da44e", "converted"),
+        ]
+        .into_iter()
+        .enumerate()
         {
             let (x, y) = px(0.0, count as f64 / top);
             let x = x + slot * i as f64 + 1.0 + k as f64 * (slot - 2.0) / 2.0;
@@ -188,7 +206,13 @@ fn quality_tables(html: &mut String, q: &Quality) {
         let _ = write!(
             html,
             "<tr><td>{}</td><td>{} – {}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td></tr>",
-            d.decile, d.min_score, d.max_score, d.rows, d.positives, pct(d.rate), d.lift
+            d.decile,
+            d.min_score,
+            d.max_score,
+            d.rows,
+            d.positives,
+            pct(d.rate),
+            d.lift
         );
     }
     html.push_str("</table><h3>Qualified stages against the outcome</h3><table><tr><th>stage</th><th>predicted</th><th>converted among them</th><th>precision</th><th>recall</th><th>F1</th></tr>");
@@ -205,7 +229,11 @@ fn quality_tables(html: &mut String, q: &Quality) {
         );
     }
     html.push_str("</table>");
-    for (title, groups) in [("grade", &q.grades), ("segment", &q.segments), ("route", &q.routes)] {
+    for (title, groups) in [
+        ("grade", &q.grades),
+        ("segment", &q.segments),
+        ("route", &q.routes),
+    ] {
         let _ = write!(
             html,
             "<h3>By {title}</h3><table><tr><th>{title}</th><th>leads</th><th>converted</th><th>rate</th></tr>"

@@ -351,11 +351,14 @@ impl CsvRows {
     fn typed(&self, cell: &str, kind: Option<ColumnType>) -> Result<Json, String> {
         Ok(match kind {
             Some(ColumnType::Text) => Json::String(cell.to_string()),
-            Some(ColumnType::Number) => number(cell)
-                .ok_or_else(|| format!("`{cell}` is not a number"))?,
-            Some(ColumnType::Boolean) => Json::Bool(
-                boolean(cell).ok_or_else(|| format!("`{cell}` is not a boolean (true/false, yes/no, 1/0)"))?,
-            ),
+            Some(ColumnType::Number) => {
+                number(cell).ok_or_else(|| format!("`{cell}` is not a number"))?
+            }
+            Some(ColumnType::Boolean) => {
+                Json::Bool(boolean(cell).ok_or_else(|| {
+                    format!("`{cell}` is not a boolean (true/false, yes/no, 1/0)")
+                })?)
+            }
             Some(ColumnType::Time) => {
                 let at = parse_time(cell).ok_or_else(|| {
                     format!("`{cell}` is not a date or time (use RFC 3339 or YYYY-MM-DD)")
@@ -399,10 +402,14 @@ impl Iterator for CsvRows {
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line()) + self.line_offset;
                 let message = match e.kind() {
-                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => format!(
+                    csv::ErrorKind::UnequalLengths {
+                        expected_len, len, ..
+                    } => format!(
                         "{len} cells where the header has {expected_len} (a stray comma or an unquoted line break?)"
                     ),
-                    csv::ErrorKind::Utf8 { .. } => "not valid UTF-8 (save the file as UTF-8)".into(),
+                    csv::ErrorKind::Utf8 { .. } => {
+                        "not valid UTF-8 (save the file as UTF-8)".into()
+                    }
                     csv::ErrorKind::Io(_) => {
                         // A read error ends the file: nothing after it can be trusted.
                         self.done = true;
@@ -542,9 +549,12 @@ mod tests {
     fn headers_become_fields_and_cells_are_typed() {
         let config = InputConfig {
             null_values: vec!["Select".into()],
-            types: [("tags".to_string(), ColumnType::List), ("optin".to_string(), ColumnType::Boolean)]
-                .into_iter()
-                .collect(),
+            types: [
+                ("tags".to_string(), ColumnType::List),
+                ("optin".to_string(), ColumnType::Boolean),
+            ]
+            .into_iter()
+            .collect(),
             ..InputConfig::default()
         };
         let out = rows(
@@ -584,10 +594,16 @@ mod tests {
     #[test]
     fn bad_rows_name_their_line_and_the_rest_still_reads() {
         let config = InputConfig {
-            types: [("n".to_string(), ColumnType::Number)].into_iter().collect(),
+            types: [("n".to_string(), ColumnType::Number)]
+                .into_iter()
+                .collect(),
             ..InputConfig::default()
         };
-        let out = rows("n,x\n1,a\n2\nabc,b\n4,d\n", &config, &InputOptions::default());
+        let out = rows(
+            "n,x\n1,a\n2\nabc,b\n4,d\n",
+            &config,
+            &InputOptions::default(),
+        );
         assert_eq!(out.len(), 4);
         assert_eq!(out[0].as_ref().unwrap().lead.id, "row-2");
         let e = out[1].as_ref().err().unwrap();
@@ -611,7 +627,11 @@ mod tests {
         let Err(e) = open(&path, &InputConfig::default(), &options) else {
             panic!("opened")
         };
-        assert!(e.to_string().contains("`Lead Id` is not in the header (columns: a, b)"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("`Lead Id` is not in the header (columns: a, b)"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -174,10 +174,16 @@ pub fn load(args: &BulkArgs) -> anyhow::Result<(Config, Pipelines)> {
     Ok((config, pipelines))
 }
 
-pub fn input_options(args: &BulkArgs, outcome: Option<String>, default_at: i64) -> anyhow::Result<InputOptions> {
+pub fn input_options(
+    args: &BulkArgs,
+    outcome: Option<String>,
+    default_at: i64,
+) -> anyhow::Result<InputOptions> {
     let default_at = match &args.at {
         Some(text) => input::parse_time(text).ok_or_else(|| {
-            anyhow::anyhow!("--at {text}: not a time (use RFC 3339, e.g. 2026-11-20T10:00:00Z, or YYYY-MM-DD)")
+            anyhow::anyhow!(
+                "--at {text}: not a time (use RFC 3339, e.g. 2026-11-20T10:00:00Z, or YYYY-MM-DD)"
+            )
         })?,
         None => default_at,
     };

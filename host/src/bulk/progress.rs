@@ -31,9 +31,11 @@ impl Progress {
         if rows % 1024 != 0 || self.bar.is_hidden() {
             return;
         }
-        self.bar.set_position(self.bytes_read.load(Ordering::Relaxed));
+        self.bar
+            .set_position(self.bytes_read.load(Ordering::Relaxed));
         let rate = rows as f64 / self.bar.elapsed().as_secs_f64().max(1e-3);
-        self.bar.set_message(format!("{rows} rows, {rate:.0} rows/s"));
+        self.bar
+            .set_message(format!("{rows} rows, {rate:.0} rows/s"));
     }
 
     pub fn println(&self, line: &str) {

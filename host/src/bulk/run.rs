@@ -130,17 +130,13 @@ fn decide(
         line,
         message: e.to_string(),
     };
-    let decided = row
-        .lead
-        .to_lead("bulk")
-        .map_err(error)
-        .and_then(|lead| {
-            let event = row.event.to_event(&lead.id, 0).map_err(error)?;
-            worker.run(pipeline, lead, event).map_err(|e| RowError {
-                line,
-                message: e.to_string(),
-            })
-        });
+    let decided = row.lead.to_lead("bulk").map_err(error).and_then(|lead| {
+        let event = row.event.to_event(&lead.id, 0).map_err(error)?;
+        worker.run(pipeline, lead, event).map_err(|e| RowError {
+            line,
+            message: e.to_string(),
+        })
+    });
     Scored {
         line,
         lead_id: row.lead.id,

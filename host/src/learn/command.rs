@@ -83,8 +83,14 @@ pub fn run(args: &LearnArgs) -> anyhow::Result<()> {
         examples.push(Example { fields, positive });
     }
     for name in args.exclude.iter().chain(&args.columns) {
-        if !examples.is_empty() && examples.iter().all(|e| !e.fields.contains_key(name)) && args.columns.contains(name) {
-            anyhow::bail!("--columns {name}: no such column in {}", args.input.display());
+        if !examples.is_empty()
+            && examples.iter().all(|e| !e.fields.contains_key(name))
+            && args.columns.contains(name)
+        {
+            anyhow::bail!(
+                "--columns {name}: no such column in {}",
+                args.input.display()
+            );
         }
     }
     if bad + unknown > 0 {

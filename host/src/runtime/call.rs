@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sha2::Digest;
-use wasmtime::component::ResourceTable;
 use wasmtime::component::Instance;
+use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, Store, Trap};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
@@ -191,7 +191,9 @@ impl Plugin {
                 let keep = checked.is_ok().then_some(instance);
                 (checked, keep)
             }
-            Ok((Err(message), instance)) => (Err(CallError::PluginError { message }), Some(instance)),
+            Ok((Err(message), instance)) => {
+                (Err(CallError::PluginError { message }), Some(instance))
+            }
             Err(error) => (
                 Err(classify(error, limiter, fuel_used, limits, &stderr_tail)),
                 None,
@@ -272,7 +274,13 @@ impl WarmInstance {
         &self.plugin
     }
 
-    pub fn call(&mut self, engine: &Engine, role: Role, input: &Input, ctx: CallContext) -> CallOutcome {
+    pub fn call(
+        &mut self,
+        engine: &Engine,
+        role: Role,
+        input: &Input,
+        ctx: CallContext,
+    ) -> CallOutcome {
         let plugin = self.plugin.clone();
         let (mut store, instance) = match self.live.take() {
             Some((mut store, instance)) => {

@@ -40,7 +40,6 @@ impl Nurture for NurtureExit {
 static CONFIG: std::sync::OnceLock<Config> = std::sync::OnceLock::new();
 
 fn evaluate_with(config: &Config, input: &Input) -> Result<NurtureVerdict> {
-
     let out = disqualify::reasons(&config.disqualify, input);
     if !out.is_empty() {
         return Ok(NurtureVerdict::Disqualify(out.join("; ")));

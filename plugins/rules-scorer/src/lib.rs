@@ -27,7 +27,9 @@ pub struct RulesScorer;
 
 impl Scoring for RulesScorer {
     fn score(input: &Input) -> Result<ScoreVerdict> {
-        host::with_config(&CONFIG, Config::load, |config| Ok(score_with(config, input)))
+        host::with_config(&CONFIG, Config::load, |config| {
+            Ok(score_with(config, input))
+        })
     }
 }
 

@@ -30,7 +30,9 @@ pub struct Segmenter;
 
 impl Segmentation for Segmenter {
     fn segment(input: &Input) -> Result<SegmentVerdict> {
-        host::with_config(&CONFIG, Config::load, |config| Ok(segment_with(config, input)))
+        host::with_config(&CONFIG, Config::load, |config| {
+            Ok(segment_with(config, input))
+        })
     }
 }
 

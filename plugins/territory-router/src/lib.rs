@@ -64,8 +64,7 @@ fn route_with(config: &Config, input: &Input) -> Result<RouteVerdict> {
     }
 
     let lead = &input.lead;
-    let Some((t, why)) = territory::first_match(lead, &config.fields, &config.territories)
-    else {
+    let Some((t, why)) = territory::first_match(lead, &config.fields, &config.territories) else {
         let looked_at = territory::describe(lead, &config.fields);
         return Ok(park(
             &config,
