@@ -586,3 +586,61 @@ fn every_plugin_load_problem_is_reported_at_once() {
         .collect();
     assert_eq!(kinds, ["missing-grant", "unsupported-api-version"]);
 }
+
+/// Warm instances (bulk runs keep one per plugin per worker): every call
+/// still gets its own fuel and log, and an instance whose call failed is
+/// replaced, so the next call does not meet a poisoned instance.
+#[test]
+fn warm_instances_meter_each_call_on_its_own_and_are_replaced_after_a_failure() {
+    let fresh_fuel = only_step(&run(&HOST, "normal")).metrics.fuel_used;
+    // Twice one call's fuel: enough for every call, far too little for the
+    // sum of twenty, so a meter that carried over would fail.
+    let text = [
+        plugin(
+            "normal",
+            "custom_scorer",
+            &format!("limits = {{ fuel = {} }}", 2 * fresh_fuel),
+        ),
+        pipeline("normal", "normal", "fail-closed"),
+        plugin("panic", "hostile_panic", ""),
+        r#"
+[pipelines.panic-open]
+steps = [{ plugin = "panic", on_error = "fail-open" }, { plugin = "normal" }]
+"#
+        .to_string(),
+    ]
+    .concat();
+    let pipelines = load(&text);
+    let mut worker = pipelines.worker();
+    for i in 0..20 {
+        let (lead, event) = lead_and_event(SAMPLE_LEAD);
+        let decision = worker.run("normal", lead, event).unwrap();
+        assert_eq!(
+            decision.status,
+            DecisionStatus::Ok,
+            "call {i}: {decision:#?}"
+        );
+        let step = only_step(&decision);
+        assert!(
+            step.metrics.fuel_used <= fresh_fuel,
+            "call {i}: {}",
+            step.metrics.fuel_used
+        );
+        assert_eq!(step.metrics.logs, ["info: 2 rule(s) fired"], "call {i}");
+        assert_eq!(decision.score.as_ref().unwrap().value, 25.0);
+    }
+    for i in 0..3 {
+        let (lead, event) = lead_and_event(SAMPLE_LEAD);
+        let decision = worker.run("panic-open", lead, event).unwrap();
+        match &decision.steps[0].error {
+            Some(CallError::Trap { message }) => {
+                assert!(
+                    message.contains("the flux capacitor melted"),
+                    "call {i}: {message}"
+                )
+            }
+            other => panic!("call {i}: expected the panic's trap, got {other:?}"),
+        }
+        assert_eq!(decision.score.as_ref().unwrap().value, 25.0, "call {i}");
+    }
+}

@@ -158,7 +158,11 @@ impl Plugin {
         let fuel = limits.fuel.unwrap_or(u64::MAX);
         // Fuel is always on in the engine; it cannot fail to be set.
         let _ = store.set_fuel(fuel);
-        let ticks = limits.timeout.as_micros().div_ceil(EPOCH_TICK.as_micros()) as u64 + 1;
+        // The epoch the deadline counts from may be a tick or so behind real
+        // time (the ticker thread advances it after each sleep): two spare
+        // ticks keep the deadline from firing early; it may fire up to
+        // 2 ticks (4 ms) late instead.
+        let ticks = limits.timeout.as_micros().div_ceil(EPOCH_TICK.as_micros()) as u64 + 2;
         store.set_epoch_deadline(ticks);
 
         let start = Instant::now();
