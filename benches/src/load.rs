@@ -291,6 +291,9 @@ pub struct Stage {
     /// Server and load generator CPU use over the stage, in cores.
     pub server_cores: f64,
     pub client_cores: f64,
+    /// All processes (PostgreSQL's included), in cores.
+    #[serde(default)]
+    pub machine_cores: f64,
 }
 
 impl Stage {
@@ -320,7 +323,7 @@ pub fn open_loop(
     let rx = Arc::new(Mutex::new(rx));
     let done = Arc::new(AtomicU64::new(0));
     let abort = Arc::new(AtomicBool::new(false));
-    let (cpu0, ccpu0) = (server.cpu(), client_cpu());
+    let (cpu0, ccpu0, mcpu0) = (server.cpu(), client_cpu(), crate::busy::cpu_jiffies());
     let start = Instant::now() + Duration::from_millis(20);
     let workers: Vec<_> = (0..OPEN_LOOP_CONNECTIONS)
         .map(|_| {
@@ -397,8 +400,7 @@ pub fn open_loop(
         workers,
         overloaded,
         server,
-        cpu0,
-        ccpu0,
+        (cpu0, ccpu0, mcpu0),
     )
 }
 
@@ -410,7 +412,7 @@ pub fn closed_loop(
     connections: usize,
     duration: Duration,
 ) -> Stage {
-    let (cpu0, ccpu0) = (server.cpu(), client_cpu());
+    let (cpu0, ccpu0, mcpu0) = (server.cpu(), client_cpu(), crate::busy::cpu_jiffies());
     let start = Instant::now();
     let end = start + duration;
     let workers: Vec<_> = (0..connections)
@@ -454,14 +456,12 @@ pub fn closed_loop(
         workers,
         false,
         server,
-        cpu0,
-        ccpu0,
+        (cpu0, ccpu0, mcpu0),
     )
 }
 
 type WorkerResult = (Vec<u64>, u64, u64, Instant);
 
-#[allow(clippy::too_many_arguments)]
 fn finish(
     label: String,
     offered: Option<f64>,
@@ -469,8 +469,7 @@ fn finish(
     workers: Vec<std::thread::JoinHandle<WorkerResult>>,
     overloaded: bool,
     server: &Server,
-    cpu0: Duration,
-    ccpu0: Duration,
+    (cpu0, ccpu0, mcpu0): (Duration, Duration, (u64, u64)),
 ) -> Stage {
     let mut all = Vec::new();
     let (mut ok, mut errors, mut last) = (0, 0, start);
@@ -498,6 +497,11 @@ fn finish(
         overloaded,
         server_cores: (server.cpu() - cpu0).as_secs_f64() / seconds,
         client_cores: (client_cpu().saturating_sub(ccpu0)).as_secs_f64() / seconds,
+        machine_cores: crate::busy::cores_between(
+            mcpu0,
+            crate::busy::cpu_jiffies(),
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+        ),
     }
 }
 

@@ -10,6 +10,7 @@
 //! printed beside the figures, with how far off a missed one is.
 
 mod bulk;
+mod busy;
 mod calls;
 mod load;
 mod native;
@@ -89,6 +90,9 @@ pub struct Results {
     pub webhook: Vec<WebhookRun>,
     /// Benchmarks that could not run, and why.
     pub skipped: Vec<(String, String)>,
+    /// How busy the machine was during each benchmark.
+    #[serde(default)]
+    pub load: Vec<busy::SectionLoad>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -157,18 +161,6 @@ fn loadavg() -> String {
         .unwrap_or_default()
 }
 
-/// rustc processes running now (other builds on the machine).
-fn compilers_running() -> usize {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return 0;
-    };
-    dir.flatten()
-        .filter(|e| {
-            std::fs::read_to_string(e.path().join("comm")).is_ok_and(|c| c.trim() == "rustc")
-        })
-        .count()
-}
-
 fn machine() -> Machine {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu = cpuinfo
@@ -203,7 +195,7 @@ fn machine() -> Machine {
         ),
         load_before: loadavg(),
         load_after: String::new(),
-        compilers_running: compilers_running(),
+        compilers_running: busy::compilers(),
     }
 }
 
@@ -282,6 +274,7 @@ fn main() -> Result<()> {
         return Ok(());
     }
 
+    let sampler = busy::Sampler::start(results.machine.cores);
     let (sample_size, warmup, iters) = if args.quick {
         (8, 20, 200)
     } else {
@@ -308,7 +301,9 @@ fn main() -> Result<()> {
         let bench = calls::Bench::new(&quickstart, sample)?;
         if wants(&args, "calls") {
             println!("\nplugin calls ({iters} timed calls each, medians):");
+            let mark = sampler.begin();
             results.plugins = bench.plugins(warmup, iters)?;
+            results.load.push(sampler.end(mark, "plugin calls"));
             for p in &results.plugins {
                 println!(
                     "  {:<17} fresh {:>10}  (p99 {:>10})  warm {:>10}  instantiate {:>10}  native {:>10}  wasm÷native {:>5.1}× fresh, {:>5.1}× warm{}",
@@ -329,7 +324,9 @@ fn main() -> Result<()> {
             }
         }
         if wants(&args, "pipeline") {
+            let mark = sampler.begin();
             let p = bench.pipeline(warmup, iters / 2)?;
+            results.load.push(sampler.end(mark, "pipeline"));
             println!(
                 "\nquickstart pipeline (4 steps): fresh {} (p99 {})  warm {}  native {}  wasm÷native {:.1}×",
                 us(p.fresh.median_ns),
@@ -357,7 +354,12 @@ fn main() -> Result<()> {
                 (rows / 10).max(1000),
             ),
         ] {
-            match bulk::score(&bin, &config, &work, rows, format, pipeline, label) {
+            let mark = sampler.begin();
+            let outcome = bulk::score(&bin, &config, &work, rows, format, pipeline, label);
+            results
+                .load
+                .push(sampler.end(mark, &format!("bulk: {label} (generate and score)")));
+            match outcome {
                 Ok(b) => {
                     println!(
                         "  {label}: {} rows in {:.1} s: {} leads/s  [{}]",
@@ -415,7 +417,12 @@ fn main() -> Result<()> {
                 "\nwebhook, {name} ({} per stage):",
                 crate::stats::secs(stage)
             );
-            match webhook(&bin, &work, &plugins_dir, &url, stage, args.quick) {
+            let mark = sampler.begin();
+            let outcome = webhook(&bin, &work, &plugins_dir, &url, stage, args.quick);
+            results
+                .load
+                .push(sampler.end(mark, &format!("webhook, {name}")));
+            match outcome {
                 Ok((body_bytes, stages)) => results.webhook.push(WebhookRun {
                     store: name,
                     body_bytes,
@@ -459,7 +466,11 @@ fn write_report(args: &Args, root: &Path, results: &Results, is_baseline: bool) 
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok());
     let output = root.join(&args.output);
-    let text = report::render(results, baseline.as_ref().filter(|_| !is_baseline));
+    // No "before" when this run is the baseline.
+    let before = baseline
+        .as_ref()
+        .filter(|b| !is_baseline && b.machine.date != results.machine.date);
+    let text = report::render(results, before);
     std::fs::write(&output, text)?;
     println!("wrote {}", output.display());
     Ok(())
@@ -540,11 +551,11 @@ fn webhook(
         saturation = saturation.max(s.achieved);
         stages.push(s);
     }
-    // Near saturation: the highest rate answered in full.
+    // Below saturation: the highest rate answered in full, and with p99 ≤ 10 ms.
     for f in if quick {
         vec![0.8]
     } else {
-        vec![0.6, 0.8, 0.9]
+        vec![0.15, 0.3, 0.45, 0.6, 0.8, 0.9]
     } {
         let rate = (saturation * f / 50.0).round() * 50.0;
         if rate < 50.0 || stages.iter().any(|s| s.offered == Some(rate)) {

@@ -40,6 +40,14 @@ fn slowest_fresh(plugins: &[PluginFigures]) -> Option<&PluginFigures> {
     plugins.iter().max_by_key(|p| p.fresh.median_ns)
 }
 
+/// The highest offered rate answered in full.
+fn max_sustained(stages: &[Stage]) -> Option<&Stage> {
+    stages
+        .iter()
+        .filter(|s| s.sustained())
+        .max_by(|a, b| a.offered.partial_cmp(&b.offered).unwrap())
+}
+
 /// The highest offered rate answered in full with p99 within the target.
 fn best_sustained(stages: &[Stage]) -> Option<&Stage> {
     stages
@@ -96,6 +104,17 @@ pub fn render(r: &Results, before: Option<&Results>) -> String {
         "| how busy | load average {} before, {} after; {} rustc process(es) running at the start |",
         m.load_before, m.load_after, m.compilers_running
     );
+    for l in &r.load {
+        let _ = writeln!(
+            o,
+            "| busy during {} | {:.2} of {} cores in use on average (all processes, the benchmark's own included); a rustc running {:.0}% of the time ({:.0} s) |",
+            l.section,
+            l.machine_cores,
+            m.cores,
+            100.0 * l.compiler_share,
+            l.seconds
+        );
+    }
     o.push('\n');
 
     // ---- targets
@@ -131,29 +150,66 @@ pub fn render(r: &Results, before: Option<&Results>) -> String {
         );
     }
     for run in &r.webhook {
-        let best = best_sustained(&run.stages);
-        let measured = best.map_or("none".to_string(), |s| {
-            format!(
-                "{} req/s (p99 {})",
-                thousands(s.offered.unwrap_or(0.0) as u64),
-                ms(s.latency.p99_ns)
-            )
-        });
-        let target = if run.store == "SQLite" {
-            "≥ 5,000 req/s sustained, p99 ≤ 10 ms"
-        } else {
-            "reported beside SQLite"
+        let fmt = |s: Option<&Stage>| {
+            s.map_or("none of the rates tried".to_string(), |s| {
+                format!(
+                    "{} req/s (p50 {}, p99 {})",
+                    thousands(s.offered.unwrap_or(0.0) as u64),
+                    ms(s.latency.median_ns),
+                    ms(s.latency.p99_ns)
+                )
+            })
         };
-        let verdict = if run.store == "SQLite" {
-            at_least(best.and_then(|s| s.offered).unwrap_or(0.0), WEBHOOK_TARGET)
-        } else {
-            "—".into()
-        };
+        let sustained = max_sustained(&run.stages);
+        let within = best_sustained(&run.stages);
+        let sqlite = run.store == "SQLite";
         let _ = writeln!(
             o,
-            "| the webhook end to end, {} (highest offered rate answered in full with p99 ≤ 10 ms) | {target} | {measured} | {verdict} |",
-            run.store
+            "| the webhook end to end, {}: highest offered rate answered in full | {} | {} | {} |",
+            run.store,
+            if sqlite {
+                "≥ 5,000 req/s"
+            } else {
+                "reported beside SQLite"
+            },
+            fmt(sustained),
+            if sqlite {
+                at_least(
+                    sustained.and_then(|s| s.offered).unwrap_or(0.0),
+                    WEBHOOK_TARGET,
+                )
+            } else {
+                "—".into()
+            }
         );
+        let _ = writeln!(
+            o,
+            "| the webhook end to end, {}: highest offered rate answered in full with p99 ≤ 10 ms | {} | {} | {} |",
+            run.store,
+            if sqlite {
+                "≥ 5,000 req/s with p99 ≤ 10 ms"
+            } else {
+                "reported beside SQLite"
+            },
+            fmt(within),
+            if sqlite {
+                at_least(
+                    within.and_then(|s| s.offered).unwrap_or(0.0),
+                    WEBHOOK_TARGET,
+                )
+            } else {
+                "—".into()
+            }
+        );
+        if let Some(s) = saturation(&run.stages) {
+            let _ = writeln!(
+                o,
+                "| the webhook end to end, {}: saturation (closed loop) | — | {} req/s (p99 {}) | — |",
+                run.store,
+                thousands(s.achieved.round() as u64),
+                ms(s.latency.p99_ns)
+            );
+        }
     }
     o.push('\n');
 
@@ -318,7 +374,8 @@ pub fn render(r: &Results, before: Option<&Results>) -> String {
              whatever the answers, and latency counts from the scheduled time (no coordinated omission). **Closed loop**: N\n\
              connections each send the next request when the last is answered — the saturation throughput. A stage is\n\
              *sustained* when it answered ≥ 97% of the offered rate without errors; it stops early (overloaded) when 2 s of\n\
-             requests are waiting. CPU is in cores (of {}) over the stage; the load generator shares the machine.\n",
+             requests are waiting. CPU is in cores (of {}) over the stage: the server process, the load generator, and the whole\n\
+             machine (PostgreSQL's processes included).\n",
             m.cores
         );
         for run in &r.webhook {
@@ -330,12 +387,12 @@ pub fn render(r: &Results, before: Option<&Results>) -> String {
             );
             let _ = writeln!(
                 o,
-                "| stage | answered req/s | p50 | p99 | max | errors | sustained | server CPU | generator CPU |\n| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |"
+                "| stage | answered req/s | p50 | p99 | max | errors | sustained | server CPU | generator CPU | machine CPU |\n| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |"
             );
             for s in &run.stages {
                 let _ = writeln!(
                     o,
-                    "| {} | {} | {} | {} | {} | {} | {} | {:.2} | {:.2} |",
+                    "| {} | {} | {} | {} | {} | {} | {} | {:.2} | {:.2} | {:.2} |",
                     s.label,
                     thousands(s.achieved.round() as u64),
                     ms(s.latency.median_ns),
@@ -349,7 +406,8 @@ pub fn render(r: &Results, before: Option<&Results>) -> String {
                         _ => "no",
                     },
                     s.server_cores,
-                    s.client_cores
+                    s.client_cores,
+                    s.machine_cores
                 );
             }
             if let Some(s) = saturation(&run.stages) {
@@ -357,6 +415,15 @@ pub fn render(r: &Results, before: Option<&Results>) -> String {
                     o,
                     "\nSaturation: **{} req/s** (closed loop), p50 {} and p99 {} there.",
                     thousands(s.achieved.round() as u64),
+                    ms(s.latency.median_ns),
+                    ms(s.latency.p99_ns)
+                );
+            }
+            if let Some(s) = max_sustained(&run.stages) {
+                let _ = writeln!(
+                    o,
+                    "Highest offered rate answered in full: **{} req/s** (p50 {}, p99 {}).",
+                    thousands(s.offered.unwrap_or(0.0) as u64),
                     ms(s.latency.median_ns),
                     ms(s.latency.p99_ns)
                 );
@@ -387,9 +454,10 @@ pub fn render(r: &Results, before: Option<&Results>) -> String {
         let _ = writeln!(
             o,
             "From the figures above: *instantiate* is the instance alone; *fresh − warm* is what a new instance costs a call\n\
-             (instantiation, the store, the WASI context, and the plugin's first-call work); *warm − native* is the sandbox on a\n\
-             call that needs no instance (lowering the lead into linear memory, lifting the verdict, checking it, fuel metering,\n\
-             wasm code vs native code).\n"
+             (instantiation, the store, the WASI context, fresh memory, and the plugin's start-up work: parsing its config);\n\
+             *warm − native* is the sandbox on a call that needs no new instance (lowering the lead into linear memory, the\n\
+             guest lifting it, lifting and checking the verdict, wasm code vs native code) — understated for rules-scorer and\n\
+             segmenter, whose native figure includes a config parse that a warm instance skips (see the minimal-input table).\n"
         );
         let _ = writeln!(
             o,
