@@ -166,51 +166,54 @@ impl LeadFile {
 
 /// A JSON field value as a typed contract value.
 pub fn to_value(at: &str, json: &Json) -> Result<Value, LeadError> {
+    value_of(json.clone()).map_err(|m| lead_error(at, m))
+}
+
+/// The value, moved (no copies of its text); the error is the message only,
+/// so the field's path is built only when something is wrong.
+fn value_of(json: Json) -> Result<Value, String> {
     Ok(match json {
         Json::Null => Value::Null,
-        Json::Bool(b) => Value::Boolean(*b),
+        Json::Bool(b) => Value::Boolean(b),
         Json::Number(n) => Value::Number(
             n.as_f64()
-                .ok_or_else(|| lead_error(at, format!("{n} is not a finite number")))?,
+                .ok_or_else(|| format!("{n} is not a finite number"))?,
         ),
-        Json::String(s) => Value::Text(s.clone()),
+        Json::String(s) => Value::Text(s),
         Json::Array(items) => Value::List(
             items
-                .iter()
+                .into_iter()
                 .map(|item| match item {
-                    Json::String(s) => Ok(s.clone()),
+                    Json::String(s) => Ok(s),
                     Json::Number(n) => Ok(n.to_string()),
                     Json::Bool(b) => Ok(b.to_string()),
-                    other => Err(lead_error(
-                        at,
-                        format!("list items must be text, numbers or booleans, not {other}"),
+                    other => Err(format!(
+                        "list items must be text, numbers or booleans, not {other}"
                     )),
                 })
                 .collect::<Result<_, _>>()?,
         ),
         Json::Object(map) => match (map.len(), map.get("time")) {
             (1, Some(t)) => {
-                let ts: Timestamp = serde_json::from_value(t.clone())
-                    .map_err(|e| lead_error(at, format!("bad time: {e}")))?;
+                let ts: Timestamp =
+                    serde_json::from_value(t.clone()).map_err(|e| format!("bad time: {e}"))?;
                 Value::Time(ts.millis())
             }
             _ => {
-                return Err(lead_error(
-                    at,
-                    "an object is not a field value (write a time as {\"time\": \"2026-11-20T10:00:00Z\"})",
-                ));
+                return Err(
+                    "an object is not a field value (write a time as {\"time\": \"2026-11-20T10:00:00Z\"})"
+                        .into(),
+                );
             }
         },
     })
 }
 
-fn to_fields(at: &str, map: &BTreeMap<String, Json>) -> Result<Vec<Field>, LeadError> {
-    map.iter()
-        .map(|(name, json)| {
-            Ok(Field {
-                name: name.clone(),
-                value: to_value(&format!("{at}.{name}"), json)?,
-            })
+fn into_fields(at: &str, map: BTreeMap<String, Json>) -> Result<Vec<Field>, LeadError> {
+    map.into_iter()
+        .map(|(name, json)| match value_of(json) {
+            Ok(value) => Ok(Field { name, value }),
+            Err(message) => Err(lead_error(format!("{at}.{name}"), message)),
         })
         .collect()
 }
@@ -218,29 +221,34 @@ fn to_fields(at: &str, map: &BTreeMap<String, Json>) -> Result<Vec<Field>, LeadE
 impl LeadDoc {
     /// The lead as the contract's type; `source` fills in a missing source.
     pub fn to_lead(&self, source: &str) -> Result<Lead, LeadError> {
+        self.clone().into_lead(source)
+    }
+
+    /// [`LeadDoc::to_lead`] without copying the lead's text (bulk runs).
+    pub fn into_lead(self, source: &str) -> Result<Lead, LeadError> {
         if self.id.trim().is_empty() {
             return Err(lead_error("id", "a lead needs a non-empty id"));
         }
         let activities = self
             .activities
-            .iter()
+            .into_iter()
             .enumerate()
             .map(|(i, a)| {
                 Ok(Activity {
-                    kind: a.kind.clone(),
+                    kind: a.kind,
                     at: a.at.millis(),
-                    properties: to_fields(&format!("activities[{i}].properties"), &a.properties)?,
+                    properties: into_fields(&format!("activities[{i}].properties"), a.properties)?,
                 })
             })
             .collect::<Result<_, LeadError>>()?;
         Ok(Lead {
-            id: self.id.clone(),
-            source: self.source.clone().unwrap_or_else(|| source.to_string()),
-            email: self.email.clone(),
-            company_domain: self.company_domain.clone(),
-            owner: self.owner.clone(),
-            lifecycle_stage: self.lifecycle_stage.clone(),
-            fields: to_fields("fields", &self.fields)?,
+            id: self.id,
+            source: self.source.unwrap_or_else(|| source.to_string()),
+            email: self.email,
+            company_domain: self.company_domain,
+            owner: self.owner,
+            lifecycle_stage: self.lifecycle_stage,
+            fields: into_fields("fields", self.fields)?,
             activities,
             created_at: self.created_at.map(Timestamp::millis),
         })

@@ -73,6 +73,44 @@ pub struct Row {
     pub outcome: Option<String>,
 }
 
+/// A row as read, not yet typed: typing and conversion run on the worker
+/// threads ([`RawRow::parse`]), so the reading thread is not the bottleneck.
+pub enum RawRow {
+    Csv {
+        record: csv::StringRecord,
+        line: u64,
+        mapping: Arc<CsvMapping>,
+    },
+    Jsonl {
+        text: String,
+        line: u64,
+        options: InputOptions,
+    },
+}
+
+impl RawRow {
+    pub fn line(&self) -> u64 {
+        match self {
+            RawRow::Csv { line, .. } | RawRow::Jsonl { line, .. } => *line,
+        }
+    }
+
+    pub fn parse(self) -> Result<Row, RowError> {
+        match self {
+            RawRow::Csv {
+                record,
+                line,
+                mapping,
+            } => mapping.row(&record, line),
+            RawRow::Jsonl {
+                text,
+                line,
+                options,
+            } => options.jsonl_row(line, &text),
+        }
+    }
+}
+
 /// A row that cannot be read: where, and why.
 #[derive(Debug, Clone)]
 pub struct RowError {
@@ -102,13 +140,13 @@ pub enum InputError {
 /// A stream of rows from a file, with how far into the file it has read (for
 /// progress) and its size.
 pub struct Rows {
-    inner: Box<dyn Iterator<Item = Result<Row, RowError>> + Send>,
+    inner: Box<dyn Iterator<Item = Result<RawRow, RowError>> + Send>,
     pub bytes_read: Arc<AtomicU64>,
     pub total_bytes: u64,
 }
 
 impl Iterator for Rows {
-    type Item = Result<Row, RowError>;
+    type Item = Result<RawRow, RowError>;
     fn next(&mut self) -> Option<Self::Item> {
         self.inner.next()
     }
@@ -132,7 +170,7 @@ pub fn open(path: &Path, config: &InputConfig, options: &InputOptions) -> Result
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let inner: Box<dyn Iterator<Item = Result<Row, RowError>> + Send> = match ext.as_str() {
+    let inner: Box<dyn Iterator<Item = Result<RawRow, RowError>> + Send> = match ext.as_str() {
         "csv" => Box::new(CsvRows::new(counted, config, options, &name)?),
         "jsonl" | "ndjson" => Box::new(JsonlRows {
             lines: BufReader::with_capacity(1 << 16, counted),
@@ -174,13 +212,7 @@ enum Slot {
 
 struct CsvRows {
     reader: csv::Reader<CountingReader>,
-    headers: Vec<String>,
-    slots: Vec<Slot>,
-    event_at: Option<usize>,
-    nulls: HashSet<String>,
-    separator: String,
-    default_at: i64,
-    record: csv::StringRecord,
+    mapping: Arc<CsvMapping>,
     done: bool,
     /// The csv crate counts lines one short when the header line ends in
     /// CRLF (as in most CRM and spreadsheet exports); this puts it right.
@@ -277,24 +309,38 @@ impl CsvRows {
         nulls.insert(String::new());
         Ok(CsvRows {
             reader,
-            headers,
-            slots,
-            event_at,
-            nulls,
-            separator: config.list_separator.clone().unwrap_or_else(|| ";".into()),
-            default_at: options.default_at,
-            record: csv::StringRecord::new(),
+            mapping: Arc::new(CsvMapping {
+                headers,
+                slots,
+                event_at,
+                nulls,
+                separator: config.list_separator.clone().unwrap_or_else(|| ";".into()),
+                default_at: options.default_at,
+            }),
             done: false,
             line_offset,
         })
     }
+}
 
-    fn row(&self, line: u64) -> Result<Row, RowError> {
+/// How a CSV record becomes a lead: shared by the worker threads, which do
+/// the typing (the reader thread only splits records).
+pub struct CsvMapping {
+    headers: Vec<String>,
+    slots: Vec<Slot>,
+    event_at: Option<usize>,
+    nulls: HashSet<String>,
+    separator: String,
+    default_at: i64,
+}
+
+impl CsvMapping {
+    fn row(&self, record: &csv::StringRecord, line: u64) -> Result<Row, RowError> {
         let error = |message: String| RowError { line, message };
         let mut lead = LeadDoc::default();
         let mut outcome = None;
         let mut event_at = None;
-        for (i, raw) in self.record.iter().enumerate() {
+        for (i, raw) in record.iter().enumerate() {
             let cell = raw.trim();
             let null = self.nulls.contains(cell);
             let column = &self.headers[i];
@@ -384,16 +430,21 @@ impl CsvRows {
 }
 
 impl Iterator for CsvRows {
-    type Item = Result<Row, RowError>;
+    type Item = Result<RawRow, RowError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {
             return None;
         }
-        match self.reader.read_record(&mut self.record) {
+        let mut record = csv::StringRecord::new();
+        match self.reader.read_record(&mut record) {
             Ok(true) => {
-                let line = self.record.position().map_or(0, |p| p.line()) + self.line_offset;
-                Some(self.row(line))
+                let line = record.position().map_or(0, |p| p.line()) + self.line_offset;
+                Some(Ok(RawRow::Csv {
+                    record,
+                    line,
+                    mapping: self.mapping.clone(),
+                }))
             }
             Ok(false) => {
                 self.done = true;
@@ -479,7 +530,7 @@ struct JsonlRows {
 }
 
 impl Iterator for JsonlRows {
-    type Item = Result<Row, RowError>;
+    type Item = Result<RawRow, RowError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let mut text = String::new();
@@ -490,7 +541,13 @@ impl Iterator for JsonlRows {
             match self.lines.read_line(&mut text) {
                 Ok(0) => return None,
                 Ok(_) if text.trim().is_empty() => continue,
-                Ok(_) => return Some(self.row(line, &text)),
+                Ok(_) => {
+                    return Some(Ok(RawRow::Jsonl {
+                        text: std::mem::take(&mut text),
+                        line,
+                        options: self.options.clone(),
+                    }));
+                }
                 Err(e) => {
                     let message = format!("cannot read: {e}");
                     // Skip the rest of a broken line; a file-level error ends the stream.
@@ -504,13 +561,13 @@ impl Iterator for JsonlRows {
     }
 }
 
-impl JsonlRows {
-    fn row(&self, line: u64, text: &str) -> Result<Row, RowError> {
+impl InputOptions {
+    fn jsonl_row(&self, line: u64, text: &str) -> Result<Row, RowError> {
         let (mut lead, event) = LeadFile::parse(text).map_err(|e| RowError {
             line,
             message: e.to_string(),
         })?;
-        let outcome = match &self.options.outcome {
+        let outcome = match &self.outcome {
             Some(column) => match lead.fields.remove(column) {
                 Some(Json::String(s)) => Some(s),
                 Some(Json::Null) | None => Some(String::new()),
@@ -520,7 +577,7 @@ impl JsonlRows {
         };
         let mut event = event.unwrap_or_default();
         if event.at.is_none() {
-            event.at = Some(Timestamp::Millis(self.options.default_at));
+            event.at = Some(Timestamp::Millis(self.default_at));
         }
         if event.id.is_none() {
             event.id = Some(format!("{}#{line}", lead.id));
@@ -542,7 +599,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("in.csv");
         std::fs::write(&path, csv).unwrap();
-        open(&path, config, options).unwrap().collect()
+        open(&path, config, options)
+            .unwrap()
+            .map(|r| r.and_then(RawRow::parse))
+            .collect()
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
-use super::input::{Row, RowError};
+use super::input::{RawRow, RowError};
 use crate::decision::Decision;
 use crate::pipeline::Pipelines;
 
@@ -37,12 +37,13 @@ pub fn run<I>(
     mut each: impl FnMut(Scored) -> anyhow::Result<()>,
 ) -> anyhow::Result<()>
 where
-    I: Iterator<Item = Result<Row, RowError>> + Send,
+    I: Iterator<Item = Result<RawRow, RowError>> + Send,
 {
     pipelines.pipeline(pipeline)?;
     let threads = threads.max(1);
     let stop = AtomicBool::new(false);
-    let (batch_tx, batch_rx) = mpsc::sync_channel::<(u64, Vec<Result<Row, RowError>>)>(threads * 2);
+    let (batch_tx, batch_rx) =
+        mpsc::sync_channel::<(u64, Vec<Result<RawRow, RowError>>)>(threads * 2);
     let batch_rx = Arc::new(Mutex::new(batch_rx));
     let (done_tx, done_rx) = mpsc::sync_channel::<(u64, Vec<Scored>)>(threads * 2);
 
@@ -112,9 +113,9 @@ where
 fn decide(
     worker: &mut crate::pipeline::Worker<'_>,
     pipeline: &str,
-    row: Result<Row, RowError>,
+    row: Result<RawRow, RowError>,
 ) -> Scored {
-    let row = match row {
+    let row = match row.and_then(RawRow::parse) {
         Ok(row) => row,
         Err(e) => {
             return Scored {
@@ -130,7 +131,8 @@ fn decide(
         line,
         message: e.to_string(),
     };
-    let decided = row.lead.to_lead("bulk").map_err(error).and_then(|lead| {
+    let lead_id = row.lead.id.clone();
+    let decided = row.lead.into_lead("bulk").map_err(error).and_then(|lead| {
         let event = row.event.to_event(&lead.id, 0).map_err(error)?;
         worker.run(pipeline, lead, event).map_err(|e| RowError {
             line,
@@ -139,7 +141,7 @@ fn decide(
     });
     Scored {
         line,
-        lead_id: row.lead.id,
+        lead_id,
         result: decided,
         outcome: row.outcome,
     }

@@ -55,7 +55,7 @@ pub fn run(args: &LearnArgs) -> anyhow::Result<()> {
     let mut examples = Vec::new();
     let (mut bad, mut unknown) = (0u64, 0u64);
     for row in input::open(&args.input, &mapping, &options)? {
-        let row = match row {
+        let row = match row.and_then(input::RawRow::parse) {
             Ok(row) => row,
             Err(e) => {
                 if bad < 20 {
