@@ -58,24 +58,14 @@ pub struct Baseline {
     pub changes: Vec<Change>,
 }
 
-fn is_positive(value: &str, positive: Option<&str>) -> Option<bool> {
-    let value = value.trim();
-    if value.is_empty() {
-        return None;
-    }
-    Some(match positive {
-        Some(p) => value.eq_ignore_ascii_case(p.trim()),
-        None => ["1", "1.0", "true", "yes", "won", "converted"]
-            .iter()
-            .any(|p| value.eq_ignore_ascii_case(p)),
-    })
-}
-
 fn replayed(s: &Scored, positive: Option<&str>) -> Replayed {
     let mut r = Replayed {
         line: s.line,
         id: s.lead_id.clone(),
-        positive: s.outcome.as_deref().and_then(|o| is_positive(o, positive)),
+        positive: s
+            .outcome
+            .as_deref()
+            .and_then(|o| bulk::is_positive(o, positive)),
         ..Replayed::default()
     };
     match &s.result {

@@ -164,10 +164,7 @@ pub fn load(args: &BulkArgs) -> anyhow::Result<(Config, Pipelines)> {
     let config = Config::load(&args.config)?;
     let state: Arc<dyn StateStore> = match args.state {
         StateMode::Memory => Arc::new(MemoryState::default()),
-        StateMode::Store => {
-            let store = crate::store::open(&config.store.url)?;
-            store
-        }
+        StateMode::Store => crate::store::open(&config.store.url)?,
     };
     let pipelines = Pipelines::load(&config, Arc::new(Runtime::new()?), state)?;
     pipelines.pipeline(&args.pipeline)?;
@@ -256,6 +253,21 @@ pub fn score(args: &ScoreArgs) -> anyhow::Result<Tally> {
     )?;
     out.finish()?;
     Ok(tally)
+}
+
+/// Whether an outcome cell counts as converted: `positive` if given (any
+/// case), else 1, true, yes, won or converted. None for an empty cell.
+pub fn is_positive(value: &str, positive: Option<&str>) -> Option<bool> {
+    let value = value.trim();
+    if value.is_empty() {
+        return None;
+    }
+    Some(match positive {
+        Some(p) => value.eq_ignore_ascii_case(p.trim()),
+        None => ["1", "1.0", "true", "yes", "won", "converted"]
+            .iter()
+            .any(|p| value.eq_ignore_ascii_case(p)),
+    })
 }
 
 /// The path as the user wrote it, for messages.

@@ -70,28 +70,22 @@ pub fn run(args: &LearnArgs) -> anyhow::Result<()> {
             unknown += 1;
             continue;
         }
-        let positive = match &args.positive {
-            Some(p) => outcome.eq_ignore_ascii_case(p.trim()),
-            None => ["1", "1.0", "true", "yes", "won", "converted"]
-                .iter()
-                .any(|p| outcome.eq_ignore_ascii_case(p)),
-        };
+        let positive = crate::bulk::is_positive(outcome, args.positive.as_deref()) == Some(true);
         let mut fields = row.lead.fields;
         fields.retain(|name, _| {
             !args.exclude.contains(name) && (args.columns.is_empty() || args.columns.contains(name))
         });
         examples.push(Example { fields, positive });
     }
-    for name in args.exclude.iter().chain(&args.columns) {
-        if !examples.is_empty()
-            && examples.iter().all(|e| !e.fields.contains_key(name))
-            && args.columns.contains(name)
-        {
-            anyhow::bail!(
-                "--columns {name}: no such column in {}",
-                args.input.display()
-            );
-        }
+    if let Some(missing) = args
+        .columns
+        .iter()
+        .find(|name| !examples.iter().any(|e| e.fields.contains_key(*name)))
+    {
+        anyhow::bail!(
+            "--columns {missing}: no such column in {}",
+            args.input.display()
+        );
     }
     if bad + unknown > 0 {
         eprintln!("left out {bad} unreadable rows and {unknown} rows without an outcome");
