@@ -28,7 +28,7 @@ impl Progress {
 
     /// After each row: the bar follows the bytes read, the message the rows.
     pub fn row(&self, rows: u64) {
-        if rows % 1024 != 0 || self.bar.is_hidden() {
+        if !rows.is_multiple_of(1024) || self.bar.is_hidden() {
             return;
         }
         self.bar

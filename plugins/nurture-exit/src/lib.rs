@@ -56,7 +56,7 @@ fn evaluate_with(config: &Config, input: &Input) -> Result<NurtureVerdict> {
         exit::Outcome::NotYet(notes) => notes,
     };
 
-    match age::check(&config, input) {
+    match age::check(config, input) {
         age::Outcome::Expired(why) => {
             return Ok(match config.on_max_age {
                 OnMaxAge::Disqualify => NurtureVerdict::Disqualify(why),

@@ -67,7 +67,7 @@ fn route_with(config: &Config, input: &Input) -> Result<RouteVerdict> {
     let Some((t, why)) = territory::first_match(lead, &config.fields, &config.territories) else {
         let looked_at = territory::describe(lead, &config.fields);
         return Ok(park(
-            &config,
+            config,
             format!("no territory matched ({looked_at})"),
             candidates,
         ));
@@ -82,7 +82,7 @@ fn route_with(config: &Config, input: &Input) -> Result<RouteVerdict> {
             ),
         );
         return Ok(park(
-            &config,
+            config,
             format!(
                 "{rule} matched ({why}), but team {} is not in the directory",
                 t.team
@@ -103,7 +103,7 @@ fn route_with(config: &Config, input: &Input) -> Result<RouteVerdict> {
             candidates,
         },
         None => park(
-            &config,
+            config,
             format!("{rule} matched ({why}), but {}", pick.reason),
             candidates,
         ),
