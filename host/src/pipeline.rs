@@ -270,9 +270,15 @@ impl Worker<'_> {
         let warm = &mut self.warm;
         self.pipelines
             .run_with(pipeline, lead, event, |step, input, ctx| {
-                warm.entry(step.plugin.name.clone())
-                    .or_insert_with(|| WarmInstance::new(step.plugin.clone()))
-                    .call(engine, step.role, input, ctx)
+                // Look up first: no key allocated per call.
+                if !warm.contains_key(&step.plugin.name) {
+                    let instance = WarmInstance::new(step.plugin.clone());
+                    warm.insert(step.plugin.name.clone(), instance);
+                }
+                match warm.get_mut(&step.plugin.name) {
+                    Some(instance) => instance.call(engine, step.role, input, ctx),
+                    None => step.plugin.call(engine, step.role, input, ctx),
+                }
             })
     }
 }

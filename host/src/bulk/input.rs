@@ -84,17 +84,11 @@ pub enum RawRow {
     Jsonl {
         text: String,
         line: u64,
-        options: InputOptions,
+        options: Arc<InputOptions>,
     },
 }
 
 impl RawRow {
-    pub fn line(&self) -> u64 {
-        match self {
-            RawRow::Csv { line, .. } | RawRow::Jsonl { line, .. } => *line,
-        }
-    }
-
     pub fn parse(self) -> Result<Row, RowError> {
         match self {
             RawRow::Csv {
@@ -175,7 +169,8 @@ pub fn open(path: &Path, config: &InputConfig, options: &InputOptions) -> Result
         "jsonl" | "ndjson" => Box::new(JsonlRows {
             lines: BufReader::with_capacity(1 << 16, counted),
             line: 0,
-            options: options.clone(),
+            options: Arc::new(options.clone()),
+            done: false,
         }),
         _ => return Err(InputError::Format { path: name }),
     };
@@ -526,7 +521,8 @@ pub fn parse_time(text: &str) -> Option<i64> {
 struct JsonlRows {
     lines: BufReader<CountingReader>,
     line: u64,
-    options: InputOptions,
+    options: Arc<InputOptions>,
+    done: bool,
 }
 
 impl Iterator for JsonlRows {
@@ -534,7 +530,7 @@ impl Iterator for JsonlRows {
 
     fn next(&mut self) -> Option<Self::Item> {
         let mut text = String::new();
-        loop {
+        while !self.done {
             text.clear();
             self.line += 1;
             let line = self.line;
@@ -549,15 +545,19 @@ impl Iterator for JsonlRows {
                     }));
                 }
                 Err(e) => {
-                    let message = format!("cannot read: {e}");
-                    // Skip the rest of a broken line; a file-level error ends the stream.
-                    if e.kind() != std::io::ErrorKind::InvalidData {
-                        self.line = u64::MAX - 1;
-                    }
+                    // A line that is not UTF-8 has been read past: go on after
+                    // it. Any other read error ends the file.
+                    let message = if e.kind() == std::io::ErrorKind::InvalidData {
+                        "not valid UTF-8 (save the file as UTF-8)".to_string()
+                    } else {
+                        self.done = true;
+                        format!("cannot read on: {e}")
+                    };
                     return Some(Err(RowError { line, message }));
                 }
             }
         }
+        None
     }
 }
 
@@ -649,6 +649,29 @@ mod tests {
                 .collect();
             assert_eq!(lines, [2, 3, 5, 6], "line ending {nl:?}");
         }
+    }
+
+    #[test]
+    fn a_jsonl_line_that_is_not_utf8_is_an_error_on_its_line_and_the_next_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.jsonl");
+        let mut bytes = br#"{"id": "a"}"#.to_vec();
+        bytes.extend_from_slice(b"\n{\"id\": \"\xff\"}\n\n");
+        bytes.extend_from_slice(br#"{"id": "c"}"#);
+        std::fs::write(&path, bytes).unwrap();
+        let out: Vec<_> = open(&path, &InputConfig::default(), &InputOptions::default())
+            .unwrap()
+            .map(|r| r.and_then(RawRow::parse))
+            .collect();
+        assert_eq!(out.len(), 3);
+        assert_eq!(out[0].as_ref().unwrap().lead.id, "a");
+        let e = out[1].as_ref().err().unwrap();
+        assert_eq!(
+            (e.line, e.message.as_str()),
+            (2, "not valid UTF-8 (save the file as UTF-8)")
+        );
+        let c = out[2].as_ref().unwrap();
+        assert_eq!((c.line, c.lead.id.as_str()), (4, "c"));
     }
 
     #[test]
