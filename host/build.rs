@@ -11,6 +11,7 @@ use std::process::Command;
 const GUEST_DIRS: &[&str] = &["plugins", "examples", "tests/hostile"];
 
 fn main() {
+    let started = std::time::SystemTime::now();
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest.parent().unwrap().to_path_buf();
     // Before any early return: otherwise cargo would not rerun this script
@@ -27,7 +28,9 @@ fn main() {
         "sdk",
         "wit",
         "Cargo.lock",
-        // Rebuilt if deleted.
+        // Rebuilt if a file is deleted. The copies below are dated before this
+        // run, or cargo would see its own output as a change and rebuild the
+        // host on every command.
         "target/plugins",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
@@ -72,8 +75,20 @@ fn main() {
     for name in &guests {
         let file = format!("{}.wasm", name.replace('-', "_"));
         let built = wasm_target.join("wasm32-wasip2/plugin").join(&file);
-        std::fs::copy(&built, out_dir.join(&file))
-            .unwrap_or_else(|e| panic!("copy {}: {e}", built.display()));
+        let copy = out_dir.join(&file);
+        std::fs::copy(&built, &copy).unwrap_or_else(|e| panic!("copy {}: {e}", built.display()));
+        backdate(&copy, started);
+    }
+    backdate(&out_dir, started);
+}
+
+/// Date `path` a minute before this run started: cargo reruns a build script
+/// when a watched path is newer than its last run.
+fn backdate(path: &Path, started: std::time::SystemTime) {
+    let before = started - std::time::Duration::from_secs(60);
+    let result = std::fs::File::open(path).and_then(|f| f.set_modified(before));
+    if let Err(e) = result {
+        println!("cargo:warning=cannot set the time of {}: {e}", path.display());
     }
 }
 

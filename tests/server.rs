@@ -14,7 +14,7 @@ use serde_json::Value;
 
 const FIXTURES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/fixtures/webhooks"
+    "/../tests/fixtures/webhooks"
 );
 const SECRET: &str = "test-secret-0123456789";
 const ADMIN_TOKEN: &str = "admin-token-xyz";

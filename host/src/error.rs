@@ -47,6 +47,13 @@ impl CallError {
             CallError::HostError { .. } => "host-error",
         }
     }
+
+    /// A failure that may pass on a retry (the machine was busy, a backend was
+    /// down), as opposed to the plugin's own answer for this input: a transient
+    /// failure is never recorded as a lead's final decision.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, CallError::Timeout { .. } | CallError::HostError { .. })
+    }
 }
 
 /// Why a plugin could not be loaded. Each names the plugin install and says what

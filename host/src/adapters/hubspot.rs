@@ -544,15 +544,15 @@ mod tests {
     use super::*;
 
     const BATCH: &[u8] =
-        include_bytes!("../../../../shared/fixtures/webhooks/hubspot-app-batch-docs-example.json");
+        include_bytes!("../../../tests/fixtures/webhooks/hubspot-app-batch-docs-example.json");
     const CHANGE: &[u8] = include_bytes!(
-        "../../../../shared/fixtures/webhooks/hubspot-app-contact-propertychange.json"
+        "../../../tests/fixtures/webhooks/hubspot-app-contact-propertychange.json"
     );
     const V1_DOCS: &[u8] = include_bytes!(
-        "../../../../shared/fixtures/webhooks/hubspot-app-v1-signature-docs-body.json"
+        "../../../tests/fixtures/webhooks/hubspot-app-v1-signature-docs-body.json"
     );
     const WORKFLOW: &[u8] =
-        include_bytes!("../../../../shared/fixtures/webhooks/hubspot-workflow-contact.json");
+        include_bytes!("../../../tests/fixtures/webhooks/hubspot-workflow-contact.json");
 
     const DOCS_SECRET: &str = "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy";
     const SECRET: &str = "test-client-secret";

@@ -683,12 +683,12 @@ mod tests {
     fn mangled_fixtures_never_panic() {
         const FIXTURES: &[&[u8]] = &[
             include_bytes!(
-                "../../../../shared/fixtures/webhooks/hubspot-app-batch-docs-example.json"
+                "../../../tests/fixtures/webhooks/hubspot-app-batch-docs-example.json"
             ),
-            include_bytes!("../../../../shared/fixtures/webhooks/hubspot-workflow-contact.json"),
-            include_bytes!("../../../../shared/fixtures/webhooks/pipedrive-v1-person-updated.json"),
-            include_bytes!("../../../../shared/fixtures/webhooks/pipedrive-v2-person-create.json"),
-            include_bytes!("../../../../shared/fixtures/webhooks/salesforce-outbound-lead.xml"),
+            include_bytes!("../../../tests/fixtures/webhooks/hubspot-workflow-contact.json"),
+            include_bytes!("../../../tests/fixtures/webhooks/pipedrive-v1-person-updated.json"),
+            include_bytes!("../../../tests/fixtures/webhooks/pipedrive-v2-person-create.json"),
+            include_bytes!("../../../tests/fixtures/webhooks/salesforce-outbound-lead.xml"),
         ];
         let adapters: Vec<Box<dyn Adapter>> = vec![
             build("hubspot", &table(""), Some("s".into())).unwrap(),

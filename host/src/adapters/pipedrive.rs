@@ -374,9 +374,9 @@ mod tests {
     use super::*;
 
     const V1: &[u8] =
-        include_bytes!("../../../../shared/fixtures/webhooks/pipedrive-v1-person-updated.json");
+        include_bytes!("../../../tests/fixtures/webhooks/pipedrive-v1-person-updated.json");
     const V2: &[u8] =
-        include_bytes!("../../../../shared/fixtures/webhooks/pipedrive-v2-person-create.json");
+        include_bytes!("../../../tests/fixtures/webhooks/pipedrive-v2-person-create.json");
     const URL: &str = "https://leads.example.com/hooks/pipedrive";
     const NOW: i64 = 1_715_678_300_000;
     // crm-webhooks.md's worked example (RFC 7617).

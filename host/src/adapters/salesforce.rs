@@ -461,9 +461,9 @@ mod tests {
     use super::*;
 
     const LEAD: &[u8] =
-        include_bytes!("../../../../shared/fixtures/webhooks/salesforce-outbound-lead.xml");
+        include_bytes!("../../../tests/fixtures/webhooks/salesforce-outbound-lead.xml");
     const ACK_FIXTURE: &[u8] =
-        include_bytes!("../../../../shared/fixtures/webhooks/salesforce-outbound-ack-response.xml");
+        include_bytes!("../../../tests/fixtures/webhooks/salesforce-outbound-ack-response.xml");
     const URL: &str = "https://leads.example.com/hooks/salesforce";
     const NOW: i64 = 1_715_678_200_000;
 
