@@ -88,7 +88,10 @@ fn backdate(path: &Path, started: std::time::SystemTime) {
     let before = started - std::time::Duration::from_secs(60);
     let result = std::fs::File::open(path).and_then(|f| f.set_modified(before));
     if let Err(e) = result {
-        println!("cargo:warning=cannot set the time of {}: {e}", path.display());
+        println!(
+            "cargo:warning=cannot set the time of {}: {e}",
+            path.display()
+        );
     }
 }
 

@@ -12,10 +12,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-const FIXTURES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../tests/fixtures/webhooks"
-);
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/webhooks");
 const SECRET: &str = "test-secret-0123456789";
 const ADMIN_TOKEN: &str = "admin-token-xyz";
 const SF_ORG: &str = "00D5g000004SGHnEAO";

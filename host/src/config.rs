@@ -69,6 +69,11 @@ pub struct LimitsConfig {
     pub timeout_ms: Option<u64>,
     pub verdict_kib: Option<u64>,
     pub log_kib: Option<u64>,
+    /// Capability calls (state, directory, accounts, log, config) per call.
+    pub host_calls: Option<u32>,
+    /// Keys and bytes (keys plus values) the install may keep in `state`.
+    pub state_keys: Option<u64>,
+    pub state_kib: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -310,6 +315,15 @@ impl Config {
             }
             if let Some(l) = layer.log_kib {
                 limits.log_bytes = l << 10;
+            }
+            if let Some(n) = layer.host_calls {
+                limits.host_calls = n;
+            }
+            if let Some(n) = layer.state_keys {
+                limits.state_keys = n;
+            }
+            if let Some(n) = layer.state_kib {
+                limits.state_bytes = n << 10;
             }
         }
         limits

@@ -25,6 +25,10 @@ pub struct Decision {
     pub status: DecisionStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The fail-closed step failed for a reason that may pass (a timeout, a
+    /// host error): not the lead's decision, so the server has the CRM retry.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub transient: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<ScoreOut>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -64,6 +68,7 @@ impl Decision {
             decided_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             status: DecisionStatus::Ok,
             error: None,
+            transient: false,
             score: None,
             segments: Vec::new(),
             lifecycle_stage: None,
@@ -258,7 +263,10 @@ impl VerdictOut {
         }
     }
 
-    /// What the contract's types cannot say: numbers are finite, names are not empty.
+    /// What the contract's types cannot say: numbers are finite; names are
+    /// not empty; text holds no control or bidirectional-override characters
+    /// (they would forge or hide text in a CRM's timeline or an admin's
+    /// terminal).
     pub fn validate(&self) -> Result<(), String> {
         let finite = |what: &str, n: f64| {
             if n.is_finite() {
@@ -269,38 +277,123 @@ impl VerdictOut {
         };
         let named = |what: &str, s: &str| {
             if s.trim().is_empty() {
-                Err(format!("{what} is empty"))
-            } else {
-                Ok(())
+                return Err(format!("{what} is empty"));
             }
+            clean_text(what, s, false)
         };
+        let reason = |what: &str, s: &str| clean_text(what, s, true);
         match self {
             VerdictOut::Score(s) => {
                 finite("score value", s.value)?;
+                if let Some(grade) = &s.grade {
+                    named("the grade", grade)?;
+                }
                 for (name, v) in &s.parts {
                     finite(&format!("score part `{name}`"), *v)?;
                 }
                 for c in &s.contributions {
                     finite(&format!("contribution `{}` points", c.rule), c.points)?;
                     named("a contribution's rule name", &c.rule)?;
+                    reason("a contribution's reason", &c.reason)?;
                 }
             }
             VerdictOut::Segmentation(s) => {
                 for g in &s.segments {
                     named("a segment name", &g.name)?;
+                    reason("a segment's reason", &g.reason)?;
+                }
+                if let Some(stage) = &s.lifecycle_stage {
+                    named("the lifecycle stage", stage)?;
+                }
+                if let Some(why) = &s.stage_reason {
+                    reason("the stage reason", why)?;
                 }
             }
-            VerdictOut::Routing(r) => match &r.action {
-                RouteAction::Assign { owner, rule, .. } => {
-                    named("the assigned owner", owner)?;
-                    named("the routing rule", rule)?;
+            VerdictOut::Routing(r) => {
+                match &r.action {
+                    RouteAction::Assign {
+                        owner,
+                        team,
+                        rule,
+                        reason: why,
+                    } => {
+                        named("the assigned owner", owner)?;
+                        named("the routing rule", rule)?;
+                        if let Some(team) = team {
+                            named("the team", team)?;
+                        }
+                        reason("the route's reason", why)?;
+                    }
+                    RouteAction::Queue { queue, reason: why } => {
+                        named("the queue name", queue)?;
+                        reason("the route's reason", why)?;
+                    }
+                    RouteAction::KeepCurrent { reason: why }
+                    | RouteAction::Unrouted { reason: why } => reason("the route's reason", why)?,
                 }
-                RouteAction::Queue { queue, .. } => named("the queue name", queue)?,
-                RouteAction::KeepCurrent { .. } | RouteAction::Unrouted { .. } => {}
-            },
-            VerdictOut::Nurture(NurtureOut::Enroll { track, .. }) => named("the track", track)?,
-            VerdictOut::Nurture(_) => {}
+                for c in &r.candidates {
+                    named("a candidate rep", &c.rep)?;
+                    reason("a candidate's reason", &c.reason)?;
+                }
+            }
+            VerdictOut::Nurture(n) => {
+                let why = match n {
+                    NurtureOut::Enroll { track, reason } => {
+                        named("the track", track)?;
+                        reason
+                    }
+                    NurtureOut::Stay { reason }
+                    | NurtureOut::ExitToSales { reason }
+                    | NurtureOut::Recycle { reason }
+                    | NurtureOut::Disqualify { reason } => reason,
+                };
+                reason("the nurture reason", why)?;
+            }
         }
         Ok(())
     }
+}
+
+/// Refuse control characters (a reason may hold newlines and tabs) and the
+/// bidirectional embedding, override and isolate characters.
+fn clean_text(what: &str, s: &str, multiline: bool) -> Result<(), String> {
+    let bad = s.chars().find(|&c| {
+        let control = c.is_control() && !(multiline && (c == '\n' || c == '\t'));
+        control || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    });
+    match bad {
+        Some(c) => Err(format!(
+            "{what} holds the character U+{:04X}: control and bidirectional-override characters are not allowed",
+            c as u32
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Checks on the verdict as the plugin returned it, before it becomes a
+/// record: what the decision records is exactly what later steps receive.
+/// `-0` becomes `0`; score-part names must be unique and not empty.
+pub fn normalize_verdict(verdict: &mut Verdict) -> Result<(), String> {
+    let zero = |n: &mut f64| {
+        if *n == 0.0 {
+            *n = 0.0;
+        }
+    };
+    if let Verdict::Score(s) = verdict {
+        zero(&mut s.value);
+        let mut seen = std::collections::HashSet::new();
+        for part in &mut s.parts {
+            zero(&mut part.value);
+            if part.name.trim().is_empty() {
+                return Err("a score part's name is empty".into());
+            }
+            if !seen.insert(part.name.as_str()) {
+                return Err(format!("score part `{}` appears more than once", part.name));
+            }
+        }
+        for c in &mut s.contributions {
+            zero(&mut c.points);
+        }
+    }
+    Ok(())
 }

@@ -23,8 +23,19 @@ pub enum CallError {
     Trap { message: String },
     #[error("invalid verdict: {message}")]
     InvalidVerdict { message: String },
-    #[error("output too large: the verdict is {size} bytes, over the {limit}-byte limit")]
-    OutputTooLarge { size: u64, limit: u64 },
+    /// The verdict's JSON is over the limit (`size` known), or the plugin
+    /// handed the host more than `limit` bytes in one transfer (refused while
+    /// copying, so `size` is not known).
+    #[error("output too large: {}", too_large(*size, *limit))]
+    OutputTooLarge {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        size: Option<u64>,
+        limit: u64,
+    },
+    /// The plugin went past a quota of its install (capability calls per
+    /// call, state keys or bytes).
+    #[error("quota exceeded: {message}")]
+    QuotaExceeded { message: String },
     /// The plugin returned an error itself (a bad config, say).
     #[error("plugin error: {message}")]
     PluginError { message: String },
@@ -43,6 +54,7 @@ impl CallError {
             CallError::Trap { .. } => "trap",
             CallError::InvalidVerdict { .. } => "invalid-verdict",
             CallError::OutputTooLarge { .. } => "output-too-large",
+            CallError::QuotaExceeded { .. } => "quota-exceeded",
             CallError::PluginError { .. } => "plugin-error",
             CallError::HostError { .. } => "host-error",
         }
@@ -52,8 +64,31 @@ impl CallError {
     /// down), as opposed to the plugin's own answer for this input: a transient
     /// failure is never recorded as a lead's final decision.
     pub fn is_transient(&self) -> bool {
-        matches!(self, CallError::Timeout { .. } | CallError::HostError { .. })
+        matches!(
+            self,
+            CallError::Timeout { .. } | CallError::HostError { .. }
+        )
     }
+}
+
+fn too_large(size: Option<u64>, limit: u64) -> String {
+    match size {
+        Some(size) => format!("the verdict is {size} bytes, over the {limit}-byte limit"),
+        None => format!(
+            "the plugin handed the host more than {limit} bytes in one transfer (the verdict or a capability call's arguments)"
+        ),
+    }
+}
+
+/// A capability refused a call because of what the plugin asked (a quota, a
+/// key too long): the plugin's fault, reported with the plugin's kinds, never
+/// as `host-error`.
+#[derive(Debug, thiserror::Error)]
+pub enum PluginFault {
+    #[error("{0}")]
+    Quota(String),
+    #[error("{0}")]
+    BadRequest(String),
 }
 
 /// Why a plugin could not be loaded. Each names the plugin install and says what

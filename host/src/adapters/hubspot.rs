@@ -545,12 +545,10 @@ mod tests {
 
     const BATCH: &[u8] =
         include_bytes!("../../../tests/fixtures/webhooks/hubspot-app-batch-docs-example.json");
-    const CHANGE: &[u8] = include_bytes!(
-        "../../../tests/fixtures/webhooks/hubspot-app-contact-propertychange.json"
-    );
-    const V1_DOCS: &[u8] = include_bytes!(
-        "../../../tests/fixtures/webhooks/hubspot-app-v1-signature-docs-body.json"
-    );
+    const CHANGE: &[u8] =
+        include_bytes!("../../../tests/fixtures/webhooks/hubspot-app-contact-propertychange.json");
+    const V1_DOCS: &[u8] =
+        include_bytes!("../../../tests/fixtures/webhooks/hubspot-app-v1-signature-docs-body.json");
     const WORKFLOW: &[u8] =
         include_bytes!("../../../tests/fixtures/webhooks/hubspot-workflow-contact.json");
 

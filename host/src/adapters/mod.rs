@@ -682,9 +682,7 @@ mod tests {
     #[test]
     fn mangled_fixtures_never_panic() {
         const FIXTURES: &[&[u8]] = &[
-            include_bytes!(
-                "../../../tests/fixtures/webhooks/hubspot-app-batch-docs-example.json"
-            ),
+            include_bytes!("../../../tests/fixtures/webhooks/hubspot-app-batch-docs-example.json"),
             include_bytes!("../../../tests/fixtures/webhooks/hubspot-workflow-contact.json"),
             include_bytes!("../../../tests/fixtures/webhooks/pipedrive-v1-person-updated.json"),
             include_bytes!("../../../tests/fixtures/webhooks/pipedrive-v2-person-create.json"),

@@ -37,12 +37,13 @@ impl Accounts {
 
 impl Host for CallState {
     fn by_domain(&mut self, domain: String) -> wasmtime::Result<Option<Account>> {
-        Ok(self
-            .ctx
-            .env
-            .accounts
-            .by_domain
-            .get(&normalise(&domain))
-            .cloned())
+        self.host_call("accounts.by-domain", |s| {
+            Ok(s.ctx
+                .env
+                .accounts
+                .by_domain
+                .get(&normalise(&domain))
+                .cloned())
+        })
     }
 }

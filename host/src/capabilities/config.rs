@@ -5,6 +5,6 @@ use crate::runtime::CallState;
 
 impl Host for CallState {
     fn get(&mut self) -> wasmtime::Result<String> {
-        Ok(self.config_json.to_string())
+        self.host_call("config.get", |s| Ok(s.config_json.to_string()))
     }
 }

@@ -60,10 +60,14 @@ impl Directory {
 
 impl Host for CallState {
     fn get_team(&mut self, name: String) -> wasmtime::Result<Option<Team>> {
-        Ok(self.ctx.env.directory.team(&name))
+        self.host_call("directory.get-team", |s| {
+            Ok(s.ctx.env.directory.team(&name))
+        })
     }
 
     fn get_rep(&mut self, id: String) -> wasmtime::Result<Option<Rep>> {
-        Ok(self.ctx.env.directory.reps.get(&id).cloned())
+        self.host_call("directory.get-rep", |s| {
+            Ok(s.ctx.env.directory.reps.get(&id).cloned())
+        })
     }
 }

@@ -11,7 +11,9 @@ impl Host for CallState {
             Level::Warn => "warn",
             Level::Error => "error",
         };
-        self.logs.log(level, &message);
-        Ok(())
+        self.host_call("log", |s| {
+            s.logs.log(level, &message);
+            Ok(())
+        })
     }
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 pub use accounts::Accounts;
 pub use directory::Directory;
-pub use state::{MemoryState, StateError, StateResult, StateStore};
+pub use state::{MemoryState, StateError, StateResult, StateStore, Usage};
 
 /// What the capabilities serve: shared by every call of a loaded configuration.
 pub struct HostEnv {

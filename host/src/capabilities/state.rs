@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::bindings::leadwire::plugin::state::Host;
-use crate::runtime::CallState;
+use crate::error::PluginFault;
+use crate::runtime::{CallState, MAX_STATE_KEY, MAX_STATE_VALUE};
 
 /// A state backend failed; the call traps and its step fails.
 #[derive(Debug, thiserror::Error)]
@@ -15,8 +16,17 @@ pub struct StateError(pub String);
 
 pub type StateResult<T> = Result<T, StateError>;
 
+/// What one install holds: its keys, and the bytes of its keys and values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub keys: u64,
+    pub bytes: u64,
+}
+
 /// Plugin state storage. Every operation is atomic per key.
 pub trait StateStore: Send + Sync {
+    /// What `namespace` holds now, for its quotas.
+    fn usage(&self, namespace: &str) -> StateResult<Usage>;
     fn get(&self, namespace: &str, key: &str) -> StateResult<Option<String>>;
     fn set(&self, namespace: &str, key: &str, value: &str) -> StateResult<()>;
     fn delete(&self, namespace: &str, key: &str) -> StateResult<()>;
@@ -39,6 +49,18 @@ pub struct MemoryState {
 }
 
 impl StateStore for MemoryState {
+    fn usage(&self, namespace: &str) -> StateResult<Usage> {
+        let map = self.map.lock().unwrap();
+        let mut usage = Usage::default();
+        for ((ns, key), value) in map.iter() {
+            if ns == namespace {
+                usage.keys += 1;
+                usage.bytes += (key.len() + value.len()) as u64;
+            }
+        }
+        Ok(usage)
+    }
+
     fn get(&self, namespace: &str, key: &str) -> StateResult<Option<String>> {
         let map = self.map.lock().unwrap();
         Ok(map.get(&(namespace.to_string(), key.to_string())).cloned())
@@ -90,50 +112,100 @@ impl StateStore for MemoryState {
 
 /// Keys and values a plugin may store: bounded so state cannot be used to
 /// exhaust the host.
-const MAX_KEY: usize = 512;
-const MAX_VALUE: usize = 64 * 1024;
-
 fn check(key: &str, value: Option<&str>) -> wasmtime::Result<()> {
-    if key.len() > MAX_KEY {
-        wasmtime::bail!(
-            "state key of {} bytes is over the {MAX_KEY}-byte limit",
+    if key.len() > MAX_STATE_KEY {
+        return Err(PluginFault::BadRequest(format!(
+            "state key of {} bytes is over the {MAX_STATE_KEY}-byte limit",
             key.len()
-        );
+        ))
+        .into());
     }
     if let Some(v) = value {
-        if v.len() > MAX_VALUE {
-            wasmtime::bail!(
-                "state value of {} bytes is over the {MAX_VALUE}-byte limit",
+        if v.len() > MAX_STATE_VALUE {
+            return Err(PluginFault::BadRequest(format!(
+                "state value of {} bytes is over the {MAX_STATE_VALUE}-byte limit",
                 v.len()
-            );
+            ))
+            .into());
         }
     }
     Ok(())
 }
 
+impl CallState {
+    /// Refuse a write that would take the install past its key or byte quota.
+    /// The usage is read once per call, at its first write, and kept up to
+    /// date (an upper bound) by this call's writes; only near a quota is the
+    /// key's current value read, so an overwrite at the quota still passes.
+    fn admit_write(&mut self, key: &str, new_len: usize) -> wasmtime::Result<()> {
+        let namespace = self.ctx.namespace.clone();
+        let usage = match self.state_usage {
+            Some(usage) => usage,
+            None => self.ctx.env.state.usage(&namespace)?,
+        };
+        let (max_keys, max_bytes) = (self.meter.state_keys, self.meter.state_bytes);
+        let added = (key.len() + new_len) as u64;
+        let mut next = Usage {
+            keys: usage.keys + 1,
+            bytes: usage.bytes + added,
+        };
+        if next.keys > max_keys || next.bytes > max_bytes {
+            // Near a quota: an existing key adds no key and only its growth.
+            if let Some(old) = self.ctx.env.state.get(&namespace, key)? {
+                next = Usage {
+                    keys: usage.keys,
+                    bytes: (usage.bytes + added).saturating_sub((key.len() + old.len()) as u64),
+                };
+            }
+        }
+        if next.keys > max_keys {
+            return Err(PluginFault::Quota(format!(
+                "state: a new key would take the install past its {max_keys} keys (limits.state_keys)"
+            ))
+            .into());
+        }
+        if next.bytes > max_bytes {
+            return Err(PluginFault::Quota(format!(
+                "state: writing `{key}` would take the install past its {} KiB (limits.state_kib)",
+                max_bytes >> 10
+            ))
+            .into());
+        }
+        self.state_usage = Some(next);
+        Ok(())
+    }
+}
+
 impl Host for CallState {
     fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
-        check(&key, None)?;
-        Ok(self.ctx.env.state.get(&self.ctx.namespace, &key)?)
+        self.host_call("state.get", |s| {
+            check(&key, None)?;
+            Ok(s.ctx.env.state.get(&s.ctx.namespace, &key)?)
+        })
     }
 
     fn set(&mut self, key: String, value: String) -> wasmtime::Result<()> {
-        check(&key, Some(&value))?;
-        Ok(self.ctx.env.state.set(&self.ctx.namespace, &key, &value)?)
+        self.host_call("state.set", |s| {
+            check(&key, Some(&value))?;
+            s.admit_write(&key, value.len())?;
+            Ok(s.ctx.env.state.set(&s.ctx.namespace, &key, &value)?)
+        })
     }
 
     fn delete(&mut self, key: String) -> wasmtime::Result<()> {
-        check(&key, None)?;
-        Ok(self.ctx.env.state.delete(&self.ctx.namespace, &key)?)
+        self.host_call("state.delete", |s| {
+            check(&key, None)?;
+            Ok(s.ctx.env.state.delete(&s.ctx.namespace, &key)?)
+        })
     }
 
     fn increment(&mut self, key: String, delta: i64) -> wasmtime::Result<i64> {
-        check(&key, None)?;
-        Ok(self
-            .ctx
-            .env
-            .state
-            .increment(&self.ctx.namespace, &key, delta)?)
+        self.host_call("state.increment", |s| {
+            check(&key, None)?;
+            // An i64 is at most 20 digits.
+            s.admit_write(&key, 20)?;
+            Ok(s.ctx.env.state.increment(&s.ctx.namespace, &key, delta)?)
+        })
     }
 
     fn compare_and_swap(
@@ -142,12 +214,15 @@ impl Host for CallState {
         expected: Option<String>,
         new: String,
     ) -> wasmtime::Result<bool> {
-        check(&key, Some(&new))?;
-        Ok(self.ctx.env.state.compare_and_swap(
-            &self.ctx.namespace,
-            &key,
-            expected.as_deref(),
-            &new,
-        )?)
+        self.host_call("state.compare-and-swap", |s| {
+            check(&key, Some(&new))?;
+            s.admit_write(&key, new.len())?;
+            Ok(s.ctx.env.state.compare_and_swap(
+                &s.ctx.namespace,
+                &key,
+                expected.as_deref(),
+                &new,
+            )?)
+        })
     }
 }

@@ -10,13 +10,14 @@ use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, Store, Trap};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
+use super::clock::FrozenClock;
 use super::limits::MemoryLimiter;
 use super::logs::LogBuffer;
 use super::{EPOCH_TICK, Plugin, Role};
 use crate::bindings::types::{Input, Verdict};
 use crate::capabilities::HostEnv;
 use crate::decision::VerdictOut;
-use crate::error::CallError;
+use crate::error::{CallError, PluginFault};
 
 /// The store data of one call; the capabilities are implemented on it.
 pub struct CallState {
@@ -26,6 +27,70 @@ pub struct CallState {
     pub(crate) logs: LogBuffer,
     pub(crate) ctx: CallContext,
     pub(crate) config_json: Arc<str>,
+    pub(crate) meter: HostCallMeter,
+    /// What the install holds in `state`, read at its first write of the call.
+    pub(crate) state_usage: Option<crate::capabilities::state::Usage>,
+}
+
+/// Capability calls of one plugin call: how many (against the install's
+/// budget) and how long they took (not charged to the plugin's deadline).
+pub(crate) struct HostCallMeter {
+    pub calls: u32,
+    pub limit: u32,
+    pub started: Instant,
+    pub host_time: Duration,
+    pub timeout: Duration,
+    /// State quotas of the install.
+    pub state_keys: u64,
+    pub state_bytes: u64,
+}
+
+impl HostCallMeter {
+    fn new(limits: &super::Limits) -> HostCallMeter {
+        HostCallMeter {
+            calls: 0,
+            limit: limits.host_calls,
+            started: Instant::now(),
+            host_time: Duration::ZERO,
+            timeout: limits.timeout,
+            state_keys: limits.state_keys,
+            state_bytes: limits.state_bytes,
+        }
+    }
+
+    fn start_call(&mut self) {
+        self.calls = 0;
+        self.started = Instant::now();
+        self.host_time = Duration::ZERO;
+    }
+
+    /// The plugin's own time so far: wall time less the host's.
+    fn guest_time(&self) -> Duration {
+        self.started.elapsed().saturating_sub(self.host_time)
+    }
+}
+
+impl CallState {
+    /// Run one capability call: counted against the budget, its time kept off
+    /// the plugin's deadline.
+    pub(crate) fn host_call<R>(
+        &mut self,
+        what: &str,
+        serve: impl FnOnce(&mut Self) -> wasmtime::Result<R>,
+    ) -> wasmtime::Result<R> {
+        self.meter.calls += 1;
+        if self.meter.calls > self.meter.limit {
+            return Err(PluginFault::Quota(format!(
+                "{what}: more than {} capability calls in one call (limits.host_calls)",
+                self.meter.limit
+            ))
+            .into());
+        }
+        let entered = Instant::now();
+        let result = serve(self);
+        self.meter.host_time += entered.elapsed();
+        result
+    }
 }
 
 /// Who is calling and what the capabilities serve them.
@@ -36,6 +101,12 @@ pub struct CallContext {
     pub namespace: Arc<str>,
     /// The event time: the plugin's "now".
     pub now: i64,
+}
+
+impl CallState {
+    pub(super) fn table_mut(&mut self) -> &mut ResourceTable {
+        &mut self.table
+    }
 }
 
 impl WasiView for CallState {
@@ -68,27 +139,6 @@ pub struct CallMetrics {
 pub struct CallOutcome {
     pub result: Result<(Verdict, VerdictOut), CallError>,
     pub metrics: CallMetrics,
-}
-
-/// A clock stuck at the event's time: plugins have no real clock.
-struct FrozenClock(i64);
-
-impl wasmtime_wasi::HostWallClock for FrozenClock {
-    fn resolution(&self) -> Duration {
-        Duration::from_millis(1)
-    }
-    fn now(&self) -> Duration {
-        Duration::from_millis(self.0.max(0) as u64)
-    }
-}
-
-impl wasmtime_wasi::HostMonotonicClock for FrozenClock {
-    fn resolution(&self) -> u64 {
-        1_000_000
-    }
-    fn now(&self) -> u64 {
-        0
-    }
 }
 
 /// The WASI context of one call: captured streams, the event's frozen clock,
@@ -138,9 +188,27 @@ impl Plugin {
                 logs,
                 ctx,
                 config_json: self.config_json.clone(),
+                meter: HostCallMeter::new(&self.limits),
+                state_usage: None,
             },
         );
         store.limiter(|s| &mut s.limiter);
+        // What the host copies out of the guest per transfer is bounded while
+        // copying, not after (see Limits::copy_bytes).
+        store.set_hostcall_fuel(self.limits.copy_bytes());
+        // The deadline counts the plugin's own time: when it comes, time spent
+        // serving capability calls (a database round trip) is given back.
+        store.epoch_deadline_callback(|store| {
+            let meter = &store.data().meter;
+            let used = meter.guest_time();
+            if used >= meter.timeout {
+                return Ok(wasmtime::UpdateDeadline::Interrupt);
+            }
+            let left = (meter.timeout - used).as_micros();
+            Ok(wasmtime::UpdateDeadline::Continue(
+                left.div_ceil(EPOCH_TICK.as_micros()) as u64 + 1,
+            ))
+        });
         store
     }
 
@@ -164,13 +232,21 @@ impl Plugin {
         // 2 ticks (4 ms) late instead.
         let ticks = limits.timeout.as_micros().div_ceil(EPOCH_TICK.as_micros()) as u64 + 2;
         store.set_epoch_deadline(ticks);
+        store.data_mut().meter.start_call();
+        store.data_mut().state_usage = None;
 
         let start = Instant::now();
         let raw = match instance {
             Some(instance) => Ok(instance),
-            None => self.pre.instantiate(&mut *store),
+            // The pool is full, say: the host's failure, not the plugin's.
+            None => self.pre.instantiate(&mut *store).map_err(Failure::Host),
         }
-        .and_then(|instance| Ok((self.invoke(&mut *store, &instance, role, input)?, instance)));
+        .and_then(|instance| {
+            let verdict = self
+                .invoke(&mut *store, &instance, role, input)
+                .map_err(Failure::Call)?;
+            Ok((verdict, instance))
+        });
         let duration = start.elapsed();
 
         let fuel_used = fuel - store.get_fuel().unwrap_or(0);
@@ -198,7 +274,13 @@ impl Plugin {
             Ok((Err(message), instance)) => {
                 (Err(CallError::PluginError { message }), Some(instance))
             }
-            Err(error) => (
+            Err(Failure::Host(error)) => (
+                Err(CallError::HostError {
+                    message: format!("cannot start an instance: {error:#}"),
+                }),
+                None,
+            ),
+            Err(Failure::Call(error)) => (
                 Err(classify(error, limiter, fuel_used, limits, &stderr_tail)),
                 None,
             ),
@@ -303,18 +385,29 @@ impl WarmInstance {
     }
 }
 
+/// Where a call failed: starting the instance (the host's side) or running it.
+enum Failure {
+    Host(wasmtime::Error),
+    Call(wasmtime::Error),
+}
+
 fn check_verdict(
-    verdict: Verdict,
+    mut verdict: Verdict,
     limit: u64,
     metrics: &mut CallMetrics,
 ) -> Result<(Verdict, VerdictOut), CallError> {
+    crate::decision::normalize_verdict(&mut verdict)
+        .map_err(|message| CallError::InvalidVerdict { message })?;
     let out = VerdictOut::from_wit(&verdict);
     let size = serde_json::to_vec(&out)
         .map(|v| v.len() as u64)
         .unwrap_or(u64::MAX);
     metrics.verdict_bytes = size;
     if size > limit {
-        return Err(CallError::OutputTooLarge { size, limit });
+        return Err(CallError::OutputTooLarge {
+            size: Some(size),
+            limit,
+        });
     }
     out.validate()
         .map_err(|message| CallError::InvalidVerdict { message })?;
@@ -330,10 +423,7 @@ fn classify(
     stderr_tail: &str,
 ) -> CallError {
     let Some(trap) = error.downcast_ref::<Trap>() else {
-        // Not a trap: a capability of ours failed, or instantiation did.
-        return CallError::HostError {
-            message: format!("{error:#}"),
-        };
+        return classify_fault(error, limits);
     };
     match trap {
         Trap::OutOfFuel => CallError::FuelExhausted {
@@ -355,6 +445,42 @@ fn classify(
                 .map(|panic| format!("{panic} ({other})"))
                 .unwrap_or_else(|| other.to_string()),
         },
+    }
+}
+
+/// A call that failed without a trap: a capability refused the plugin, a
+/// capability's backend failed (the host's fault, and may pass), or wasmtime
+/// refused what the plugin handed over (bad UTF-8, an out-of-bounds pointer, a
+/// bad discriminant, too many bytes): the plugin's fault.
+fn classify_fault(error: wasmtime::Error, limits: &super::Limits) -> CallError {
+    if let Some(fault) = error.downcast_ref::<PluginFault>() {
+        return match fault {
+            PluginFault::Quota(message) => CallError::QuotaExceeded {
+                message: message.clone(),
+            },
+            PluginFault::BadRequest(message) => CallError::Trap {
+                message: message.clone(),
+            },
+        };
+    }
+    if error
+        .chain()
+        .any(|e| e.is::<crate::capabilities::StateError>())
+    {
+        return CallError::HostError {
+            message: format!("{error:#}"),
+        };
+    }
+    let message = format!("{error:#}");
+    // wasmtime's hostcall fuel ran out while copying out of the guest.
+    if message.contains("fuel allocated for hostcalls") {
+        return CallError::OutputTooLarge {
+            size: None,
+            limit: limits.copy_bytes() as u64,
+        };
+    }
+    CallError::Trap {
+        message: format!("the plugin handed the host invalid data: {message}"),
     }
 }
 

@@ -12,6 +12,25 @@ pub struct Limits {
     pub timeout: Duration,
     pub verdict_bytes: u64,
     pub log_bytes: u64,
+    /// Capability calls per plugin call: a plugin looping on host calls is
+    /// stopped here, since their time is not charged to its deadline.
+    pub host_calls: u32,
+    /// What one install may keep in `state`: keys, and bytes of keys plus values.
+    pub state_keys: u64,
+    pub state_bytes: u64,
+}
+
+impl Limits {
+    /// The most the host copies out of the guest in one transfer (the
+    /// verdict, or one capability call's arguments): wasmtime's hostcall fuel,
+    /// checked while lifting, so an aliased or huge value is refused before
+    /// the host allocates it. Lifted lists count their Rust size (a
+    /// contribution is 80 bytes, its JSON about 40), hence 4x the verdict
+    /// limit; never less than a full state value and key.
+    pub fn copy_bytes(&self) -> usize {
+        let state_call = (super::MAX_STATE_VALUE + super::MAX_STATE_KEY) as u64 + 4096;
+        (self.verdict_bytes.saturating_mul(4)).max(state_call) as usize
+    }
 }
 
 impl Default for Limits {
@@ -22,6 +41,9 @@ impl Default for Limits {
             timeout: Duration::from_millis(100),
             verdict_bytes: 64 << 10,
             log_bytes: 4 << 10,
+            host_calls: 1_000,
+            state_keys: 10_000,
+            state_bytes: 16 << 20,
         }
     }
 }

@@ -65,13 +65,24 @@ impl LogBuffer {
             let excess = inner.stderr_tail.len().saturating_sub(STDERR_TAIL);
             inner.stderr_tail.drain(..excess);
         }
-        inner.partial[stream].extend_from_slice(bytes);
         let name = if stream == 0 { "stdout" } else { "stderr" };
-        while let Some(pos) = inner.partial[stream].iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = inner.partial[stream].drain(..=pos).collect();
-            let text = String::from_utf8_lossy(&line[..line.len() - 1]).into_owned();
-            Self::push_line(&mut inner, self.limit, format!("{name}: {text}"));
+        // Only the new bytes are scanned for line ends, and the partial line
+        // is never kept past the log limit: a plugin writing megabytes without
+        // a newline costs the host neither memory nor rescans.
+        let limit = self.limit as usize;
+        let mut rest = bytes;
+        while let Some(pos) = rest.iter().position(|b| *b == b'\n') {
+            let partial = &mut inner.partial[stream];
+            let room = (limit + 1).saturating_sub(partial.len());
+            partial.extend_from_slice(&rest[..pos.min(room)]);
+            let line = std::mem::take(partial);
+            let text = format!("{name}: {}", String::from_utf8_lossy(&line));
+            Self::push_line(&mut inner, self.limit, text);
+            rest = &rest[pos + 1..];
         }
+        let partial = &mut inner.partial[stream];
+        let room = (limit + 1).saturating_sub(partial.len());
+        partial.extend_from_slice(&rest[..rest.len().min(room)]);
     }
 
     /// The log lines, whether they were truncated, and the tail of stderr.

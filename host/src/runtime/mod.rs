@@ -6,6 +6,7 @@
 //! with fuel, a memory cap, an epoch deadline and capped output.
 
 mod call;
+mod clock;
 mod limits;
 mod logs;
 pub mod plugin;
@@ -24,6 +25,9 @@ pub use plugin::{Plugin, PluginInfo, inspect_file};
 pub const MAX_MEMORY_BYTES: u64 = 512 << 20;
 /// How often the epoch advances: the granularity of wall-clock timeouts.
 pub const EPOCH_TICK: Duration = Duration::from_millis(2);
+/// The largest state key and value a plugin may store.
+pub const MAX_STATE_KEY: usize = 512;
+pub const MAX_STATE_VALUE: usize = 64 * 1024;
 /// The WIT version this host speaks.
 pub const WIT_VERSION: &str = "0.1.0";
 

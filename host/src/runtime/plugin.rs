@@ -220,6 +220,7 @@ fn linker(engine: &Engine, grants: &[String]) -> wasmtime::Result<Linker<CallSta
     use bindings::leadwire::plugin as caps;
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    super::clock::add_frozen_monotonic_clock(&mut linker)?;
     caps::types::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
     caps::log::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
     caps::config::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;

@@ -20,7 +20,7 @@ use ::postgres::{Client, Config, NoTls};
 use super::pool::Pool;
 use super::snapshot::{self, FieldTimes, Merged};
 use super::{Claim, Store, StoreError, StoreResult};
-use crate::capabilities::{StateResult, StateStore};
+use crate::capabilities::{StateResult, StateStore, Usage};
 use crate::decision::Decision;
 use crate::lead::LeadDoc;
 
@@ -266,6 +266,20 @@ fn state_op(op: &str, namespace: &str, key: &str) -> String {
 }
 
 impl StateStore for PgStore {
+    fn usage(&self, namespace: &str) -> StateResult<Usage> {
+        Ok(self.with(&format!("state usage of `{namespace}`"), |c| {
+            let row = c.query_one(
+                "SELECT count(*), coalesce(sum(octet_length(key) + octet_length(value)), 0)::bigint
+                 FROM plugin_state WHERE namespace = $1",
+                &[&namespace],
+            )?;
+            Ok(Usage {
+                keys: row.get::<_, i64>(0) as u64,
+                bytes: row.get::<_, i64>(1) as u64,
+            })
+        })?)
+    }
+
     fn get(&self, namespace: &str, key: &str) -> StateResult<Option<String>> {
         Ok(self.with(&state_op("get", namespace, key), |c| {
             let row = c.query_opt(

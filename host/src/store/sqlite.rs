@@ -17,7 +17,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 use super::pool::Pool;
 use super::snapshot::{self, FieldTimes, Merged};
 use super::{Claim, Store, StoreError, StoreResult};
-use crate::capabilities::{StateResult, StateStore};
+use crate::capabilities::{StateResult, StateStore, Usage};
 use crate::decision::Decision;
 use crate::lead::LeadDoc;
 
@@ -284,6 +284,22 @@ fn state_op(op: &str, namespace: &str, key: &str) -> String {
 }
 
 impl StateStore for SqliteStore {
+    fn usage(&self, namespace: &str) -> StateResult<Usage> {
+        Ok(self.read(&format!("state usage of `{namespace}`"), |conn| {
+            Ok(conn.query_row(
+                "SELECT count(*), coalesce(sum(length(CAST(key AS BLOB)) + length(CAST(value AS BLOB))), 0)
+                 FROM plugin_state WHERE namespace = ?1",
+                params![namespace],
+                |r| {
+                    Ok(Usage {
+                        keys: r.get::<_, i64>(0)? as u64,
+                        bytes: r.get::<_, i64>(1)? as u64,
+                    })
+                },
+            )?)
+        })?)
+    }
+
     fn get(&self, namespace: &str, key: &str) -> StateResult<Option<String>> {
         Ok(self.read(&state_op("get", namespace, key), |conn| {
             Ok(conn
