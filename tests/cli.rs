@@ -257,3 +257,21 @@ fn run_with_an_unknown_pipeline_fails_naming_the_defined_ones() {
         "{err}"
     );
 }
+
+#[test]
+fn a_component_importing_wasi_http_is_refused_by_inspect_naming_the_import_and_the_fix() {
+    // What a default componentize-js build imports: wasi:http, which the host
+    // does not provide (plugins get no network).
+    let bytes =
+        wat::parse_str(r#"(component (import "wasi:http/outgoing-handler@0.2.0" (instance)))"#)
+            .expect("a component in the text format");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("http.wasm");
+    std::fs::write(&file, bytes).unwrap();
+    let out = leadwire(&["plugin", "inspect", file.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("wasi:http/outgoing-handler@0.2.0"), "{err}");
+    assert!(err.contains("does not provide"), "{err}");
+    assert!(err.contains("fetch-event"), "{err}");
+}

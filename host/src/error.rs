@@ -130,6 +130,10 @@ pub enum LoadError {
     },
     #[error("plugin `{plugin}`: imports `{import}`, which leadwire does not provide")]
     UnknownImport { plugin: String, import: String },
+    #[error(
+        "plugin `{plugin}`: imports `{import}`, a WASI interface leadwire does not provide (plugins get no network): build it without that import (componentize-js: disable the `http` and `fetch-event` features)"
+    )]
+    UnprovidedImport { plugin: String, import: String },
     #[error("plugin `{plugin}`: exports none of the roles scoring, segmentation, routing, nurture")]
     NoRoles { plugin: String },
     #[error("plugin `{plugin}`: cannot be linked: {message}")]
@@ -146,6 +150,7 @@ impl LoadError {
             LoadError::MissingGrant { .. } => "missing-grant",
             LoadError::UnsupportedApiVersion { .. } => "unsupported-api-version",
             LoadError::UnknownImport { .. } => "unknown-import",
+            LoadError::UnprovidedImport { .. } => "unprovided-import",
             LoadError::NoRoles { .. } => "no-roles",
             LoadError::Link { .. } => "link",
         }

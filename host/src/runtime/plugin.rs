@@ -15,6 +15,15 @@ use crate::bindings::{self, nurture, routing, scoring, segmentation};
 use crate::error::LoadError;
 
 const CONTRACT: &str = "leadwire:plugin/";
+/// The WASI interfaces the linker serves (empty or frozen: see `linker`).
+const PROVIDED_WASI: &[&str] = &[
+    "wasi:io/",
+    "wasi:clocks/",
+    "wasi:random/",
+    "wasi:cli/",
+    "wasi:filesystem/",
+    "wasi:sockets/",
+];
 
 /// What a component is, read from its bytes alone (`leadwire plugin inspect`).
 #[derive(Debug, Clone, serde::Serialize)]
@@ -117,8 +126,13 @@ fn describe(
             if interface != "types" {
                 capabilities.push(interface.to_string());
             }
-        } else if name.starts_with("wasi:") {
+        } else if PROVIDED_WASI.iter().any(|p| name.starts_with(p)) {
             wasi.push(name.to_string());
+        } else if name.starts_with("wasi:") {
+            return Err(LoadError::UnprovidedImport {
+                plugin: plugin.to_string(),
+                import: name.to_string(),
+            });
         } else {
             return Err(LoadError::UnknownImport {
                 plugin: plugin.to_string(),
