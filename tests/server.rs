@@ -15,6 +15,9 @@ use serde_json::Value;
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/webhooks");
 const SECRET: &str = "test-secret-0123456789";
 const ADMIN_TOKEN: &str = "admin-token-xyz";
+/// The API's bearer tokens (`LEADWIRE_READ_TOKEN`, `LEADWIRE_WRITE_TOKEN`).
+const READ_TOKEN: &str = "read-token-abc";
+const WRITE_TOKEN: &str = "write-token-def";
 const SF_ORG: &str = "00D5g000004SGHnEAO";
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -23,7 +26,7 @@ fn fixture(name: &str) -> Vec<u8> {
 
 /// A server config: the quickstart plugins, a two-rep team with equal weights,
 /// and one source per adapter.
-fn config_text(store_url: &str, extra: &str) -> String {
+fn config_text(store_url: &str, server: &str, extra: &str) -> String {
     let quickstart = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../examples/quickstart/leadwire.toml"
@@ -38,6 +41,7 @@ url = "{store_url}"
 [server]
 admin_token_env = "LW_TEST_ADMIN_TOKEN"
 body_limit_kib = 64
+{server}
 
 [pipelines.even]
 steps = [{{ plugin = "evenrouter" }}]
@@ -112,6 +116,8 @@ impl Server {
             .arg(&config)
             .env("LW_TEST_SECRET", SECRET)
             .env("LW_TEST_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("LEADWIRE_READ_TOKEN", READ_TOKEN)
+            .env("LEADWIRE_WRITE_TOKEN", WRITE_TOKEN)
             .stderr(Stdio::piped())
             .spawn()
             .expect("start leadwire serve");
@@ -142,22 +148,40 @@ impl Server {
     }
 
     fn start(store_url: Option<&str>) -> Server {
+        Server::start_config(store_url, "", "")
+    }
+
+    /// With lines added to `[server]` and after the sources.
+    fn start_config(store_url: Option<&str>, server: &str, extra: &str) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let url = match store_url {
             Some(u) => u.to_string(),
             None => format!("sqlite://{}", dir.path().join("leadwire.db").display()),
         };
         let config = dir.path().join("leadwire.toml");
-        std::fs::write(&config, config_text(&url, "")).unwrap();
+        std::fs::write(&config, config_text(&url, server, extra)).unwrap();
         Server::start_with(config, Some(dir))
     }
 
+    /// A POST; under `/v1/` it carries the write token.
     fn post(&self, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
-        http(&self.addr, "POST", path, headers, body)
+        let auth = format!("Bearer {WRITE_TOKEN}");
+        let mut headers = headers.to_vec();
+        if path.starts_with("/v1/") {
+            headers.push(("Authorization", &auth));
+        }
+        http(&self.addr, "POST", path, &headers, body)
     }
 
+    /// A GET with the read token.
     fn get(&self, path: &str) -> Response {
-        http(&self.addr, "GET", path, &[], b"")
+        let auth = format!("Bearer {READ_TOKEN}");
+        http(&self.addr, "GET", path, &[("Authorization", &auth)], b"")
+    }
+
+    /// A request with exactly these headers.
+    fn raw(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
+        http(&self.addr, method, path, headers, body)
     }
 
     fn url(&self, path: &str) -> String {
@@ -196,10 +220,6 @@ impl Response {
 
 /// A minimal HTTP/1.1 client: one request per connection.
 fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
     let mut request = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
@@ -208,10 +228,24 @@ fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[
         request.push_str(&format!("{k}: {v}\r\n"));
     }
     request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).unwrap();
-    stream.write_all(body).unwrap();
+    let mut bytes = request.into_bytes();
+    bytes.extend_from_slice(body);
+    exchange(addr, &bytes)
+}
+
+/// Send these bytes as they are, read the answer until the server closes.
+fn exchange(addr: &str, request: &[u8]) -> Response {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    stream.write_all(request).unwrap();
     let mut raw = Vec::new();
     let _ = stream.read_to_end(&mut raw);
+    parse_response(&raw)
+}
+
+fn parse_response(raw: &[u8]) -> Response {
     let text = String::from_utf8_lossy(&raw).to_string();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status = head
@@ -274,10 +308,15 @@ fn post_hubspot_v1(server: &Server, body: &[u8]) -> Response {
 }
 
 fn generic_post(server: &Server, body: &str) -> Response {
+    generic_post_to(server, "generic", body)
+}
+
+/// A signed POST to a `generic` source.
+fn generic_post_to(server: &Server, source: &str, body: &str) -> Response {
     let ts = (chrono::Utc::now().timestamp()).to_string();
     let sig = leadwire::adapters::generic::sign(SECRET, &ts, body.as_bytes());
     server.post(
-        "/hooks/generic",
+        &format!("/hooks/{source}"),
         &[
             JSON,
             ("X-Leadwire-Timestamp", &ts),
@@ -542,13 +581,13 @@ fn an_older_event_never_overwrites_a_newer_value_in_the_snapshot() {
     assert_eq!(
         post_hubspot_v1(
             &server,
-            event(1, 2_000_000_000_000, "VP of Sales").as_bytes()
+            event(1, 1_700_000_000_000, "VP of Sales").as_bytes()
         )
         .status,
         200
     );
     assert_eq!(
-        post_hubspot_v1(&server, event(2, 1_900_000_000_000, "Intern").as_bytes()).status,
+        post_hubspot_v1(&server, event(2, 1_600_000_000_000, "Intern").as_bytes()).status,
         200
     );
     let trail = decisions(&server, "hubspot", "555");
@@ -693,10 +732,14 @@ fn evaluate_returns_a_decision_and_logs_it_and_sighup_reloads() {
     let decision = r.json();
     assert_eq!(decision["score"]["grade"], "A1", "{decision}");
     assert_eq!(decision["route"]["action"], "assign");
-    let trail = decisions(&server, "hubspot", "hs-1001");
+    let trail = decisions(&server, "api", "hs-1001");
     assert_eq!(
         trail[0]["id"], decision["id"],
-        "evaluate decisions are in the audit trail"
+        "evaluate decisions are in the audit trail, under the source `api`"
+    );
+    assert!(
+        decisions(&server, "hubspot", "hs-1001").is_empty(),
+        "evaluate never writes into a CRM source's trail by what the body says"
     );
 
     assert_eq!(
@@ -746,4 +789,490 @@ fn evaluate_returns_a_decision_and_logs_it_and_sighup_reloads() {
         status, 401,
         "after SIGHUP the new source exists (and wants a signature)"
     );
+}
+
+// ---- Trust: requests are untrusted (issue "Trust", items 9-14) ----
+
+/// The header's value, if the response has it.
+fn header<'r>(r: &'r Response, name: &str) -> Option<&'r str> {
+    r.headers.lines().find_map(|line| {
+        let (k, v) = line.split_once(':')?;
+        k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+#[test]
+fn deeply_nested_bodies_are_refused_and_the_server_lives() {
+    let server = Server::start(None);
+    // 3,500 levels in 24 KB once overflowed a worker's stack.
+    let deep = format!(
+        r#"<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>{}{}</soapenv:Body></soapenv:Envelope>"#,
+        "<a>".repeat(3_500),
+        "</a>".repeat(3_500)
+    );
+    let r = server.raw(
+        "POST",
+        "/hooks/salesforce",
+        &[("Content-Type", "text/xml")],
+        deep.as_bytes(),
+    );
+    assert_eq!(r.status, 500, "{r:?}");
+    assert!(
+        r.body.contains("soapenv:Fault") && r.body.contains("nested more than"),
+        "a SOAP fault that says why: {}",
+        r.body
+    );
+    // The same depth with another org's id is refused as unauthenticated, before parsing.
+    let other_org = deep.replace(
+        "<soapenv:Body>",
+        "<soapenv:Body><OrganizationId>00D000000000001</OrganizationId>",
+    );
+    let r = server.raw(
+        "POST",
+        "/hooks/salesforce",
+        &[("Content-Type", "text/xml")],
+        other_org.as_bytes(),
+    );
+    assert!(
+        r.body.contains("is not this source&apos;s organization_id")
+            || r.body.contains("is not this source's organization_id"),
+        "{}",
+        r.body
+    );
+    // JSON parsers stop at their nesting limit.
+    let deep_json = "[".repeat(50_000);
+    let r = post_hubspot_v1(&server, deep_json.as_bytes());
+    assert_eq!(r.status, 400, "{r:?}");
+    assert!(
+        r.json()["error"].as_str().unwrap().contains("recursion"),
+        "{r:?}"
+    );
+    let r = generic_post(&server, &deep_json);
+    assert_eq!(r.status, 400, "{r:?}");
+    let r = server.post(
+        "/v1/pipelines/inbound/evaluate",
+        &[JSON],
+        deep_json.as_bytes(),
+    );
+    assert_eq!(r.status, 400, "{r:?}");
+    assert_eq!(server.get("/healthz").status, 200);
+    assert_eq!(
+        generic_post(
+            &server,
+            &generic_lead("n1", "n1", "2026-11-20T12:00:00Z", "VP")
+        )
+        .status,
+        200
+    );
+}
+
+#[test]
+fn half_sent_headers_stalled_bodies_and_idle_connections_are_cut_off() {
+    let server = Server::start_config(
+        None,
+        "header_timeout_seconds = 1\nbody_timeout_seconds = 1\nidle_timeout_seconds = 2\nmax_connections = 8",
+        "",
+    );
+    // Half a header: the server closes the connection.
+    let mut half = TcpStream::connect(&server.addr).unwrap();
+    half.write_all(b"POST /hooks/generic HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    half.set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut sink = Vec::new();
+    let _ = half.read_to_end(&mut sink);
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "half a header held its connection for {:?}",
+        started.elapsed()
+    );
+
+    // A body that stops coming: 408 in the source's format (JSON here).
+    let stalled = b"POST /hooks/generic HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"lead\":";
+    let r = exchange(&server.addr, stalled);
+    assert_eq!(r.status, 408, "{r:?}");
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("did not arrive"),
+        "{r:?}"
+    );
+
+    // Far more idle connections than the cap: a real request still gets through.
+    let idle: Vec<TcpStream> = (0..40)
+        .map(|_| TcpStream::connect(&server.addr).unwrap())
+        .collect();
+    let r = generic_post(
+        &server,
+        &generic_lead("i1", "i1", "2026-11-20T12:00:00Z", "VP"),
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    drop(idle);
+    assert_eq!(server.get("/readyz").status, 200);
+}
+
+#[test]
+fn sigterm_with_a_stalled_client_exits_within_the_shutdown_deadline() {
+    let mut server = Server::start_config(
+        None,
+        "body_timeout_seconds = 600\nshutdown_timeout_seconds = 1",
+        "",
+    );
+    let mut stalled = TcpStream::connect(&server.addr).unwrap();
+    stalled
+        .write_all(b"POST /hooks/generic HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+        .unwrap();
+    // The request is in flight (its handler waits for the body).
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(server.child.id().to_string())
+        .status();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "SIGTERM waited {:?} on a stalled client",
+            started.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    drop(stalled);
+}
+
+#[test]
+fn every_refusal_is_in_the_sources_format_and_huge_bodies_are_refused_up_front() {
+    let server = Server::start(None);
+    // A 3 GiB Content-Length is refused before a byte of the body is sent.
+    let huge = b"POST /hooks/hubspot HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 3221225472\r\nConnection: close\r\n\r\n";
+    let r = exchange(&server.addr, huge);
+    assert_eq!(r.status, 413, "{r:?}");
+    assert!(
+        r.json()["error"].as_str().unwrap().contains("3221225472"),
+        "{r:?}"
+    );
+    let huge_sf = b"POST /hooks/salesforce HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nContent-Length: 3221225472\r\nConnection: close\r\n\r\n";
+    let r = exchange(&server.addr, huge_sf);
+    assert!(
+        r.body.contains("soapenv:Fault") && r.body.contains("<status>413</status>"),
+        "Salesforce gets a SOAP fault: {r:?}"
+    );
+    // Chunked, with no length announced: cut off at the limit, still JSON.
+    let mut chunked = b"POST /hooks/generic HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n".to_vec();
+    for _ in 0..80 {
+        chunked.extend_from_slice(b"400\r\n");
+        chunked.extend_from_slice(&[b' '; 1024]);
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    let r = exchange(&server.addr, &chunked);
+    assert_eq!(r.status, 413, "{r:?}");
+    assert!(
+        r.json()["error"].as_str().unwrap().contains("limit"),
+        "{r:?}"
+    );
+    // Unknown routes, wrong methods and bad queries answer JSON too.
+    let r = server.get("/nope");
+    assert_eq!(r.status, 404, "{r:?}");
+    assert!(r.json()["error"].as_str().is_some(), "{r:?}");
+    let r = server.get("/hooks/generic");
+    assert_eq!(r.status, 405, "{r:?}");
+    assert!(
+        r.json()["error"].as_str().unwrap().contains("POST"),
+        "{r:?}"
+    );
+    let r = server.get("/v1/decisions");
+    assert_eq!(r.status, 400, "{r:?}");
+    assert!(
+        r.json()["error"].as_str().unwrap().contains("status"),
+        "{r:?}"
+    );
+    let r = server.get("/v1/leads/generic/x/decisions?limit=many");
+    assert_eq!(r.status, 400, "{r:?}");
+    assert!(r.json()["error"].as_str().is_some(), "{r:?}");
+    let r = server.post("/v1/pipelines/inbound/evaluate", &[JSON], b"{\"lead\": ");
+    assert_eq!(r.status, 400, "{r:?}");
+    assert!(r.json()["error"].as_str().is_some(), "{r:?}");
+}
+
+#[test]
+fn events_dated_past_the_allowed_skew_are_refused_and_leave_no_trace() {
+    let server = Server::start(None);
+    let ahead = generic_post(
+        &server,
+        &generic_lead("f1", "f1", "2036-11-20T12:00:00Z", "VP"),
+    );
+    assert_eq!(ahead.status, 400, "{ahead:?}");
+    assert!(
+        ahead.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("max_future_skew_seconds"),
+        "{ahead:?}"
+    );
+    assert!(decisions(&server, "generic", "f1").is_empty());
+    // A minute ahead is within the default 5 minutes.
+    let soon = (chrono::Utc::now() + chrono::Duration::minutes(1)).to_rfc3339();
+    let r = generic_post(&server, &generic_lead("f2", "f2", &soon, "VP"));
+    assert_eq!(r.status, 200, "{r:?}");
+    // HubSpot's occurredAt at i64::MAX.
+    let body = format!(
+        r#"[{{"eventId":9,"subscriptionId":7,"portalId":62515,"occurredAt":{},"subscriptionType":"contact.propertyChange","attemptNumber":0,"objectId":777,"propertyName":"jobtitle","propertyValue":"VP","changeSource":"CRM_UI","appId":1}}]"#,
+        i64::MAX
+    );
+    let r = post_hubspot_v1(&server, body.as_bytes());
+    assert_eq!(r.status, 400, "{r:?}");
+    assert!(decisions(&server, "hubspot", "777").is_empty());
+    let r = server.post(
+        "/v1/pipelines/inbound/evaluate",
+        &[JSON],
+        br#"{"lead": {"id": "e1"}, "event": {"trigger": "updated", "at": "2036-01-01T00:00:00Z"}}"#,
+    );
+    assert_eq!(r.status, 400, "{r:?}");
+}
+
+/// Two sources whose pipelines fail: one for a reason that may pass (a
+/// plugin that never returns: `timeout`), one for good (an invalid verdict).
+fn failing_sources() -> String {
+    let abuse = format!("{}/hostile_abuse.wasm", common::PLUGINS_DIR);
+    format!(
+        r#"
+[plugins.stuck]
+path = "{abuse}"
+grants = ["state"]
+limits = {{ fuel = 0 }}
+[plugins.stuck.config]
+mode = "sleep-forever"
+
+[plugins.faulty]
+path = "{abuse}"
+grants = ["state"]
+[plugins.faulty.config]
+mode = "duplicate-parts"
+
+[pipelines.stuck]
+steps = [{{ plugin = "stuck" }}]
+
+[pipelines.faulty]
+steps = [{{ plugin = "faulty" }}]
+
+[sources.stuck]
+adapter = "generic"
+pipeline = "stuck"
+secret_env = "LW_TEST_SECRET"
+
+[sources.faulty]
+adapter = "generic"
+pipeline = "faulty"
+secret_env = "LW_TEST_SECRET"
+"#
+    )
+}
+
+#[test]
+fn a_timeout_is_retried_not_recorded_until_the_attempts_run_out() {
+    let server = Server::start_config(None, "max_attempts = 3", &failing_sources());
+    let body = generic_lead("t1", "t1", "2026-11-20T12:00:00Z", "VP");
+    for attempt in 1..=2 {
+        let r = generic_post_to(&server, "stuck", &body);
+        assert_eq!(r.status, 503, "attempt {attempt}: {r:?}");
+        assert_eq!(header(&r, "retry-after"), Some("60"), "{r:?}");
+        let message = r.json()["error"].as_str().unwrap().to_string();
+        assert!(
+            message.contains(&format!("attempt {attempt} of 3")) && message.contains("timeout"),
+            "{message}"
+        );
+        assert!(
+            decisions(&server, "stuck", "t1").is_empty(),
+            "a transient failure is not the lead's decision"
+        );
+    }
+    let r = generic_post_to(&server, "stuck", &body);
+    assert_eq!(r.status, 200, "the last attempt is recorded: {r:?}");
+    let trail = decisions(&server, "stuck", "t1");
+    assert_eq!(trail.len(), 1);
+    assert_eq!(trail[0]["status"], "error");
+    assert!(
+        trail[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("gave up after 3 attempts"),
+        "{trail:?}"
+    );
+    // A deterministic failure is recorded at once.
+    let r = generic_post_to(
+        &server,
+        "faulty",
+        &generic_lead("d1", "d1", "2026-11-20T12:00:00Z", "VP"),
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(decisions(&server, "faulty", "d1").len(), 1);
+
+    let attention = server.get("/v1/decisions?status=error");
+    assert_eq!(attention.status, 200, "{attention:?}");
+    let leads: Vec<_> = attention
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["lead_id"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(leads, ["d1", "t1"], "newest first");
+    let only = server
+        .get("/v1/decisions?status=error&source=faulty")
+        .json();
+    assert_eq!(only.as_array().unwrap().len(), 1, "{only}");
+
+    let metrics = server.get("/metrics").body;
+    for line in [
+        r#"leadwire_decisions_total{pipeline="stuck",outcome="retry"} 2"#,
+        r#"leadwire_decisions_total{pipeline="stuck",outcome="failed"} 1"#,
+        r#"leadwire_decisions_total{pipeline="faulty",outcome="error"} 1"#,
+    ] {
+        assert!(metrics.contains(line), "{line} in:\n{metrics}");
+    }
+}
+
+#[test]
+fn plugins_that_never_return_do_not_stop_the_server_deciding() {
+    let server = Server::start_config(None, "", &failing_sources());
+    std::thread::scope(|s| {
+        for t in 0..16 {
+            let server = &server;
+            s.spawn(move || {
+                let body = generic_lead(
+                    &format!("s{t}"),
+                    &format!("s{t}"),
+                    "2026-11-20T12:00:00Z",
+                    "VP",
+                );
+                let r = generic_post_to(server, "stuck", &body);
+                assert_eq!(r.status, 503, "{r:?}");
+            });
+        }
+        for i in 0..8 {
+            let body = generic_lead(
+                &format!("ok{i}"),
+                &format!("ok{i}"),
+                "2026-11-20T12:00:00Z",
+                "VP",
+            );
+            let r = generic_post(&server, &body);
+            assert_eq!(r.status, 200, "{r:?}");
+            assert_eq!(server.get("/readyz").status, 200);
+        }
+    });
+}
+
+#[test]
+fn the_api_needs_bearer_tokens_with_read_and_write_scopes() {
+    let server = Server::start(None);
+    let hot = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/quickstart/leads/hot.json"
+    ))
+    .unwrap();
+    let trail = "/v1/leads/api/hs-1001/decisions";
+    let bearer = |t: &str| format!("Bearer {t}");
+
+    let r = server.raw("GET", trail, &[], b"");
+    assert_eq!(r.status, 401, "{r:?}");
+    assert!(
+        r.json()["error"].as_str().unwrap().contains("Bearer"),
+        "{r:?}"
+    );
+    let r = server.raw("GET", trail, &[("Authorization", &bearer("guess"))], b"");
+    assert_eq!(r.status, 401, "{r:?}");
+    let r = server.raw("GET", trail, &[("Authorization", &bearer(READ_TOKEN))], b"");
+    assert_eq!(r.status, 200, "{r:?}");
+
+    let evaluate = "/v1/pipelines/inbound/evaluate";
+    let r = server.raw("POST", evaluate, &[JSON], &hot);
+    assert_eq!(r.status, 401, "{r:?}");
+    let r = server.raw(
+        "POST",
+        evaluate,
+        &[JSON, ("Authorization", &bearer(READ_TOKEN))],
+        &hot,
+    );
+    assert_eq!(r.status, 403, "{r:?}");
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("LEADWIRE_WRITE_TOKEN"),
+        "{r:?}"
+    );
+    let r = server.raw(
+        "POST",
+        evaluate,
+        &[JSON, ("Authorization", &bearer(WRITE_TOKEN))],
+        &hot,
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    let r = server.raw(
+        "GET",
+        trail,
+        &[("Authorization", &bearer(WRITE_TOKEN))],
+        b"",
+    );
+    assert_eq!(r.json().as_array().unwrap().len(), 1, "{r:?}");
+    let r = server.raw(
+        "POST",
+        "/v1/pipelines/inbound/evaluate?source=backfill",
+        &[JSON, ("Authorization", &bearer(WRITE_TOKEN))],
+        &hot,
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(decisions(&server, "backfill", "hs-1001").len(), 1);
+
+    // Health, readiness and metrics stay open by default; metrics count evaluate.
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        assert_eq!(server.raw("GET", path, &[], b"").status, 200, "{path}");
+    }
+    let metrics = server.raw("GET", "/metrics", &[], b"").body;
+    for line in [
+        r#"leadwire_evaluate_requests_total{pipeline="inbound",status="200"} 2"#,
+        r#"leadwire_evaluate_requests_total{pipeline="inbound",status="403"} 1"#,
+    ] {
+        assert!(metrics.contains(line), "{line} in:\n{metrics}");
+    }
+}
+
+#[test]
+fn without_tokens_the_api_says_what_to_set_and_the_options_open_or_close_it() {
+    // No token in the variables the config names.
+    let server = Server::start_config(
+        None,
+        "read_token_env = \"LW_TEST_UNSET_READ\"\nwrite_token_env = \"LW_TEST_UNSET_WRITE\"",
+        "",
+    );
+    let r = server.get("/v1/leads/generic/x/decisions");
+    assert_eq!(r.status, 401, "{r:?}");
+    let message = r.json()["error"].as_str().unwrap().to_string();
+    assert!(
+        message.contains("LW_TEST_UNSET_READ") && message.contains("api_auth"),
+        "{message}"
+    );
+    drop(server);
+
+    let open = Server::start_config(None, "api_auth = \"none\"", "");
+    assert_eq!(
+        open.raw("GET", "/v1/leads/generic/x/decisions", &[], b"")
+            .status,
+        200
+    );
+    drop(open);
+
+    let closed = Server::start_config(None, "protect_metrics = true", "");
+    assert_eq!(closed.raw("GET", "/metrics", &[], b"").status, 401);
+    assert_eq!(closed.raw("GET", "/readyz", &[], b"").status, 401);
+    assert_eq!(closed.raw("GET", "/healthz", &[], b"").status, 200);
+    assert_eq!(closed.get("/metrics").status, 200);
 }

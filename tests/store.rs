@@ -135,6 +135,7 @@ impl Db {
         assert_eq!(
             tables,
             [
+                "attempts",
                 "decisions",
                 "idempotency",
                 "lead_snapshots",
@@ -769,6 +770,76 @@ fn decisions_newest_first_with_limit(db: &Db) {
     );
 }
 
+fn attempts_are_counted_per_event_and_outlive_the_claim(db: &Db) {
+    assert!(is_new(&db.claim("hubspot", "evt-t", 1_000, LEASE).unwrap()));
+    assert_eq!(db.count_attempt("hubspot", "evt-t").unwrap(), 1);
+    db.release("hubspot", "evt-t").unwrap();
+    assert!(is_new(&db.claim("hubspot", "evt-t", 1_001, LEASE).unwrap()));
+    assert_eq!(db.count_attempt("hubspot", "evt-t").unwrap(), 2);
+    assert_eq!(
+        db.count_attempt("pipedrive", "evt-t").unwrap(),
+        1,
+        "per source"
+    );
+    assert_eq!(
+        db.count_attempt("hubspot", "evt-u").unwrap(),
+        1,
+        "per event"
+    );
+    // Concurrent replicas never lose a count.
+    let handles = [db.shared(), db.open_again()];
+    let workers: Vec<_> = (0..8)
+        .map(|i| {
+            let store = handles[i % 2].clone();
+            thread::spawn(move || store.count_attempt("hubspot", "evt-race").unwrap())
+        })
+        .collect();
+    let mut seen: Vec<u32> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+    seen.sort();
+    assert_eq!(seen, (1..=8).collect::<Vec<_>>());
+}
+
+fn decisions_are_listed_by_status_newest_first(db: &Db) {
+    let failed = |id: &str, lead: &str, at: &str| {
+        let mut d = decision(id, lead, at);
+        d.status = leadwire::decision::DecisionStatus::Error;
+        d.error = Some("step `router` failed: timeout".into());
+        d
+    };
+    db.record("hubspot", "e1", &failed("f-1", "1", "2026-11-20T10:00:01Z"))
+        .unwrap();
+    db.record(
+        "hubspot",
+        "e2",
+        &decision("ok-1", "2", "2026-11-20T10:00:02Z"),
+    )
+    .unwrap();
+    db.record(
+        "pipedrive",
+        "e3",
+        &failed("f-2", "3", "2026-11-20T10:00:03Z"),
+    )
+    .unwrap();
+    assert_eq!(
+        ids(&db.decisions_with_status("error", None, 10).unwrap()),
+        ["f-2", "f-1"]
+    );
+    assert_eq!(
+        ids(&db
+            .decisions_with_status("error", Some("hubspot"), 10)
+            .unwrap()),
+        ["f-1"]
+    );
+    assert_eq!(
+        ids(&db.decisions_with_status("ok", None, 10).unwrap()),
+        ["ok-1"]
+    );
+    assert_eq!(
+        ids(&db.decisions_with_status("error", None, 1).unwrap()),
+        ["f-2"]
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Opening
 
@@ -844,6 +915,8 @@ contract!(
     record_after_a_takeover_is_refused_with_the_standing_decision,
     concurrent_claimers_exactly_one_new,
     decisions_newest_first_with_limit,
+    attempts_are_counted_per_event_and_outlive_the_claim,
+    decisions_are_listed_by_status_newest_first,
     migrations_are_idempotent_and_keep_data,
     ping_and_location,
     dropping_a_store_inside_an_async_runtime_is_fine,

@@ -186,36 +186,71 @@ fn default_store_url() -> String {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
-    #[serde(default = "default_listen")]
     pub listen: String,
     /// The URL the CRMs call, as they see it (behind a proxy it differs from the
     /// listen address); HubSpot's v2/v3 signatures cover it.
     pub public_url: Option<String>,
-    #[serde(default = "default_body_limit")]
     pub body_limit_kib: u64,
     /// The environment variable holding the bearer token for `POST /admin/reload`.
     pub admin_token_env: Option<String>,
+    /// A request's headers must arrive within this (a half-sent header holds a
+    /// connection otherwise).
+    pub header_timeout_seconds: u64,
+    /// A request's body must arrive within this.
+    pub body_timeout_seconds: u64,
+    /// A connection with no bytes read or written for this long is closed.
+    pub idle_timeout_seconds: u64,
+    /// Connections held at once; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// On SIGTERM, requests in flight get this long, then the process exits.
+    pub shutdown_timeout_seconds: u64,
+    /// Events dated further ahead than this are refused (400).
+    pub max_future_skew_seconds: u64,
+    /// Tries of an event whose decision failed for a reason that may pass
+    /// (timeout, host error), before it is recorded as failed.
+    pub max_attempts: u32,
+    /// `tokens` (the default): `/v1/*` needs a bearer token; `none`: open (loopback
+    /// development only).
+    pub api_auth: ApiAuth,
+    /// The environment variable holding the token that reads `/v1/*`.
+    pub read_token_env: String,
+    /// The environment variable holding the token that reads and writes `/v1/*`.
+    pub write_token_env: String,
+    /// `/readyz` and `/metrics` need the read token too (`/healthz` is always open).
+    pub protect_metrics: bool,
+}
+
+/// How `/v1/*` is authenticated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ApiAuth {
+    #[default]
+    Tokens,
+    None,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
-            listen: default_listen(),
+            listen: "127.0.0.1:8080".into(),
             public_url: None,
-            body_limit_kib: default_body_limit(),
+            body_limit_kib: 1024,
             admin_token_env: None,
+            header_timeout_seconds: 10,
+            body_timeout_seconds: 30,
+            idle_timeout_seconds: 60,
+            max_connections: 512,
+            shutdown_timeout_seconds: 10,
+            max_future_skew_seconds: 300,
+            max_attempts: 5,
+            api_auth: ApiAuth::Tokens,
+            read_token_env: "LEADWIRE_READ_TOKEN".into(),
+            write_token_env: "LEADWIRE_WRITE_TOKEN".into(),
+            protect_metrics: false,
         }
     }
-}
-
-fn default_listen() -> String {
-    "127.0.0.1:8080".into()
-}
-
-fn default_body_limit() -> u64 {
-    1024
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -245,6 +245,7 @@ impl Pipelines {
                     if closed {
                         decision.status = DecisionStatus::Error;
                         decision.error = Some(format!("step `{}` failed: {error}", step.name));
+                        decision.transient = error.is_transient();
                     }
                     record.error = Some(error);
                     decision.steps.push(record);

@@ -28,7 +28,7 @@ pub mod hubspot;
 pub mod json;
 pub mod pipedrive;
 pub mod salesforce;
-mod sig;
+pub(crate) mod sig;
 
 /// One HTTP request as the CRM sent it.
 pub struct WebhookRequest<'a> {

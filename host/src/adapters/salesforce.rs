@@ -206,6 +206,80 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Elements nested deeper than this are refused before parsing: an Outbound
+/// Message is about 8 deep (Envelope, Body, notifications, Notification,
+/// sObject, field, relationship fields), and a parser walking thousands of
+/// levels can exhaust a worker's stack.
+const MAX_XML_DEPTH: usize = 32;
+
+/// Nodes in one message: 100 notifications of a few hundred fields each fit.
+const MAX_XML_NODES: u32 = 200_000;
+
+/// A linear scan of the element nesting (comments, CDATA, processing
+/// instructions and quoted attribute values skipped), so that the parser only
+/// sees documents of bounded depth.
+fn check_depth(text: &str) -> Result<(), AdapterError> {
+    let b = text.as_bytes();
+    let (mut i, mut depth) = (0, 0usize);
+    let skip_to = |from: usize, end: &[u8]| {
+        b[from..]
+            .windows(end.len())
+            .position(|w| w == end)
+            .map_or(b.len(), |p| from + p + end.len())
+    };
+    while let Some(p) = b[i..].iter().position(|&c| c == b'<') {
+        i += p + 1;
+        match b.get(i) {
+            Some(b'/') => {
+                depth = depth.saturating_sub(1);
+                i = skip_to(i, b">");
+            }
+            Some(b'?') => i = skip_to(i, b"?>"),
+            Some(b'!') if b[i..].starts_with(b"!--") => i = skip_to(i, b"-->"),
+            Some(b'!') if b[i..].starts_with(b"![CDATA[") => i = skip_to(i, b"]]>"),
+            Some(b'!') => i = skip_to(i, b">"),
+            _ => {
+                // An element's start tag: find its end outside quotes.
+                let mut quote = None;
+                let mut self_closing = false;
+                while let Some(&c) = b.get(i) {
+                    i += 1;
+                    match (quote, c) {
+                        (Some(q), c) if c == q => quote = None,
+                        (Some(_), _) => {}
+                        (None, b'"' | b'\'') => quote = Some(c),
+                        (None, b'>') => break,
+                        (None, b'/') => {
+                            self_closing = b.get(i) == Some(&b'>');
+                        }
+                        _ => {}
+                    }
+                }
+                if !self_closing {
+                    depth += 1;
+                    if depth > MAX_XML_DEPTH {
+                        return Err(bad(format!(
+                            "body: elements nested more than {MAX_XML_DEPTH} deep (an Outbound \
+                             Message is about 8): refused"
+                        )));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The `OrganizationId` of a message by a plain text search, so that a message
+/// for another org is refused before its XML is parsed. `None` when it is not
+/// found this way (the parsed check then decides).
+fn scan_org_id(text: &str) -> Option<&str> {
+    let start = text.find("OrganizationId>")? + "OrganizationId>".len();
+    let rest = &text[start..];
+    let end = rest.find('<')?;
+    Some(rest[..end].trim())
+}
+
 fn parse_xml(body: &[u8]) -> Result<Document<'_>, AdapterError> {
     let text = std::str::from_utf8(body).map_err(|e| {
         bad(format!(
@@ -216,10 +290,11 @@ fn parse_xml(body: &[u8]) -> Result<Document<'_>, AdapterError> {
     if text.trim().is_empty() {
         return Err(bad("body: empty (expected a SOAP Outbound Message)"));
     }
-    // DTDs are refused (no entity expansion).
+    check_depth(text)?;
+    // DTDs are refused (no entity expansion); the node count bounds memory.
     let opts = ParsingOptions {
         allow_dtd: false,
-        ..ParsingOptions::default()
+        nodes_limit: MAX_XML_NODES,
     };
     Document::parse_with_options(text, opts)
         .map_err(|e| bad(format!("body: not well-formed XML: {e}")))
@@ -304,26 +379,40 @@ fn field_text<'f>(
         .filter(|s| !s.is_empty())
 }
 
+impl Salesforce {
+    fn is_this_org(&self, org: &str) -> bool {
+        let org15: String = org.chars().take(15).collect();
+        (org.len() == 15 || org.len() == 18) && ct_eq(org15.as_bytes(), self.org15.as_bytes())
+    }
+
+    fn other_org(&self, org: &str) -> AdapterError {
+        let shown: String = org.chars().take(40).collect();
+        unauthorized(format!(
+            "OrganizationId `{shown}` is not this source's organization_id `{}`",
+            self.org_configured
+        ))
+    }
+}
+
 impl Adapter for Salesforce {
     fn verify(&self, req: &WebhookRequest) -> Result<(), AdapterError> {
         require_content_type(req.headers, &["text/xml", "application/soap+xml"])?;
         self.check_token(req)?;
+        if let Some(org) = std::str::from_utf8(req.body).ok().and_then(scan_org_id)
+            && !self.is_this_org(org)
+        {
+            return Err(self.other_org(org));
+        }
         let doc = parse_xml(req.body)?;
         let n = notifications(&doc)?;
         let org = element(n, "OrganizationId")
             .map(|o| text_of(o).trim().to_string())
             .filter(|o| !o.is_empty())
             .ok_or_else(|| unauthorized("notifications: no OrganizationId"))?;
-        let org15: String = org.chars().take(15).collect();
-        let ok =
-            (org.len() == 15 || org.len() == 18) && ct_eq(org15.as_bytes(), self.org15.as_bytes());
-        if ok {
+        if self.is_this_org(&org) {
             Ok(())
         } else {
-            Err(unauthorized(format!(
-                "OrganizationId `{org}` is not this source's organization_id `{}`",
-                self.org_configured
-            )))
+            Err(self.other_org(&org))
         }
     }
 
@@ -536,6 +625,43 @@ mod tests {
             String::from_utf8(a.failed(503, "x\u{1}").body)
                 .unwrap()
                 .contains("soapenv:Server")
+        );
+    }
+
+    #[test]
+    fn nesting_past_the_depth_bound_is_refused_before_parsing() {
+        let a = adapter("organization_id = \"00D5g000004SGHn\"");
+        let h = xml();
+        let deep = format!(
+            "<?xml version=\"1.0\"?>{}{}",
+            "<a x='>'>".repeat(3_500),
+            "</a>".repeat(3_500)
+        );
+        bad_request(
+            a.verify(&request("POST", URL, &h, deep.as_bytes(), NOW)),
+            "nested more than 32 deep",
+        );
+        // Comments, CDATA and self-closing elements do not nest.
+        let flat = format!(
+            "<r>{}<![CDATA[{}]]><!-- {} -->{}</r>",
+            "<e/>".repeat(100),
+            "<a>".repeat(100),
+            "<a>".repeat(100),
+            "<b x=\"/>\"></b>".repeat(100)
+        );
+        check_depth(&flat).unwrap();
+        check_depth(std::str::from_utf8(LEAD).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn another_orgs_message_is_refused_before_its_xml_is_parsed() {
+        let a = adapter("organization_id = \"00D5g000004SGHn\"");
+        let h = xml();
+        let body = "<x><OrganizationId>00D000000000001</OrganizationId>".to_string()
+            + &"<a>".repeat(100_000);
+        is_unauthorized(
+            a.verify(&request("POST", URL, &h, body.as_bytes(), NOW)),
+            "OrganizationId `00D000000000001` is not this source's",
         );
     }
 

@@ -4,17 +4,78 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::Body;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::App;
+use super::auth::{self, Scope};
 use crate::lead::LeadFile;
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+/// A path or query the extractor could not read, answered as JSON like every
+/// other refusal (the extractors' own answer is plain text).
+pub fn extracted<T>(
+    r: Result<T, impl axum::response::IntoResponse + std::fmt::Display>,
+) -> Result<T, Response> {
+    r.map_err(|e| {
+        let message = e.to_string();
+        let status = e.into_response().status();
+        error(status, message)
+    })
+}
+
+/// Routes that do not exist.
+pub async fn not_found(uri: axum::http::Uri) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        format!(
+            "no route {}: webhooks are POST /hooks/SOURCE, the API is under /v1/",
+            uri.path()
+        ),
+    )
+}
+
+/// A route called with the wrong method.
+pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    let path = uri.path();
+    let wanted = if path.starts_with("/hooks/")
+        || path.starts_with("/admin/")
+        || path.ends_with("/evaluate")
+    {
+        "POST"
+    } else {
+        "GET"
+    };
+    let mut response = error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{path} takes {wanted}, not {method}"),
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, header::HeaderValue::from_static(wanted));
+    response
+}
+
+/// The request's token allows `scope`, or the refusal to answer.
+fn authorize(app: &App, headers: &HeaderMap, scope: Scope) -> Result<(), Response> {
+    auth::check(&app.current().config.server, headers, scope)
+        .map_err(|refused| error(refused.status, refused.message))
+}
+
+/// `/readyz` and `/metrics` are open unless `server.protect_metrics` is set.
+fn authorize_ops(app: &App, headers: &HeaderMap) -> Result<(), Response> {
+    if app.current().config.server.protect_metrics {
+        authorize(app, headers, Scope::Read)
+    } else {
+        Ok(())
+    }
 }
 
 pub async fn healthz() -> &'static str {
@@ -22,7 +83,10 @@ pub async fn healthz() -> &'static str {
 }
 
 /// Ready when the store answers and the configuration's plugins are loaded.
-pub async fn readyz(State(app): State<Arc<App>>) -> Response {
+pub async fn readyz(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if let Err(refused) = authorize_ops(&app, &headers) {
+        return refused;
+    }
     let store = app.store.clone();
     let ping = tokio::task::spawn_blocking(move || store.ping()).await;
     let plugins = app.current().pipelines.plugins.len();
@@ -41,7 +105,10 @@ pub async fn readyz(State(app): State<Arc<App>>) -> Response {
     }
 }
 
-pub async fn metrics(State(app): State<Arc<App>>) -> Response {
+pub async fn metrics(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if let Err(refused) = authorize_ops(&app, &headers) {
+        return refused;
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         app.metrics.render(),
@@ -57,9 +124,17 @@ pub struct Limit {
 /// `GET /v1/leads/{source}/{id}/decisions?limit=N`: newest first.
 pub async fn decisions(
     State(app): State<Arc<App>>,
-    Path((source, id)): Path<(String, String)>,
-    Query(q): Query<Limit>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    q: Result<Query<Limit>, QueryRejection>,
+    headers: HeaderMap,
 ) -> Response {
+    if let Err(refused) = authorize(&app, &headers, Scope::Read) {
+        return refused;
+    }
+    let (Path((source, id)), Query(q)) = match (extracted(path), extracted(q)) {
+        (Ok(path), Ok(q)) => (path, q),
+        (Err(refused), _) | (_, Err(refused)) => return refused,
+    };
     let limit = q.limit.unwrap_or(50).min(1000);
     let store = app.store.clone();
     match tokio::task::spawn_blocking(move || store.decisions(&source, &id, limit)).await {
@@ -69,14 +144,98 @@ pub async fn decisions(
     }
 }
 
+#[derive(serde::Deserialize)]
+pub struct StatusQuery {
+    status: String,
+    source: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `GET /v1/decisions?status=error[&source=S][&limit=N]`: what needs attention
+/// (failed decisions, including events that failed for good after their
+/// retries), newest first.
+pub async fn decisions_by_status(
+    State(app): State<Arc<App>>,
+    q: Result<Query<StatusQuery>, QueryRejection>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(refused) = authorize(&app, &headers, Scope::Read) {
+        return refused;
+    }
+    let Query(q) = match extracted(q) {
+        Ok(q) => q,
+        Err(refused) => return refused,
+    };
+    if !matches!(q.status.as_str(), "ok" | "error") {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("status `{}`: expected ok or error", q.status),
+        );
+    }
+    let limit = q.limit.unwrap_or(50).min(1000);
+    let store = app.store.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        store.decisions_with_status(&q.status, q.source.as_deref(), limit)
+    })
+    .await;
+    match result {
+        Ok(Ok(list)) => Json(list).into_response(),
+        Ok(Err(e)) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct EvaluateQuery {
+    /// The source whose audit trail records the decision (default `api`).
+    source: Option<String>,
+}
+
 /// `POST /v1/pipelines/{name}/evaluate`: a lead file in, a Decision out. The
-/// decision is recorded in the log like a webhook's.
+/// decision is recorded in the log under the source `api` (or `?source=`),
+/// never under a CRM's source by what the body says. Needs the write token.
 pub async fn evaluate(
     State(app): State<Arc<App>>,
-    Path(name): Path<String>,
+    path: Result<Path<String>, PathRejection>,
+    q: Result<Query<EvaluateQuery>, QueryRejection>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
+    let started = std::time::Instant::now();
+    let name = path.as_ref().map(|p| p.0.clone()).unwrap_or_default();
+    let known = app.current().pipelines.pipeline(&name).is_ok();
+    let response = evaluate_inner(&app, path, q, &headers, body).await;
+    // Only configured pipelines are labels: the path is the caller's.
+    let pipeline = if known { name } else { "unknown".into() };
+    app.metrics.count(
+        "leadwire_evaluate_requests_total",
+        vec![
+            ("pipeline", pipeline.clone()),
+            ("status", response.status().as_u16().to_string()),
+        ],
+    );
+    app.metrics.observe(
+        "leadwire_evaluate_duration_seconds",
+        vec![("pipeline", pipeline)],
+        started.elapsed(),
+    );
+    response
+}
+
+async fn evaluate_inner(
+    app: &Arc<App>,
+    path: Result<Path<String>, PathRejection>,
+    q: Result<Query<EvaluateQuery>, QueryRejection>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Response {
+    if let Err(refused) = authorize(app, headers, Scope::Write) {
+        return refused;
+    }
+    let (Path(name), Query(q)) = match (extracted(path), extracted(q)) {
+        (Ok(path), Ok(q)) => (path, q),
+        (Err(refused), _) | (_, Err(refused)) => return refused,
+    };
     let json_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -91,6 +250,17 @@ pub async fn evaluate(
             "send the lead as Content-Type: application/json",
         );
     }
+    let loaded = app.current();
+    let server = &loaded.config.server;
+    let limit = usize::try_from(server.body_limit_kib.saturating_mul(1024)).unwrap_or(usize::MAX);
+    let deadline = std::time::Duration::from_secs(server.body_timeout_seconds.max(1));
+    let body = match super::body::read(headers, body, limit, deadline).await {
+        Ok(body) => body,
+        Err(e) => {
+            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            return error(status, e.to_string());
+        }
+    };
     let Ok(text) = std::str::from_utf8(&body) else {
         return error(StatusCode::BAD_REQUEST, "the body is not UTF-8");
     };
@@ -98,13 +268,13 @@ pub async fn evaluate(
         Ok(parsed) => parsed,
         Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
     };
-    let loaded = app.current();
     if loaded.pipelines.pipeline(&name).is_err() {
         return error(StatusCode::NOT_FOUND, format!("no pipeline named `{name}`"));
     }
     let now = chrono::Utc::now().timestamp_millis();
-    let source = doc.source.clone().unwrap_or_else(|| "api".into());
-    let lead = match doc.to_lead(&source) {
+    let lead_source = doc.source.clone().unwrap_or_else(|| "api".into());
+    let record_source = q.source.unwrap_or_else(|| "api".into());
+    let lead = match doc.to_lead(&lead_source) {
         Ok(lead) => lead,
         Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
     };
@@ -112,6 +282,18 @@ pub async fn evaluate(
         Ok(event) => event,
         Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
     };
+    let skew = server.max_future_skew_seconds;
+    let skew_ms = i64::try_from(skew.saturating_mul(1000)).unwrap_or(i64::MAX);
+    if event.at > now.saturating_add(skew_ms) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "event.at {} is more than {skew} seconds ahead of this server's clock: refused \
+                 (server.max_future_skew_seconds)",
+                crate::lead::format_millis(event.at)
+            ),
+        );
+    }
     let app2 = app.clone();
     let result = tokio::task::spawn_blocking(move || {
         let decision = loaded
@@ -120,14 +302,27 @@ pub async fn evaluate(
             .map_err(|e| e.to_string())?;
         let key = format!("evaluate:{}", decision.id);
         app2.store
-            .claim(&source, &key, now, 30_000)
-            .and_then(|_| app2.store.record(&source, &key, &decision))
+            .claim(&record_source, &key, now, 30_000)
+            .and_then(|_| app2.store.record(&record_source, &key, &decision))
             .map_err(|e| e.to_string())?;
         Ok::<_, String>(decision)
     })
     .await;
     match result {
-        Ok(Ok(decision)) => Json(decision).into_response(),
+        Ok(Ok(decision)) => {
+            let outcome = match decision.status {
+                crate::decision::DecisionStatus::Ok => "ok",
+                crate::decision::DecisionStatus::Error => "error",
+            };
+            app.metrics.count(
+                "leadwire_decisions_total",
+                vec![
+                    ("pipeline", decision.pipeline.clone()),
+                    ("outcome", outcome.into()),
+                ],
+            );
+            Json(decision).into_response()
+        }
         Ok(Err(e)) => error(StatusCode::SERVICE_UNAVAILABLE, e),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
@@ -141,18 +336,7 @@ pub async fn reload(State(app): State<Arc<App>>, headers: HeaderMap) -> Response
             "reload over HTTP is off: set server.admin_token_env and that environment variable",
         );
     };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    let equal = given.len() == token.len()
-        && given
-            .bytes()
-            .zip(token.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    if !equal {
+    if !auth::bearer(&headers).is_some_and(|given| auth::same(given, &token)) {
         return error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
     }
     let app2 = app.clone();

@@ -36,7 +36,18 @@ const HELP: &[(&str, &str, &str)] = &[
     (
         "leadwire_decisions_total",
         "counter",
-        "Decisions by pipeline and outcome (ok, error, duplicate).",
+        "Decisions by pipeline and outcome (ok, error, duplicate; retry: a failure that may pass, \
+         released for the CRM to retry; failed: the same, recorded after server.max_attempts).",
+    ),
+    (
+        "leadwire_evaluate_requests_total",
+        "counter",
+        "POST /v1/pipelines/{name}/evaluate requests by pipeline and HTTP status.",
+    ),
+    (
+        "leadwire_evaluate_duration_seconds",
+        "histogram",
+        "Evaluate request latency by pipeline.",
     ),
     (
         "leadwire_plugin_calls_total",

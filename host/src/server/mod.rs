@@ -7,6 +7,9 @@
 //! while the old one keeps serving.
 
 mod api;
+mod auth;
+mod body;
+mod listen;
 mod metrics;
 mod webhook;
 
@@ -17,7 +20,6 @@ use std::sync::{Arc, RwLock};
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 use crate::adapters::{self, Adapter};
@@ -124,7 +126,8 @@ pub async fn serve(config_path: &Path, listen: Option<&str>) -> anyhow::Result<(
     let store_url = config.store.url.clone();
     let store = tokio::task::spawn_blocking(move || crate::store::open(&store_url)).await??;
     let runtime = Arc::new(Runtime::new()?);
-    let body_limit = (config.server.body_limit_kib << 10) as usize;
+    // Connection bounds are taken at startup; a reload does not change them.
+    let bounds = listen::Bounds::from_config(&config.server);
     let addr = listen
         .map(str::to_string)
         .unwrap_or_else(|| config.server.listen.clone());
@@ -139,7 +142,7 @@ pub async fn serve(config_path: &Path, listen: Option<&str>) -> anyhow::Result<(
         store_url,
     });
 
-    let router = router(app.clone(), body_limit);
+    let router = router(app.clone());
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -147,23 +150,32 @@ pub async fn serve(config_path: &Path, listen: Option<&str>) -> anyhow::Result<(
     // Tests and scripts read this line to find the port.
     eprintln!("leadwire: listening on http://{local}");
     tokio::spawn(reload_on_sighup(app.clone()));
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
-    eprintln!("leadwire: stopped");
+    let left = listen::serve(listener, router, bounds, shutdown_signal()).await;
+    if left > 0 {
+        eprintln!(
+            "leadwire: stopped after {}s with {left} connection(s) still open (server.shutdown_timeout_seconds)",
+            bounds.shutdown_timeout.as_secs()
+        );
+    } else {
+        eprintln!("leadwire: stopped");
+    }
     Ok(())
 }
 
-pub fn router(app: Arc<App>, body_limit: usize) -> Router {
+/// The routes. Bodies are read by the handlers themselves (see [`body`]), so no
+/// extractor limit applies.
+pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/hooks/{source}", post(webhook::hook))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))
         .route("/v1/leads/{source}/{id}/decisions", get(api::decisions))
+        .route("/v1/decisions", get(api::decisions_by_status))
         .route("/v1/pipelines/{name}/evaluate", post(api::evaluate))
         .route("/admin/reload", post(api::reload))
-        .layer(DefaultBodyLimit::max(body_limit))
+        .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed)
         .with_state(app)
 }
 

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -19,23 +19,37 @@ use crate::store::{Claim, StoreError};
 /// How long a claim holds before another replica may take the event over.
 const CLAIM_LEASE_MS: i64 = 30_000;
 
+/// How long a CRM should wait before retrying an event that failed for a
+/// reason that may pass.
+const RETRY_AFTER_SECONDS: u32 = 60;
+
 pub fn reply(r: Reply) -> Response {
-    (
+    let mut response = (
         StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         [(header::CONTENT_TYPE, r.content_type)],
         r.body,
     )
-        .into_response()
+        .into_response();
+    if r.status == 503 {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, RETRY_AFTER_SECONDS.into());
+    }
+    response
 }
 
 pub async fn hook(
     State(app): State<Arc<App>>,
-    Path(source_name): Path<String>,
+    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
+    let Path(source_name) = match super::api::extracted(path) {
+        Ok(path) => path,
+        Err(refused) => return refused,
+    };
     let started = Instant::now();
     let loaded = app.current();
     let response = handle(&app, &loaded, &source_name, &method, &uri, &headers, body).await;
@@ -64,7 +78,7 @@ async fn handle(
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let Some(source) = loaded.sources.get(source_name) else {
         let known: Vec<_> = loaded.sources.keys().cloned().collect();
@@ -72,6 +86,13 @@ async fn handle(
             404,
             &serde_json::json!({ "error": format!("no source named `{source_name}` (sources: {})", known.join(", ")) }),
         ));
+    };
+    let server = &loaded.config.server;
+    let limit = usize::try_from(server.body_limit_kib.saturating_mul(1024)).unwrap_or(usize::MAX);
+    let deadline = std::time::Duration::from_secs(server.body_timeout_seconds.max(1));
+    let body = match super::body::read(headers, body, limit, deadline).await {
+        Ok(body) => body,
+        Err(e) => return reply(source.adapter.failed(e.status(), &e.to_string())),
     };
     let url = public_url(loaded, headers, uri);
     let now_ms = chrono::Utc::now().timestamp_millis();
@@ -90,11 +111,16 @@ async fn handle(
         Ok(events) => events,
         Err(e) => return reply(source.adapter.failed(e.status(), e.message())),
     };
+    if let Err(message) = check_times(&events, now_ms, server.max_future_skew_seconds) {
+        tracing::warn!(source = source_name, "refused webhook: {message}");
+        return reply(source.adapter.failed(400, &message));
+    }
+    let max_attempts = server.max_attempts.max(1);
 
     let (app2, loaded2, name) = (app.clone(), loaded.clone(), source_name.to_string());
     let outcome = tokio::task::spawn_blocking(move || {
         let source = &loaded2.sources[&name];
-        process(&app2, &loaded2, source, events, now_ms)
+        process(&app2, &loaded2, source, events, now_ms, max_attempts)
     })
     .await;
     match outcome {
@@ -104,6 +130,10 @@ async fn handle(
             &format!("event `{key}` is being decided by another worker; retry later"),
         )),
         Ok(Err(Failure::BadLead(message))) => reply(source.adapter.failed(400, &message)),
+        Ok(Err(Failure::Transient(message))) => {
+            tracing::warn!(source = source_name, "{message}");
+            reply(source.adapter.failed(503, &message))
+        }
         Ok(Err(Failure::Store(e))) => {
             tracing::error!(source = source_name, "store failed: {e}");
             reply(
@@ -132,9 +162,33 @@ fn public_url(loaded: &Loaded, headers: &HeaderMap, uri: &Uri) -> String {
     }
 }
 
+/// Refuse events dated further ahead than `skew_seconds`: a far-future time
+/// would freeze the snapshot's fields against every later real change.
+pub fn check_times(
+    events: &[crate::adapters::LeadEvent],
+    now_ms: i64,
+    skew_seconds: u64,
+) -> Result<(), String> {
+    let skew_ms = i64::try_from(skew_seconds.saturating_mul(1000)).unwrap_or(i64::MAX);
+    let latest = now_ms.saturating_add(skew_ms);
+    match events.iter().find(|e| e.at > latest) {
+        None => Ok(()),
+        Some(e) => Err(format!(
+            "event `{}` is dated {}, more than {skew_seconds} seconds ahead of this server's \
+             clock ({}): refused (server.max_future_skew_seconds)",
+            e.dedup_key,
+            crate::lead::format_millis(e.at),
+            crate::lead::format_millis(now_ms)
+        )),
+    }
+}
+
 pub enum Failure {
     /// Another worker holds the event's claim.
     Busy(String),
+    /// The decision failed for a reason that may pass; the claim is released so
+    /// that the CRM's retry decides it again.
+    Transient(String),
     /// The event's lead cannot be turned into the contract's types.
     BadLead(String),
     Store(StoreError),
@@ -153,6 +207,7 @@ fn process(
     source: &Source,
     events: Vec<crate::adapters::LeadEvent>,
     now_ms: i64,
+    max_attempts: u32,
 ) -> Result<Vec<Decision>, Failure> {
     let store = &app.store;
     let mut decisions = Vec::with_capacity(events.len());
@@ -173,7 +228,9 @@ fn process(
             Claim::InProgress => return Err(Failure::Busy(key)),
             Claim::New => {}
         }
-        match decide(app, loaded, source, &event) {
+        let decided = decide(app, loaded, source, &event)
+            .and_then(|decision| settle(app, source, &key, decision, max_attempts));
+        match decided {
             Ok(decision) => match store.record(&source.name, &key, &decision) {
                 Ok(()) => decisions.push(decision),
                 // Another worker decided it after our claim lapsed: answer theirs.
@@ -190,6 +247,45 @@ fn process(
         }
     }
     Ok(decisions)
+}
+
+/// A decision that failed for a reason that may pass is not the lead's
+/// decision: count the attempt, release the claim and have the CRM retry, up to
+/// `max_attempts`; then record it as failed (listed by `/v1/decisions?status=error`).
+fn settle(
+    app: &App,
+    source: &Source,
+    key: &str,
+    mut decision: Decision,
+    max_attempts: u32,
+) -> Result<Decision, Failure> {
+    if !(decision.status == DecisionStatus::Error && decision.transient) {
+        return Ok(decision);
+    }
+    let attempt = app.store.count_attempt(&source.name, key)?;
+    let reason = decision.error.clone().unwrap_or_default();
+    let count = |outcome: &str| {
+        app.metrics.count(
+            "leadwire_decisions_total",
+            vec![
+                ("pipeline", decision.pipeline.clone()),
+                ("outcome", outcome.into()),
+            ],
+        )
+    };
+    if attempt < max_attempts {
+        count("retry");
+        // The caller releases the claim.
+        return Err(Failure::Transient(format!(
+            "event `{key}`: {reason}; this may pass, so nothing was recorded: retry \
+             (attempt {attempt} of {max_attempts})"
+        )));
+    }
+    count("failed");
+    decision.error = Some(format!(
+        "{reason} (gave up after {attempt} attempts; server.max_attempts = {max_attempts})"
+    ));
+    Ok(decision)
 }
 
 fn decide(
@@ -227,16 +323,20 @@ fn decide(
         .run(&source.pipeline, lead, wit_event)
         .map_err(|e| Failure::BadLead(e.to_string()))?;
     let outcome = match decision.status {
-        DecisionStatus::Ok => "ok",
-        DecisionStatus::Error => "error",
+        DecisionStatus::Ok => Some("ok"),
+        // Counted by `settle`: retried, or failed for good.
+        DecisionStatus::Error if decision.transient => None,
+        DecisionStatus::Error => Some("error"),
     };
-    app.metrics.count(
-        "leadwire_decisions_total",
-        vec![
-            ("pipeline", decision.pipeline.clone()),
-            ("outcome", outcome.into()),
-        ],
-    );
+    if let Some(outcome) = outcome {
+        app.metrics.count(
+            "leadwire_decisions_total",
+            vec![
+                ("pipeline", decision.pipeline.clone()),
+                ("outcome", outcome.into()),
+            ],
+        );
+    }
     for step in &decision.steps {
         let result = step.error.as_ref().map(|e| e.kind()).unwrap_or("ok");
         app.metrics.count(

@@ -154,6 +154,20 @@ pub trait Store: StateStore {
     /// that a retry can proceed at once. A decided key is left as it is.
     fn release(&self, source: &str, dedup_key: &str) -> StoreResult<()>;
 
+    /// Count one more failed attempt at deciding an event (a failure that may
+    /// pass, so the claim is released and the CRM retries) and return the
+    /// attempts so far, this one included. The count outlives the claim.
+    fn count_attempt(&self, source: &str, dedup_key: &str) -> StoreResult<u32>;
+
+    /// The newest decisions with `status` (`ok`, `error`), of every source or
+    /// of one, newest first, at most `limit`: `GET /v1/decisions?status=error`.
+    fn decisions_with_status(
+        &self,
+        status: &str,
+        source: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<Decision>>;
+
     /// The audit trail: the decisions recorded for a lead, newest first
     /// (by `decided_at`, then by the order they were recorded), at most `limit`.
     fn decisions(&self, source: &str, lead_id: &str, limit: usize) -> StoreResult<Vec<Decision>>;

@@ -74,6 +74,16 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (source, dedup_key)
     );
     ",
+    // 2: failed attempts per event (transient failures), decisions by status.
+    "
+    CREATE TABLE attempts (
+        source    TEXT    NOT NULL,
+        dedup_key TEXT    NOT NULL,
+        count     INTEGER NOT NULL,
+        PRIMARY KEY (source, dedup_key)
+    );
+    CREATE INDEX decisions_by_status ON decisions (status, decided_at, seq);
+    ",
 ];
 
 /// `url` without its password and query (which may hold one), for messages.
@@ -569,6 +579,40 @@ impl Store for PgStore {
                 &[&source, &dedup_key],
             )?;
             Ok(())
+        })
+    }
+
+    fn count_attempt(&self, source: &str, dedup_key: &str) -> StoreResult<u32> {
+        let op = format!("count an attempt at `{dedup_key}` of source `{source}`");
+        self.with(&op, |c| {
+            let row = c.query_one(
+                "INSERT INTO attempts (source, dedup_key, count) VALUES ($1, $2, 1)
+                 ON CONFLICT (source, dedup_key) DO UPDATE SET count = attempts.count + 1
+                 RETURNING count",
+                &[&source, &dedup_key],
+            )?;
+            let count: i32 = row.get(0);
+            Ok(u32::try_from(count).unwrap_or(0))
+        })
+    }
+
+    fn decisions_with_status(
+        &self,
+        status: &str,
+        source: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<Decision>> {
+        let op = format!("read decisions with status `{status}`");
+        self.with(&op, |c| {
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = c.query(
+                "SELECT doc::text FROM decisions
+                 WHERE status = $1 AND ($2::text IS NULL OR source = $2)
+                 ORDER BY decided_at DESC, seq DESC
+                 LIMIT $3",
+                &[&status, &source, &limit],
+            )?;
+            rows.iter().map(|r| parse("decision", r.get(0))).collect()
         })
     }
 

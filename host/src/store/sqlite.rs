@@ -67,6 +67,16 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (source, dedup_key)
     );
     ",
+    // 2: failed attempts per event (transient failures), decisions by status.
+    "
+    CREATE TABLE attempts (
+        source    TEXT    NOT NULL,
+        dedup_key TEXT    NOT NULL,
+        count     INTEGER NOT NULL,
+        PRIMARY KEY (source, dedup_key)
+    );
+    CREATE INDEX decisions_by_status ON decisions (status, decided_at);
+    ",
 ];
 
 pub struct SqliteStore {
@@ -572,6 +582,42 @@ impl Store for SqliteStore {
                 params![source, dedup_key],
             )?;
             Ok(())
+        })
+    }
+
+    fn count_attempt(&self, source: &str, dedup_key: &str) -> StoreResult<u32> {
+        let op = format!("count an attempt at `{dedup_key}` of source `{source}`");
+        self.write(&op, |tx| {
+            let count: i64 = tx.query_row(
+                "INSERT INTO attempts (source, dedup_key, count) VALUES (?1, ?2, 1)
+                 ON CONFLICT (source, dedup_key) DO UPDATE SET count = count + 1
+                 RETURNING count",
+                params![source, dedup_key],
+                |r| r.get(0),
+            )?;
+            Ok(u32::try_from(count).unwrap_or(u32::MAX))
+        })
+    }
+
+    fn decisions_with_status(
+        &self,
+        status: &str,
+        source: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<Decision>> {
+        let op = format!("read decisions with status `{status}`");
+        self.read(&op, |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT doc FROM decisions
+                 WHERE status = ?1 AND (?2 IS NULL OR source = ?2)
+                 ORDER BY decided_at DESC, seq DESC
+                 LIMIT ?3",
+            )?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let docs = stmt
+                .query_map(params![status, source, limit], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            docs.iter().map(|doc| parse("decision", doc)).collect()
         })
     }
 
