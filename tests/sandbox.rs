@@ -72,6 +72,10 @@ static HOST: LazyLock<Pipelines> = LazyLock::new(|| {
         abuse("empty-part", ""),
         abuse("bidi-reason", ""),
         abuse("negative-zero", ""),
+        raw("bad-discriminant"),
+        raw("out-of-bounds-list"),
+        raw("out-of-bounds-string"),
+        raw("well-formed"),
         r#"
 [pipelines.panic-open]
 steps = [
@@ -107,6 +111,16 @@ fn abuse(mode: &str, extra: &str) -> String {
     format!(
         "{component}[plugins.{name}.config]\nmode = \"{mode}\"\n{}",
         pipeline(mode, &name, "fail-closed")
+    )
+}
+
+/// A `hostile_raw_abi` install and its one-step pipeline, named `raw-MODE`.
+fn raw(mode: &str) -> String {
+    let name = format!("raw_{}", mode.replace('-', "_"));
+    let component = plugin(&name, "hostile_raw_abi", "");
+    format!(
+        "{component}[plugins.{name}.config]\nmode = \"{mode}\"\n{}",
+        pipeline(&format!("raw-{mode}"), &name, "fail-closed")
     )
 }
 
@@ -756,4 +770,100 @@ fn negative_zero_points_are_recorded_as_zero() {
     assert!(score.value.is_sign_positive(), "{}", score.value);
     let json = serde_json::to_string(&decision.steps[0].verdict).unwrap();
     assert!(!json.contains("-0"), "{json}");
+}
+
+/// Faults only a hand-written ABI can commit (the bindings never would): each is
+/// the plugin's fault, with its kind and a short message, never `host-error`.
+#[test]
+fn faults_below_the_bindings_are_the_plugins_kinds_with_a_short_message() {
+    let ok = run(&HOST, "raw-well-formed");
+    assert_eq!(
+        ok.status,
+        DecisionStatus::Ok,
+        "the hand-written export works: {ok:#?}"
+    );
+    for mode in [
+        "bad-discriminant",
+        "out-of-bounds-list",
+        "out-of-bounds-string",
+    ] {
+        let error = hostile_step_error(&format!("raw-{mode}"));
+        assert_eq!(error.kind(), "trap", "{mode}: {error}");
+        let message = error.to_string();
+        assert!(
+            message.contains("the plugin handed the host invalid data") && message.len() < 200,
+            "{mode}: {message}"
+        );
+    }
+    // The allocator hands the host an out-of-bounds pointer for the input.
+    let json = SAMPLE_LEAD.replace("\"VP Sales\"", &format!("\"{}\"", "x".repeat(7_777)));
+    let (lead, event) = lead_and_event(&json);
+    let decision = HOST.run("raw-well-formed", lead, event).unwrap();
+    let error = only_step(&decision).error.clone().expect("the step failed");
+    assert_eq!(error.kind(), "trap", "{error}");
+    assert!(error.to_string().contains("realloc"), "{error}");
+    assert_custom_scorer_still_works(&HOST, "normal");
+}
+
+/// State that takes 150 ms per operation, as a distant database would.
+struct SlowState(leadwire::capabilities::MemoryState);
+
+impl leadwire::capabilities::StateStore for SlowState {
+    fn usage(
+        &self,
+        ns: &str,
+    ) -> leadwire::capabilities::StateResult<leadwire::capabilities::Usage> {
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        self.0.usage(ns)
+    }
+    fn get(&self, ns: &str, key: &str) -> leadwire::capabilities::StateResult<Option<String>> {
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        self.0.get(ns, key)
+    }
+    fn set(&self, ns: &str, key: &str, value: &str) -> leadwire::capabilities::StateResult<()> {
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        self.0.set(ns, key, value)
+    }
+    fn delete(&self, ns: &str, key: &str) -> leadwire::capabilities::StateResult<()> {
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        self.0.delete(ns, key)
+    }
+    fn increment(
+        &self,
+        ns: &str,
+        key: &str,
+        delta: i64,
+    ) -> leadwire::capabilities::StateResult<i64> {
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        self.0.increment(ns, key, delta)
+    }
+    fn compare_and_swap(
+        &self,
+        ns: &str,
+        key: &str,
+        expected: Option<&str>,
+        new: &str,
+    ) -> leadwire::capabilities::StateResult<bool> {
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        self.0.compare_and_swap(ns, key, expected, new)
+    }
+}
+
+/// The 100 ms deadline is the plugin's own time: a state backend taking 150 ms
+/// per call (more than the whole deadline) does not make the step time out.
+#[test]
+fn time_spent_in_a_slow_state_backend_is_not_charged_to_the_plugin() {
+    let text = [
+        plugin("counter", "hostile_state_counter", "grants = [\"state\"]"),
+        pipeline("counter", "counter", "fail-closed"),
+    ]
+    .concat();
+    let runtime = std::sync::Arc::new(leadwire::Runtime::new().unwrap());
+    let slow = std::sync::Arc::new(SlowState(Default::default()));
+    let pipelines = Pipelines::load(&config(&text), runtime, slow).unwrap();
+    let decision = run(&pipelines, "counter");
+    let step = only_step(&decision);
+    assert!(step.error.is_none(), "{:?}", step.error);
+    assert_eq!(step.metrics.timeout_ms, 100);
+    assert_eq!(decision.status, DecisionStatus::Ok);
 }
