@@ -1105,6 +1105,15 @@ fn a_timeout_is_retried_not_recorded_until_the_attempts_run_out() {
             .contains("gave up after 3 attempts"),
         "{trail:?}"
     );
+    // Through the API too: 503, nothing recorded.
+    let r = server.post(
+        "/v1/pipelines/stuck/evaluate",
+        &[JSON],
+        br#"{"lead": {"id": "t2"}}"#,
+    );
+    assert_eq!(r.status, 503, "{r:?}");
+    assert_eq!(header(&r, "retry-after"), Some("60"), "{r:?}");
+    assert!(decisions(&server, "api", "t2").is_empty());
     // A deterministic failure is recorded at once.
     let r = generic_post_to(
         &server,

@@ -300,6 +300,14 @@ async fn evaluate_inner(
             .pipelines
             .run(&name, lead, event)
             .map_err(|e| e.to_string())?;
+        // A failure that may pass is not the lead's decision: nothing is
+        // recorded, and the caller retries.
+        if decision.status == crate::decision::DecisionStatus::Error && decision.transient {
+            return Err(format!(
+                "{}; this may pass, so nothing was recorded: retry",
+                decision.error.as_deref().unwrap_or("the pipeline failed")
+            ));
+        }
         let key = format!("evaluate:{}", decision.id);
         app2.store
             .claim(&record_source, &key, now, 30_000)
@@ -323,7 +331,13 @@ async fn evaluate_inner(
             );
             Json(decision).into_response()
         }
-        Ok(Err(e)) => error(StatusCode::SERVICE_UNAVAILABLE, e),
+        Ok(Err(e)) => {
+            let mut response = error(StatusCode::SERVICE_UNAVAILABLE, e);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("60"));
+            response
+        }
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }
