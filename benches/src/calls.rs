@@ -8,10 +8,11 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow};
 use leadwire::bindings::types::{Event, Input, Lead, PriorStep};
+use leadwire::capabilities::CallContext;
 use leadwire::capabilities::{Accounts, Directory, HostEnv, MemoryState};
 use leadwire::config::Config;
 use leadwire::generate::Generator;
-use leadwire::runtime::{CallContext, Plugin, WarmInstance};
+use leadwire::runtime::{Plugin, WarmInstance};
 use leadwire::{Pipelines, Runtime};
 use serde::{Deserialize, Serialize};
 use wasmtime::Store;

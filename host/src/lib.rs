@@ -20,6 +20,7 @@ pub mod pipeline;
 pub mod runtime;
 pub mod server;
 pub mod store;
+pub mod verdict;
 
 pub use config::Config;
 pub use decision::Decision;

@@ -5,14 +5,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::bindings::types::{Event, Input, Lead, PriorStep};
-use crate::capabilities::{Accounts, Directory, HostEnv, StateStore};
+use crate::capabilities::{Accounts, CallContext, Directory, HostEnv, StateStore};
 use crate::config::{Config, OnError};
 use crate::decision::{Decision, DecisionStatus, RouteAction, StepRecord, VerdictOut};
 use crate::error::LoadError;
 use crate::lead::trigger_name;
-use crate::runtime::{
-    CallContext, CallOutcome, Plugin, Role, Runtime, WarmInstance, plugin::Install,
-};
+use crate::runtime::{CallOutcome, Plugin, Role, Runtime, WarmInstance, plugin::Install};
 
 pub struct Step {
     pub name: String,
@@ -73,7 +71,7 @@ impl Pipelines {
                 path: &config.plugin_path(plugin),
                 sha256: plugin.sha256.as_deref(),
                 grants: &grants,
-                limits: config.limits_for(plugin),
+                limits: crate::runtime::Limits::layered(&config.limits, &plugin.limits),
                 config_json: serde_json::to_string(&plugin.config).unwrap_or_else(|_| "{}".into()),
             };
             match Plugin::load(runtime.engine(), install) {

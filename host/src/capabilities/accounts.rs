@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
+use super::Capabilities;
 use crate::bindings::leadwire::plugin::accounts::{Account, Host};
 use crate::config::AccountConfig;
-use crate::runtime::CallState;
 
 #[derive(Default)]
 pub struct Accounts {
@@ -35,7 +35,7 @@ impl Accounts {
     }
 }
 
-impl Host for CallState {
+impl Host for Capabilities {
     fn by_domain(&mut self, domain: String) -> wasmtime::Result<Option<Account>> {
         self.host_call("accounts.by-domain", |s| {
             Ok(s.ctx

@@ -1,9 +1,9 @@
 //! `config`: the install's config table, converted to JSON once at load.
 
+use super::Capabilities;
 use crate::bindings::leadwire::plugin::config::Host;
-use crate::runtime::CallState;
 
-impl Host for CallState {
+impl Host for Capabilities {
     fn get(&mut self) -> wasmtime::Result<String> {
         self.host_call("config.get", |s| Ok(s.config_json.to_string()))
     }

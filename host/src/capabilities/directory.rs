@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use super::Capabilities;
 use crate::bindings::leadwire::plugin::directory::{Availability, Host, Rep, Team};
 use crate::config::DirectoryConfig;
-use crate::runtime::CallState;
 
 #[derive(Default)]
 pub struct Directory {
@@ -58,7 +58,7 @@ impl Directory {
     }
 }
 
-impl Host for CallState {
+impl Host for Capabilities {
     fn get_team(&mut self, name: String) -> wasmtime::Result<Option<Team>> {
         self.host_call("directory.get-team", |s| {
             Ok(s.ctx.env.directory.team(&name))

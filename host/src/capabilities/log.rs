@@ -1,9 +1,9 @@
 //! `log`: into the call's capped log buffer.
 
+use super::Capabilities;
 use crate::bindings::leadwire::plugin::log::{Host, Level};
-use crate::runtime::CallState;
 
-impl Host for CallState {
+impl Host for Capabilities {
     fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
         let level = match level {
             Level::Debug => "debug",

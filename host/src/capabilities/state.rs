@@ -5,9 +5,20 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use super::Capabilities;
 use crate::bindings::leadwire::plugin::state::Host;
 use crate::error::PluginFault;
-use crate::runtime::{CallState, MAX_STATE_KEY, MAX_STATE_VALUE};
+
+/// The largest state key and value a plugin may store.
+pub const MAX_STATE_KEY: usize = 512;
+pub const MAX_STATE_VALUE: usize = 64 * 1024;
+
+/// What one install may keep in `state`: keys, and bytes of keys plus values.
+#[derive(Debug, Clone, Copy)]
+pub struct StateQuotas {
+    pub keys: u64,
+    pub bytes: u64,
+}
 
 /// A state backend failed; the call traps and its step fails.
 #[derive(Debug, thiserror::Error)]
@@ -132,7 +143,7 @@ fn check(key: &str, value: Option<&str>) -> wasmtime::Result<()> {
     Ok(())
 }
 
-impl CallState {
+impl Capabilities {
     /// Refuse a write that would take the install past its key or byte quota.
     /// The usage is read once per call, at its first write, and kept up to
     /// date (an upper bound) by this call's writes; only near a quota is the
@@ -143,7 +154,7 @@ impl CallState {
             Some(usage) => usage,
             None => self.ctx.env.state.usage(&namespace)?,
         };
-        let (max_keys, max_bytes) = (self.meter.state_keys, self.meter.state_bytes);
+        let (max_keys, max_bytes) = (self.state_quotas.keys, self.state_quotas.bytes);
         let added = (key.len() + new_len) as u64;
         let mut next = Usage {
             keys: usage.keys + 1,
@@ -176,7 +187,7 @@ impl CallState {
     }
 }
 
-impl Host for CallState {
+impl Host for Capabilities {
     fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
         self.host_call("state.get", |s| {
             check(&key, None)?;

@@ -2,7 +2,7 @@
 //! and every way it can fail turned into a typed [`CallError`].
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use sha2::Digest;
 use wasmtime::component::Instance;
@@ -12,95 +12,19 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::clock::FrozenClock;
 use super::limits::MemoryLimiter;
-use super::logs::LogBuffer;
 use super::{EPOCH_TICK, Plugin, Role};
 use crate::bindings::types::{Input, Verdict};
-use crate::capabilities::HostEnv;
-use crate::decision::VerdictOut;
+use crate::capabilities::{CallContext, Capabilities, HostCallMeter, LogBuffer, StateQuotas};
 use crate::error::{CallError, PluginFault};
+use crate::verdict::{CallMetrics, VerdictOut};
 
-/// The store data of one call; the capabilities are implemented on it.
+/// The store data of one call: WASI, the memory limiter, and the
+/// capabilities' part.
 pub struct CallState {
     wasi: WasiCtx,
     table: ResourceTable,
     limiter: MemoryLimiter,
-    pub(crate) logs: LogBuffer,
-    pub(crate) ctx: CallContext,
-    pub(crate) config_json: Arc<str>,
-    pub(crate) meter: HostCallMeter,
-    /// What the install holds in `state`, read at its first write of the call.
-    pub(crate) state_usage: Option<crate::capabilities::state::Usage>,
-}
-
-/// Capability calls of one plugin call: how many (against the install's
-/// budget) and how long they took (not charged to the plugin's deadline).
-pub(crate) struct HostCallMeter {
-    pub calls: u32,
-    pub limit: u32,
-    pub started: Instant,
-    pub host_time: Duration,
-    pub timeout: Duration,
-    /// State quotas of the install.
-    pub state_keys: u64,
-    pub state_bytes: u64,
-}
-
-impl HostCallMeter {
-    fn new(limits: &super::Limits) -> HostCallMeter {
-        HostCallMeter {
-            calls: 0,
-            limit: limits.host_calls,
-            started: Instant::now(),
-            host_time: Duration::ZERO,
-            timeout: limits.timeout,
-            state_keys: limits.state_keys,
-            state_bytes: limits.state_bytes,
-        }
-    }
-
-    fn start_call(&mut self) {
-        self.calls = 0;
-        self.started = Instant::now();
-        self.host_time = Duration::ZERO;
-    }
-
-    /// The plugin's own time so far: wall time less the host's.
-    fn guest_time(&self) -> Duration {
-        self.started.elapsed().saturating_sub(self.host_time)
-    }
-}
-
-impl CallState {
-    /// Run one capability call: counted against the budget, its time kept off
-    /// the plugin's deadline.
-    pub(crate) fn host_call<R>(
-        &mut self,
-        what: &str,
-        serve: impl FnOnce(&mut Self) -> wasmtime::Result<R>,
-    ) -> wasmtime::Result<R> {
-        self.meter.calls += 1;
-        if self.meter.calls > self.meter.limit {
-            return Err(PluginFault::Quota(format!(
-                "{what}: more than {} capability calls in one call (limits.host_calls)",
-                self.meter.limit
-            ))
-            .into());
-        }
-        let entered = Instant::now();
-        let result = serve(self);
-        self.meter.host_time += entered.elapsed();
-        result
-    }
-}
-
-/// Who is calling and what the capabilities serve them.
-#[derive(Clone)]
-pub struct CallContext {
-    pub env: Arc<HostEnv>,
-    /// The state namespace: the plugin install's name.
-    pub namespace: Arc<str>,
-    /// The event time: the plugin's "now".
-    pub now: i64,
+    pub(super) caps: Capabilities,
 }
 
 impl CallState {
@@ -116,24 +40,6 @@ impl WasiView for CallState {
             table: &mut self.table,
         }
     }
-}
-
-/// What a call used, against its limits (shown by `leadwire run`, kept in the
-/// decision record).
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct CallMetrics {
-    pub fuel_used: u64,
-    pub fuel_limit: Option<u64>,
-    pub peak_memory_bytes: u64,
-    pub memory_limit_bytes: u64,
-    pub duration_us: u64,
-    pub timeout_ms: u64,
-    pub verdict_bytes: u64,
-    pub verdict_limit_bytes: u64,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub logs: Vec<String>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub logs_truncated: bool,
 }
 
 pub struct CallOutcome {
@@ -185,11 +91,16 @@ impl Plugin {
                 wasi: wasi_for(input, &logs),
                 table: ResourceTable::new(),
                 limiter: MemoryLimiter::new(self.limits.memory_bytes),
-                logs,
-                ctx,
-                config_json: self.config_json.clone(),
-                meter: HostCallMeter::new(&self.limits),
-                state_usage: None,
+                caps: Capabilities::new(
+                    ctx,
+                    self.config_json.clone(),
+                    logs,
+                    HostCallMeter::new(self.limits.host_calls, self.limits.timeout),
+                    StateQuotas {
+                        keys: self.limits.state_keys,
+                        bytes: self.limits.state_bytes,
+                    },
+                ),
             },
         );
         store.limiter(|s| &mut s.limiter);
@@ -199,7 +110,7 @@ impl Plugin {
         // The deadline counts the plugin's own time: when it comes, time spent
         // serving capability calls (a database round trip) is given back.
         store.epoch_deadline_callback(|store| {
-            let meter = &store.data().meter;
+            let meter = &store.data().caps.meter;
             let used = meter.guest_time();
             if used >= meter.timeout {
                 return Ok(wasmtime::UpdateDeadline::Interrupt);
@@ -232,8 +143,7 @@ impl Plugin {
         // 2 ticks (4 ms) late instead.
         let ticks = limits.timeout.as_micros().div_ceil(EPOCH_TICK.as_micros()) as u64 + 2;
         store.set_epoch_deadline(ticks);
-        store.data_mut().meter.start_call();
-        store.data_mut().state_usage = None;
+        store.data_mut().caps.start_call();
 
         let start = Instant::now();
         let raw = match instance {
@@ -250,7 +160,7 @@ impl Plugin {
         let duration = start.elapsed();
 
         let fuel_used = fuel - store.get_fuel().unwrap_or(0);
-        let (lines, truncated, stderr_tail) = store.data().logs.finish();
+        let (lines, truncated, stderr_tail) = store.data().caps.logs.finish();
         let limiter = &store.data().limiter;
         let mut metrics = CallMetrics {
             fuel_used,
@@ -371,9 +281,9 @@ impl WarmInstance {
         let (mut store, instance) = match self.live.take() {
             Some((mut store, instance)) => {
                 let data = store.data_mut();
-                data.logs.reset();
-                data.wasi = wasi_for(input, &data.logs);
-                data.ctx = ctx;
+                data.caps.logs.reset();
+                data.wasi = wasi_for(input, &data.caps.logs);
+                data.caps.ctx = ctx;
                 data.limiter.start_call();
                 (store, Some(instance))
             }
@@ -396,7 +306,7 @@ fn check_verdict(
     limit: u64,
     metrics: &mut CallMetrics,
 ) -> Result<(Verdict, VerdictOut), CallError> {
-    crate::decision::normalize_verdict(&mut verdict)
+    crate::verdict::normalize_verdict(&mut verdict)
         .map_err(|message| CallError::InvalidVerdict { message })?;
     let out = VerdictOut::from_wit(&verdict);
     let size = serde_json::to_vec(&out)

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::config::LimitsConfig;
+
 /// What one plugin call may use. Defaults follow architecture.md (Shopify
 /// Functions is the anchor).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -28,8 +30,44 @@ impl Limits {
     /// contribution is 80 bytes, its JSON about 40), hence 4x the verdict
     /// limit; never less than a full state value and key.
     pub fn copy_bytes(&self) -> usize {
-        let state_call = (super::MAX_STATE_VALUE + super::MAX_STATE_KEY) as u64 + 4096;
+        use crate::capabilities::state::{MAX_STATE_KEY, MAX_STATE_VALUE};
+        let state_call = (MAX_STATE_VALUE + MAX_STATE_KEY) as u64 + 4096;
         (self.verdict_bytes.saturating_mul(4)).max(state_call) as usize
+    }
+}
+
+impl Limits {
+    /// The defaults, overridden by the config's `[limits]`, then by the
+    /// plugin install's own `limits`.
+    pub fn layered(global: &LimitsConfig, install: &LimitsConfig) -> Limits {
+        let mut limits = Limits::default();
+        for layer in [global, install] {
+            if let Some(fuel) = layer.fuel {
+                limits.fuel = (fuel > 0).then_some(fuel);
+            }
+            if let Some(m) = layer.memory_mib {
+                limits.memory_bytes = m << 20;
+            }
+            if let Some(t) = layer.timeout_ms {
+                limits.timeout = std::time::Duration::from_millis(t);
+            }
+            if let Some(v) = layer.verdict_kib {
+                limits.verdict_bytes = v << 10;
+            }
+            if let Some(l) = layer.log_kib {
+                limits.log_bytes = l << 10;
+            }
+            if let Some(n) = layer.host_calls {
+                limits.host_calls = n;
+            }
+            if let Some(n) = layer.state_keys {
+                limits.state_keys = n;
+            }
+            if let Some(n) = layer.state_kib {
+                limits.state_bytes = n << 10;
+            }
+        }
+        limits
     }
 }
 

@@ -8,7 +8,6 @@
 mod call;
 mod clock;
 mod limits;
-mod logs;
 pub mod plugin;
 
 use std::sync::Arc;
@@ -17,59 +16,17 @@ use std::time::{Duration, Instant};
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-pub use call::{CallContext, CallMetrics, CallOutcome, CallState, WarmInstance};
+pub use crate::verdict::{CallMetrics, Role};
+pub use call::{CallOutcome, CallState, WarmInstance};
 pub use limits::Limits;
 pub use plugin::{Plugin, PluginInfo, inspect_file};
 
 /// The largest linear memory any plugin may be given (the pool's slot size).
-pub const MAX_MEMORY_BYTES: u64 = 512 << 20;
+pub const MAX_MEMORY_BYTES: u64 = crate::config::MAX_MEMORY_MIB << 20;
 /// How often the epoch advances: the granularity of wall-clock timeouts.
 pub const EPOCH_TICK: Duration = Duration::from_millis(2);
-/// The largest state key and value a plugin may store.
-pub const MAX_STATE_KEY: usize = 512;
-pub const MAX_STATE_VALUE: usize = 64 * 1024;
 /// The WIT version this host speaks.
 pub const WIT_VERSION: &str = "0.1.0";
-
-/// A plugin role: an exported interface of the contract.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Role {
-    Scoring,
-    Segmentation,
-    Routing,
-    Nurture,
-}
-
-impl Role {
-    pub const ALL: [Role; 4] = [
-        Role::Scoring,
-        Role::Segmentation,
-        Role::Routing,
-        Role::Nurture,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Scoring => "scoring",
-            Role::Segmentation => "segmentation",
-            Role::Routing => "routing",
-            Role::Nurture => "nurture",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.name() == name)
-    }
-}
-
-impl std::fmt::Display for Role {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// The engine plus the thread that advances its epoch.
 pub struct Runtime {

@@ -12,6 +12,7 @@ use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
 use super::call::CallState;
 use super::{Limits, Role, WIT_VERSION};
 use crate::bindings::{self, nurture, routing, scoring, segmentation};
+use crate::capabilities::Capabilities;
 use crate::error::LoadError;
 
 const CONTRACT: &str = "leadwire:plugin/";
@@ -235,14 +236,24 @@ fn linker(engine: &Engine, grants: &[String]) -> wasmtime::Result<Linker<CallSta
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     super::clock::add_frozen_monotonic_clock(&mut linker)?;
-    caps::types::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-    caps::log::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-    caps::config::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+    caps::types::add_to_linker::<_, HasSelf<Capabilities>>(&mut linker, |s| &mut s.caps)?;
+    caps::log::add_to_linker::<_, HasSelf<Capabilities>>(&mut linker, |s| &mut s.caps)?;
+    caps::config::add_to_linker::<_, HasSelf<Capabilities>>(&mut linker, |s| &mut s.caps)?;
     for grant in grants {
         match grant.as_str() {
-            "state" => caps::state::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?,
-            "directory" => caps::directory::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?,
-            "accounts" => caps::accounts::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?,
+            "state" => caps::state::add_to_linker::<_, HasSelf<Capabilities>>(&mut linker, |s| {
+                &mut s.caps
+            })?,
+            "directory" => {
+                caps::directory::add_to_linker::<_, HasSelf<Capabilities>>(&mut linker, |s| {
+                    &mut s.caps
+                })?
+            }
+            "accounts" => {
+                caps::accounts::add_to_linker::<_, HasSelf<Capabilities>>(&mut linker, |s| {
+                    &mut s.caps
+                })?
+            }
             other => wasmtime::bail!("unknown capability `{other}`"),
         }
     }

@@ -71,7 +71,11 @@ fn put_u32(area: &mut [u8; 48], at: usize, v: u32) {
 /// `score: func(input: input) -> result<score-verdict, string>`, lowered: the
 /// input is passed by pointer (it flattens to more than 16 values), the result
 /// returned by pointer.
-#[unsafe(export_name = "leadwire:plugin/scoring@0.1.0#score")]
+// Only a wasm build exports it: native linkers refuse the name.
+#[cfg_attr(
+    target_arch = "wasm32",
+    unsafe(export_name = "leadwire:plugin/scoring@0.1.0#score")
+)]
 extern "C" fn score(_input: *mut u8) -> *mut u8 {
     let config = leadwire::plugin::config::get();
     let mode = config

@@ -1,5 +1,6 @@
-//! A call's log: the `log` capability, stdout and stderr, capped at the plugin's
-//! log limit and truncated with a note rather than failing the plugin's writes.
+//! A call's log: what the `log` capability, stdout and stderr write, capped at
+//! the plugin's log limit and truncated with a note rather than failing the
+//! plugin's writes.
 
 use std::sync::{Arc, Mutex};
 

@@ -9,7 +9,14 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::runtime::Limits;
+pub use crate::decision::OnError;
+pub use input::{ColumnType, InputConfig};
+
+mod input;
+
+/// The largest `memory_mib` a plugin may be given: the runtime's pool slots
+/// are this size.
+pub const MAX_MEMORY_MIB: u64 = 512;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -52,7 +59,7 @@ pub struct Config {
     pub sources: BTreeMap<String, SourceConfig>,
     /// How `leadwire score` / `backtest` read CSV and JSONL rows into leads.
     #[serde(default)]
-    pub input: crate::bulk::InputConfig,
+    pub input: InputConfig,
     /// Where the file was read from; plugin paths are relative to its folder.
     #[serde(skip)]
     pub path: PathBuf,
@@ -113,17 +120,6 @@ pub struct StepConfig {
     pub name: Option<String>,
     #[serde(default)]
     pub on_error: OnError,
-}
-
-/// What a failed step does to the decision.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum OnError {
-    /// Skip the step, record its error, go on.
-    FailOpen,
-    /// The decision is an error; later steps do not run.
-    #[default]
-    FailClosed,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -332,38 +328,6 @@ impl Config {
         self.base_dir().join(plugin.path.get_ref())
     }
 
-    /// Effective limits of a plugin: defaults < config `[limits]` < plugin `limits`.
-    pub fn limits_for(&self, plugin: &PluginConfig) -> Limits {
-        let mut limits = Limits::default();
-        for layer in [&self.limits, &plugin.limits] {
-            if let Some(fuel) = layer.fuel {
-                limits.fuel = (fuel > 0).then_some(fuel);
-            }
-            if let Some(m) = layer.memory_mib {
-                limits.memory_bytes = m << 20;
-            }
-            if let Some(t) = layer.timeout_ms {
-                limits.timeout = std::time::Duration::from_millis(t);
-            }
-            if let Some(v) = layer.verdict_kib {
-                limits.verdict_bytes = v << 10;
-            }
-            if let Some(l) = layer.log_kib {
-                limits.log_bytes = l << 10;
-            }
-            if let Some(n) = layer.host_calls {
-                limits.host_calls = n;
-            }
-            if let Some(n) = layer.state_keys {
-                limits.state_keys = n;
-            }
-            if let Some(n) = layer.state_kib {
-                limits.state_bytes = n << 10;
-            }
-        }
-        limits
-    }
-
     fn invalid(&self, span: std::ops::Range<usize>, message: String) -> ConfigError {
         let line = self.source[..span.start.min(self.source.len())]
             .matches('\n')
@@ -426,7 +390,7 @@ impl Config {
                     ));
                 }
                 if let Some(role) = &step.role {
-                    if crate::runtime::Role::parse(role.get_ref()).is_none() {
+                    if crate::verdict::Role::parse(role.get_ref()).is_none() {
                         return Err(self.invalid(
                             role.span(),
                             format!(
@@ -479,7 +443,7 @@ impl Config {
         limits: &LimitsConfig,
         span: std::ops::Range<usize>,
     ) -> Result<(), ConfigError> {
-        let max_memory = crate::runtime::MAX_MEMORY_BYTES >> 20;
+        let max_memory = MAX_MEMORY_MIB;
         if let Some(m) = limits.memory_mib {
             if m == 0 || m > max_memory {
                 return Err(self.invalid(
