@@ -1140,7 +1140,8 @@ fn a_timeout_is_retried_not_recorded_until_the_attempts_run_out() {
 
     let metrics = server.get("/metrics").body;
     for line in [
-        r#"leadwire_decisions_total{pipeline="stuck",outcome="retry"} 2"#,
+        // Two webhook attempts and the evaluate call.
+        r#"leadwire_decisions_total{pipeline="stuck",outcome="retry"} 3"#,
         r#"leadwire_decisions_total{pipeline="stuck",outcome="failed"} 1"#,
         r#"leadwire_decisions_total{pipeline="faulty",outcome="error"} 1"#,
     ] {

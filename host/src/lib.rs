@@ -19,6 +19,7 @@ pub mod learn;
 pub mod pipeline;
 pub mod runtime;
 pub mod server;
+pub mod service;
 pub mod store;
 pub mod verdict;
 

@@ -14,6 +14,7 @@ use serde_json::json;
 use super::App;
 use super::auth::{self, Scope};
 use crate::lead::LeadFile;
+use crate::service::{Failure, Route, Service};
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
@@ -110,7 +111,10 @@ pub async fn metrics(State(app): State<Arc<App>>, headers: HeaderMap) -> Respons
         return refused;
     }
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         app.metrics.render(),
     )
         .into_response()
@@ -206,19 +210,9 @@ pub async fn evaluate(
     let known = app.current().pipelines.pipeline(&name).is_ok();
     let response = evaluate_inner(&app, path, q, &headers, body).await;
     // Only configured pipelines are labels: the path is the caller's.
-    let pipeline = if known { name } else { "unknown".into() };
-    app.metrics.count(
-        "leadwire_evaluate_requests_total",
-        vec![
-            ("pipeline", pipeline.clone()),
-            ("status", response.status().as_u16().to_string()),
-        ],
-    );
-    app.metrics.observe(
-        "leadwire_evaluate_duration_seconds",
-        vec![("pipeline", pipeline)],
-        started.elapsed(),
-    );
+    let pipeline = if known { name.as_str() } else { "unknown" };
+    app.metrics
+        .evaluate(pipeline, response.status().as_u16(), started.elapsed());
     response
 }
 
@@ -283,8 +277,7 @@ async fn evaluate_inner(
         Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
     };
     let skew = server.max_future_skew_seconds;
-    let skew_ms = i64::try_from(skew.saturating_mul(1000)).unwrap_or(i64::MAX);
-    if event.at > now.saturating_add(skew_ms) {
+    if event.at > crate::service::latest_allowed(now, skew) {
         return error(
             StatusCode::BAD_REQUEST,
             format!(
@@ -296,43 +289,34 @@ async fn evaluate_inner(
     }
     let app2 = app.clone();
     let result = tokio::task::spawn_blocking(move || {
-        let decision = loaded
-            .pipelines
-            .run(&name, lead, event)
-            .map_err(|e| e.to_string())?;
-        // A failure that may pass is not the lead's decision: nothing is
-        // recorded, and the caller retries.
-        if decision.status == crate::decision::DecisionStatus::Error && decision.transient {
-            return Err(format!(
-                "{}; this may pass, so nothing was recorded: retry",
-                decision.error.as_deref().unwrap_or("the pipeline failed")
-            ));
+        let service = Service {
+            store: &app2.store,
+            pipelines: &loaded.pipelines,
+            max_attempts: loaded.config.server.max_attempts,
+        };
+        let route = Route {
+            source: &record_source,
+            pipeline: &name,
+        };
+        let decided = service.evaluate(route, lead, event);
+        match &decided {
+            Ok(outcome) => app2.metrics.outcome(outcome),
+            Err(failure) => app2.metrics.failure(failure),
         }
-        let key = format!("evaluate:{}", decision.id);
-        app2.store
-            .claim(&record_source, &key, now, 30_000)
-            .and_then(|_| app2.store.record(&record_source, &key, &decision))
-            .map_err(|e| e.to_string())?;
-        Ok::<_, String>(decision)
+        decided
     })
     .await;
     match result {
-        Ok(Ok(decision)) => {
-            let outcome = match decision.status {
-                crate::decision::DecisionStatus::Ok => "ok",
-                crate::decision::DecisionStatus::Error => "error",
+        Ok(Ok(outcome)) => Json(outcome.into_decision()).into_response(),
+        Ok(Err(Failure::BadLead(message))) => error(StatusCode::BAD_REQUEST, message),
+        Ok(Err(Failure::Busy(message))) => error(StatusCode::CONFLICT, message),
+        Ok(Err(failure)) => {
+            let message = match failure {
+                Failure::Transient { message, .. } => message,
+                Failure::Store(e) => format!("store unavailable: {e}"),
+                Failure::BadLead(m) | Failure::Busy(m) => m,
             };
-            app.metrics.count(
-                "leadwire_decisions_total",
-                vec![
-                    ("pipeline", decision.pipeline.clone()),
-                    ("outcome", outcome.into()),
-                ],
-            );
-            Json(decision).into_response()
-        }
-        Ok(Err(e)) => {
-            let mut response = error(StatusCode::SERVICE_UNAVAILABLE, e);
+            let mut response = error(StatusCode::SERVICE_UNAVAILABLE, message);
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("60"));

@@ -1,10 +1,16 @@
-//! Prometheus text metrics, kept in memory: counters and latency histograms with
-//! labels. Small enough to write by hand; no exporter dependency.
+//! `/metrics`: counters and latency histograms, on `prometheus-client` (atomic
+//! counters per label set, OpenMetrics text).
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::Mutex;
 use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+use crate::decision::{Decision, DecisionStatus};
+use crate::service::{Failure, Outcome};
 
 /// Latency buckets in seconds: from a plugin call (tens of µs) to a slow webhook.
 const BUCKETS: [f64; 14] = [
@@ -12,134 +18,204 @@ const BUCKETS: [f64; 14] = [
     1.0,
 ];
 
-type Labels = Vec<(&'static str, String)>;
-
-#[derive(Default)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    sum: f64,
-    count: u64,
+fn histogram() -> Histogram {
+    Histogram::new(BUCKETS)
 }
 
-#[derive(Default)]
+type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SourceStatus {
+    source: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SourceLabel {
+    source: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PipelineOutcome {
+    pipeline: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PipelineStatus {
+    pipeline: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PipelineLabel {
+    pipeline: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PluginResult {
+    plugin: String,
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PluginLabel {
+    plugin: String,
+}
+
 pub struct Metrics {
-    counters: Mutex<BTreeMap<(&'static str, Labels), u64>>,
-    histograms: Mutex<BTreeMap<(&'static str, Labels), Histogram>>,
+    registry: Registry,
+    requests: Family<SourceStatus, Counter>,
+    request_seconds: Histograms<SourceLabel>,
+    decisions: Family<PipelineOutcome, Counter>,
+    evaluate_requests: Family<PipelineStatus, Counter>,
+    evaluate_seconds: Histograms<PipelineLabel>,
+    plugin_calls: Family<PluginResult, Counter>,
+    plugin_seconds: Histograms<PluginLabel>,
 }
 
-const HELP: &[(&str, &str, &str)] = &[
-    (
-        "leadwire_requests_total",
-        "counter",
-        "Webhook requests by source and HTTP status.",
-    ),
-    (
-        "leadwire_decisions_total",
-        "counter",
-        "Decisions by pipeline and outcome (ok, error, duplicate; retry: a failure that may pass, \
-         released for the CRM to retry; failed: the same, recorded after server.max_attempts).",
-    ),
-    (
-        "leadwire_evaluate_requests_total",
-        "counter",
-        "POST /v1/pipelines/{name}/evaluate requests by pipeline and HTTP status.",
-    ),
-    (
-        "leadwire_evaluate_duration_seconds",
-        "histogram",
-        "Evaluate request latency by pipeline.",
-    ),
-    (
-        "leadwire_plugin_calls_total",
-        "counter",
-        "Plugin calls by plugin and result (ok or the error kind).",
-    ),
-    (
-        "leadwire_request_duration_seconds",
-        "histogram",
-        "Webhook request latency by source.",
-    ),
-    (
-        "leadwire_plugin_call_duration_seconds",
-        "histogram",
-        "Plugin call latency by plugin.",
-    ),
-];
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        let requests = Family::default();
+        let request_seconds = Histograms::new_with_constructor(histogram as fn() -> Histogram);
+        let decisions = Family::default();
+        let evaluate_requests = Family::default();
+        let evaluate_seconds = Histograms::new_with_constructor(histogram as fn() -> Histogram);
+        let plugin_calls = Family::default();
+        let plugin_seconds = Histograms::new_with_constructor(histogram as fn() -> Histogram);
+        registry.register(
+            "leadwire_requests",
+            "Webhook requests by source and HTTP status",
+            requests.clone(),
+        );
+        registry.register(
+            "leadwire_request_duration_seconds",
+            "Webhook request latency by source",
+            request_seconds.clone(),
+        );
+        registry.register(
+            "leadwire_decisions",
+            "Decisions by pipeline and outcome (ok, error, duplicate; retry: a failure that may \
+             pass, released for the CRM to retry; failed: the same, recorded after \
+             server.max_attempts)",
+            decisions.clone(),
+        );
+        registry.register(
+            "leadwire_evaluate_requests",
+            "POST /v1/pipelines/{name}/evaluate requests by pipeline and HTTP status",
+            evaluate_requests.clone(),
+        );
+        registry.register(
+            "leadwire_evaluate_duration_seconds",
+            "Evaluate request latency by pipeline",
+            evaluate_seconds.clone(),
+        );
+        registry.register(
+            "leadwire_plugin_calls",
+            "Plugin calls by plugin and result (ok or the error kind)",
+            plugin_calls.clone(),
+        );
+        registry.register(
+            "leadwire_plugin_call_duration_seconds",
+            "Plugin call latency by plugin",
+            plugin_seconds.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            request_seconds,
+            decisions,
+            evaluate_requests,
+            evaluate_seconds,
+            plugin_calls,
+            plugin_seconds,
+        }
+    }
+}
 
 impl Metrics {
-    pub fn count(&self, name: &'static str, labels: Labels) {
-        *self
-            .counters
-            .lock()
-            .unwrap()
-            .entry((name, labels))
-            .or_default() += 1;
+    /// One webhook request (`source` is `unknown` for a name not configured).
+    pub fn request(&self, source: &str, status: u16, elapsed: Duration) {
+        let source = source.to_string();
+        self.request_seconds
+            .get_or_create(&SourceLabel {
+                source: source.clone(),
+            })
+            .observe(elapsed.as_secs_f64());
+        self.requests
+            .get_or_create(&SourceStatus { source, status })
+            .inc();
     }
 
-    pub fn observe(&self, name: &'static str, labels: Labels, value: Duration) {
-        let secs = value.as_secs_f64();
-        let mut histograms = self.histograms.lock().unwrap();
-        let h = histograms.entry((name, labels)).or_default();
-        for (i, bound) in BUCKETS.iter().enumerate() {
-            if secs <= *bound {
-                h.counts[i] += 1;
+    /// One evaluate request (`pipeline` is `unknown` for a name not configured).
+    pub fn evaluate(&self, pipeline: &str, status: u16, elapsed: Duration) {
+        let pipeline = pipeline.to_string();
+        self.evaluate_seconds
+            .get_or_create(&PipelineLabel {
+                pipeline: pipeline.clone(),
+            })
+            .observe(elapsed.as_secs_f64());
+        self.evaluate_requests
+            .get_or_create(&PipelineStatus { pipeline, status })
+            .inc();
+    }
+
+    /// What became of an event.
+    pub fn outcome(&self, outcome: &Outcome) {
+        match outcome {
+            Outcome::Decided(d) => {
+                let label = match d.status {
+                    DecisionStatus::Ok => "ok",
+                    DecisionStatus::Error => "error",
+                };
+                self.decided(d, label)
             }
+            Outcome::Duplicate(d) => self.decision(d, "duplicate"),
+            Outcome::GaveUp(d) => self.decided(d, "failed"),
         }
-        h.sum += secs;
-        h.count += 1;
     }
 
-    /// The Prometheus text exposition format.
+    /// An event that was not decided; a transient failure's plugins did run.
+    pub fn failure(&self, failure: &Failure) {
+        if let Failure::Transient { decision, .. } = failure {
+            self.decided(decision, "retry");
+        }
+    }
+
+    fn decision(&self, d: &Decision, outcome: &'static str) {
+        self.decisions
+            .get_or_create(&PipelineOutcome {
+                pipeline: d.pipeline.clone(),
+                outcome,
+            })
+            .inc();
+    }
+
+    /// A decision whose plugins ran now: it and each of its steps.
+    fn decided(&self, d: &Decision, outcome: &'static str) {
+        self.decision(d, outcome);
+        for step in &d.steps {
+            let result = step.error.as_ref().map(|e| e.kind()).unwrap_or("ok");
+            self.plugin_calls
+                .get_or_create(&PluginResult {
+                    plugin: step.plugin.clone(),
+                    result,
+                })
+                .inc();
+            self.plugin_seconds
+                .get_or_create(&PluginLabel {
+                    plugin: step.plugin.clone(),
+                })
+                .observe(Duration::from_micros(step.metrics.duration_us).as_secs_f64());
+        }
+    }
+
+    /// The OpenMetrics text exposition.
     pub fn render(&self) -> String {
-        let counters = self.counters.lock().unwrap();
-        let histograms = self.histograms.lock().unwrap();
         let mut out = String::new();
-        for (name, kind, help) in HELP {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for ((n, labels), value) in counters.iter().filter(|((n, _), _)| n == name) {
-                let _ = writeln!(out, "{n}{} {value}", fmt_labels(labels, None));
-            }
-            for ((n, labels), h) in histograms.iter().filter(|((n, _), _)| n == name) {
-                for (i, bound) in BUCKETS.iter().enumerate() {
-                    let _ = writeln!(
-                        out,
-                        "{n}_bucket{} {}",
-                        fmt_labels(labels, Some(&bound.to_string())),
-                        h.counts[i]
-                    );
-                }
-                let _ = writeln!(
-                    out,
-                    "{n}_bucket{} {}",
-                    fmt_labels(labels, Some("+Inf")),
-                    h.count
-                );
-                let _ = writeln!(out, "{n}_sum{} {}", fmt_labels(labels, None), h.sum);
-                let _ = writeln!(out, "{n}_count{} {}", fmt_labels(labels, None), h.count);
-            }
-        }
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
-    }
-}
-
-fn fmt_labels(labels: &Labels, le: Option<&str>) -> String {
-    let mut parts: Vec<String> = labels
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "{k}=\"{}\"",
-                v.replace('\\', "\\\\")
-                    .replace('"', "\\\"")
-                    .replace('\n', "\\n")
-            )
-        })
-        .collect();
-    if let Some(le) = le {
-        parts.push(format!("le=\"{le}\""));
-    }
-    if parts.is_empty() {
-        String::new()
-    } else {
-        format!("{{{}}}", parts.join(","))
     }
 }

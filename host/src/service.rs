@@ -1,0 +1,238 @@
+//! The one owner of "decide an event": claim its dedup key, merge what it says
+//! into the lead's snapshot, run the pipeline, and record the decision — or,
+//! when it failed for a reason that may pass, release the claim so the CRM's
+//! retry decides it again. The webhook handler and the evaluate API both call
+//! it; the HTTP side only translates requests and answers.
+
+use std::sync::Arc;
+
+use crate::adapters::LeadEvent;
+use crate::bindings::types::{Event, Lead};
+use crate::decision::{Decision, DecisionStatus};
+use crate::lead::{TriggerDoc, format_millis};
+use crate::pipeline::Pipelines;
+use crate::store::{Claim, Store, StoreError};
+
+/// How long a claim holds before another replica may take the event over: far
+/// longer than a pipeline can run (each step is bounded by its deadline).
+pub const CLAIM_LEASE_MS: i64 = 30_000;
+
+/// What the service needs: where decisions are kept and what decides them.
+pub struct Service<'a> {
+    pub store: &'a Arc<dyn Store>,
+    pub pipelines: &'a Pipelines,
+    /// Tries of an event whose decision failed for a reason that may pass,
+    /// before it is recorded as failed (`server.max_attempts`).
+    pub max_attempts: u32,
+}
+
+/// Where an event came from and what decides it.
+#[derive(Clone, Copy)]
+pub struct Route<'a> {
+    /// The source: its snapshots, dedup keys and audit trail.
+    pub source: &'a str,
+    pub pipeline: &'a str,
+}
+
+/// What became of one event.
+pub enum Outcome {
+    /// Decided now and recorded (its status may be `error`: a deterministic
+    /// failure is the lead's decision).
+    Decided(Decision),
+    /// A redelivery: the decision recorded the first time, no plugin ran.
+    Duplicate(Decision),
+    /// It failed for a reason that may pass on every one of `max_attempts`
+    /// tries; recorded as failed.
+    GaveUp(Decision),
+}
+
+impl Outcome {
+    pub fn decision(&self) -> &Decision {
+        match self {
+            Outcome::Decided(d) | Outcome::Duplicate(d) | Outcome::GaveUp(d) => d,
+        }
+    }
+
+    pub fn into_decision(self) -> Decision {
+        match self {
+            Outcome::Decided(d) | Outcome::Duplicate(d) | Outcome::GaveUp(d) => d,
+        }
+    }
+}
+
+/// Why an event was not decided. Nothing of it is recorded (its claim is
+/// released), so a retry starts afresh.
+pub enum Failure {
+    /// Another worker holds the event's claim.
+    Busy(String),
+    /// The pipeline failed for a reason that may pass (the decision that was
+    /// not recorded, for its steps' metrics).
+    Transient {
+        message: String,
+        decision: Box<Decision>,
+    },
+    /// The event's lead cannot be turned into the contract's types.
+    BadLead(String),
+    Store(StoreError),
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Failure::Store(e)
+    }
+}
+
+impl Service<'_> {
+    /// Decide every event of one delivery, in order. Stops at the first that
+    /// cannot be decided (those before it are recorded; a redelivery answers
+    /// them from the log).
+    pub fn decide_all(
+        &self,
+        route: Route,
+        events: Vec<LeadEvent>,
+        now_ms: i64,
+    ) -> Result<Vec<Outcome>, Failure> {
+        events
+            .into_iter()
+            .map(|event| self.decide(route, &event, now_ms))
+            .collect()
+    }
+
+    /// Decide one event exactly once across replicas: claim → merge → run →
+    /// record.
+    pub fn decide(&self, route: Route, event: &LeadEvent, now_ms: i64) -> Result<Outcome, Failure> {
+        let key = &event.dedup_key;
+        match self
+            .store
+            .claim(route.source, key, now_ms, CLAIM_LEASE_MS)?
+        {
+            Claim::Done(decision) => return Ok(Outcome::Duplicate(*decision)),
+            Claim::InProgress => return Err(Failure::Busy(key.clone())),
+            Claim::New => {}
+        }
+        let decided = self
+            .run(route, event)
+            .and_then(|decision| self.settle(route, key, decision));
+        let outcome = match decided {
+            Ok(outcome) => outcome,
+            Err(failure) => {
+                let _ = self.store.release(route.source, key);
+                return Err(failure);
+            }
+        };
+        match self.store.record(route.source, key, outcome.decision()) {
+            Ok(()) => Ok(outcome),
+            // Another worker decided it after our claim lapsed: theirs stands.
+            Err(StoreError::AlreadyDecided { existing, .. }) => Ok(Outcome::Duplicate(*existing)),
+            Err(e) => {
+                let _ = self.store.release(route.source, key);
+                Err(Failure::Store(e))
+            }
+        }
+    }
+
+    /// A lead given whole (`POST /v1/pipelines/{name}/evaluate`): no snapshot,
+    /// no claim (each call is its own event); recorded under `route.source`.
+    pub fn evaluate(&self, route: Route, lead: Lead, event: Event) -> Result<Outcome, Failure> {
+        let decision = self
+            .pipelines
+            .run(route.pipeline, lead, event)
+            .map_err(|e| Failure::BadLead(e.to_string()))?;
+        if let Some(message) = transient(&decision) {
+            return Err(Failure::Transient {
+                message: format!("{message}; this may pass, so nothing was recorded: retry"),
+                decision: Box::new(decision),
+            });
+        }
+        let key = format!("evaluate:{}", decision.id);
+        self.store.record(route.source, &key, &decision)?;
+        Ok(Outcome::Decided(decision))
+    }
+
+    /// Merge the event into the lead's snapshot and run the pipeline on the
+    /// merged lead. A deletion decides nothing but is kept in the audit trail.
+    fn run(&self, route: Route, event: &LeadEvent) -> Result<Decision, Failure> {
+        let merged = self.store.merge_lead(route.source, &event.lead, event.at)?;
+        let lead = merged
+            .lead
+            .to_lead(route.source)
+            .map_err(|e| Failure::BadLead(format!("lead `{}`: {e}", event.lead.id)))?;
+        let Some(mut event_doc) = event.event_doc() else {
+            return Ok(Decision::new(
+                &event.dedup_key,
+                &lead.id,
+                route.source,
+                route.pipeline,
+                "deleted",
+                event.at,
+            ));
+        };
+        if event_doc.changed.is_empty() && event_doc.trigger == TriggerDoc::Updated {
+            // A full record that does not say what changed: the snapshot knows.
+            event_doc.changed = merged.changed;
+        }
+        let wit_event = event_doc
+            .to_event(&lead.id, event.at)
+            .map_err(|e| Failure::BadLead(e.to_string()))?;
+        self.pipelines
+            .run(route.pipeline, lead, wit_event)
+            .map_err(|e| Failure::BadLead(e.to_string()))
+    }
+
+    /// A decision that failed for a reason that may pass is not the lead's
+    /// decision: count the attempt and fail (the caller releases the claim), up
+    /// to `max_attempts`; then it is recorded as failed.
+    fn settle(&self, route: Route, key: &str, mut decision: Decision) -> Result<Outcome, Failure> {
+        let Some(reason) = transient(&decision) else {
+            return Ok(Outcome::Decided(decision));
+        };
+        let attempt = self.store.count_attempt(route.source, key)?;
+        let max = self.max_attempts.max(1);
+        if attempt < max {
+            return Err(Failure::Transient {
+                message: format!(
+                    "event `{key}`: {reason}; this may pass, so nothing was recorded: retry \
+                     (attempt {attempt} of {max})"
+                ),
+                decision: Box::new(decision),
+            });
+        }
+        decision.error = Some(format!(
+            "{reason} (gave up after {attempt} attempts; server.max_attempts = {max})"
+        ));
+        Ok(Outcome::GaveUp(decision))
+    }
+}
+
+/// The reason, when `decision` failed for a reason that may pass.
+fn transient(decision: &Decision) -> Option<String> {
+    (decision.status == DecisionStatus::Error && decision.transient).then(|| {
+        decision
+            .error
+            .clone()
+            .unwrap_or_else(|| "the pipeline failed".into())
+    })
+}
+
+/// Refuse events dated further ahead than `skew_seconds` of `now_ms`: a
+/// far-future time would freeze the snapshot's fields against every later real
+/// change (`server.max_future_skew_seconds`).
+pub fn check_times(events: &[LeadEvent], now_ms: i64, skew_seconds: u64) -> Result<(), String> {
+    let latest = latest_allowed(now_ms, skew_seconds);
+    match events.iter().find(|e| e.at > latest) {
+        None => Ok(()),
+        Some(e) => Err(format!(
+            "event `{}` is dated {}, more than {skew_seconds} seconds ahead of this server's \
+             clock ({}): refused (server.max_future_skew_seconds)",
+            e.dedup_key,
+            format_millis(e.at),
+            format_millis(now_ms)
+        )),
+    }
+}
+
+/// The latest event time accepted at `now_ms`.
+pub fn latest_allowed(now_ms: i64, skew_seconds: u64) -> i64 {
+    let skew_ms = i64::try_from(skew_seconds.saturating_mul(1000)).unwrap_or(i64::MAX);
+    now_ms.saturating_add(skew_ms)
+}
