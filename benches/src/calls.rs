@@ -11,7 +11,7 @@ use leadwire::bindings::types::{Event, Input, Lead, PriorStep};
 use leadwire::capabilities::CallContext;
 use leadwire::capabilities::{Accounts, Directory, HostEnv, MemoryState};
 use leadwire::config::Config;
-use leadwire::generate::Generator;
+use leadwire::lab::generate::Generator;
 use leadwire::runtime::{Plugin, WarmInstance};
 use leadwire::{Pipelines, Runtime};
 use serde::{Deserialize, Serialize};

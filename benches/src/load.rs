@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use leadwire::generate::Generator;
+use leadwire::lab::generate::Generator;
 use serde::{Deserialize, Serialize};
 
 use crate::stats::Summary;

@@ -220,7 +220,7 @@ pub fn render(r: &Results, before: Option<&Results>) -> String {
             let _ = writeln!(
                 o,
                 "Each prebuilt plugin as the quickstart (`examples/quickstart/leadwire.toml`) installs it, called on {} generated\n\
-                 leads (`leadwire::generate`, seed {}; {:.0} fields and {:.1} activities on average, at most {}), each step with the\n\
+                 leads (`leadwire::lab::generate`, seed {}; {:.0} fields and {:.1} activities on average, at most {}), each step with the\n\
                  verdicts of the steps before it; {} timed calls per figure after {} warm-up calls. The router's state starts afresh\n\
                  every {} calls, so reps stay under their daily caps as in a normal day.\n",
                 s.leads,

@@ -6,16 +6,13 @@
 //! kept in the [`store`]. CRMs reach it through the [`server`]'s [`adapters`].
 
 pub mod adapters;
-pub mod backtest;
 pub mod bindings;
-pub mod bulk;
 pub mod capabilities;
 pub mod config;
 pub mod decision;
 pub mod error;
-pub mod generate;
+pub mod lab;
 pub mod lead;
-pub mod learn;
 pub mod pipeline;
 pub mod runtime;
 pub mod server;

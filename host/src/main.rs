@@ -64,19 +64,19 @@ enum Command {
         rows: u64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        #[arg(long, value_enum, default_value_t = leadwire::generate::Format::Csv)]
-        format: leadwire::generate::Format,
+        #[arg(long, value_enum, default_value_t = leadwire::lab::generate::Format::Csv)]
+        format: leadwire::lab::generate::Format,
         #[arg(long)]
         output: PathBuf,
     },
     /// Decide a whole file of leads (CSV or JSONL) with a pipeline, on every
     /// core, plugin state in an in-memory sandbox; one result per row.
-    Score(leadwire::bulk::ScoreArgs),
+    Score(leadwire::lab::bulk::ScoreArgs),
     /// Replay history through a pipeline and measure how well its decisions
     /// predict the outcome (optionally against a baseline config).
-    Backtest(leadwire::backtest::BacktestArgs),
+    Backtest(leadwire::lab::backtest::BacktestArgs),
     /// Fit a points model (a rules-scorer config) on history with an outcome.
-    Learn(leadwire::learn::command::LearnArgs),
+    Learn(leadwire::lab::learn::command::LearnArgs),
     /// Plugin tools.
     Plugin {
         #[command(subcommand)]
@@ -130,11 +130,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Validate { config } => validate(&config),
         Command::Backtest(args) => {
-            let result = leadwire::backtest::backtest(&args)?;
+            let result = leadwire::lab::backtest::backtest(&args)?;
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&result)?);
             } else {
-                print!("{}", leadwire::backtest::summary(&result));
+                print!("{}", leadwire::lab::backtest::summary(&result));
             }
             if let Some(path) = &args.report {
                 eprintln!("wrote {}", path.display());
@@ -142,11 +142,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Learn(args) => {
-            leadwire::learn::command::run(&args)?;
+            leadwire::lab::learn::command::run(&args)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Score(args) => {
-            let tally = leadwire::bulk::score(&args)?;
+            let tally = leadwire::lab::bulk::score(&args)?;
             Ok(if tally.error_count() > 0 {
                 ExitCode::from(3)
             } else {
@@ -162,8 +162,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let file = std::fs::File::create(&output)
                 .with_context(|| format!("cannot create {}", output.display()))?;
             let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-            let generator = leadwire::generate::Generator::new(seed);
-            leadwire::generate::write_parallel(
+            let generator = leadwire::lab::generate::Generator::new(seed);
+            leadwire::lab::generate::write_parallel(
                 std::io::BufWriter::new(file),
                 rows,
                 &generator,

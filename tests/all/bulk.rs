@@ -2,14 +2,14 @@
 //! on files the test writes or generates (a planted ground truth), so every
 //! number asserted here is known in advance.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::wasm;
-use leadwire::generate::Generator;
-use leadwire::learn::roc_auc;
+use leadwire::lab::generate::Generator;
+use leadwire::lab::learn::roc_auc;
 
 fn leadwire(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_leadwire"))

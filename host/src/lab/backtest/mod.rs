@@ -11,8 +11,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::bulk::{self, BulkArgs, Scored};
 use crate::decision::{DecisionStatus, RouteAction};
+use crate::lab::bulk::{self, BulkArgs, Scored};
 use compare::Change;
 use metrics::{Quality, Replayed};
 

@@ -2,7 +2,7 @@
 //! wit-bindgen, no SDK, loads and runs through the host like any other. The
 //! contract, not the SDK, is what the host depends on.
 
-mod common;
+use crate::common;
 
 use common::*;
 use leadwire::decision::DecisionStatus;

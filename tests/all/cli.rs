@@ -1,7 +1,7 @@
 //! The `leadwire` binary, run as a user would: `plugin inspect`, `validate` and
 //! `run`, with their exit codes and what they print where.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -2,7 +2,7 @@
 //! signatures, bad input, idempotency, snapshot merge, reload, and two replicas
 //! on one PostgreSQL.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

@@ -2,8 +2,6 @@
 //! configs from inline TOML, a sample lead, and the "a normal plugin still works"
 //! check run after every hostile case.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

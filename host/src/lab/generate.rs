@@ -5,7 +5,7 @@
 //! its own — in parallel, streamed, or again later — without holding the file:
 //!
 //! ```
-//! use leadwire::generate::Generator;
+//! use leadwire::lab::generate::Generator;
 //! let g = Generator::new(42);
 //! let row = g.lead(7);
 //! assert_eq!(row.lead.id, "lead-7");

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use super::{Example, LearnOptions, learn};
-use crate::bulk::input::{self, InputConfig, InputOptions};
 use crate::config::Config;
+use crate::lab::bulk::input::{self, InputConfig, InputOptions};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct LearnArgs {
@@ -70,7 +70,8 @@ pub fn run(args: &LearnArgs) -> anyhow::Result<()> {
             unknown += 1;
             continue;
         }
-        let positive = crate::bulk::is_positive(outcome, args.positive.as_deref()) == Some(true);
+        let positive =
+            crate::lab::bulk::is_positive(outcome, args.positive.as_deref()) == Some(true);
         let mut fields = row.lead.fields;
         fields.retain(|name, _| {
             !args.exclude.contains(name) && (args.columns.is_empty() || args.columns.contains(name))

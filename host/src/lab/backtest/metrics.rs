@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::learn::auc::roc_auc;
+use crate::lab::learn::auc::roc_auc;
 
 /// One replayed row: what the pipeline decided and what happened.
 #[derive(Debug, Clone, Default, PartialEq)]

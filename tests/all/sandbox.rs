@@ -3,7 +3,7 @@
 //! `Pipelines` then serves a normal plugin correctly. Also the failure policies
 //! (fail-open, fail-closed) and the checks made when a configuration loads.
 
-mod common;
+use crate::common;
 
 use std::sync::LazyLock;
 

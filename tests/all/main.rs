@@ -1,0 +1,15 @@
+//! leadwire's integration tests: one binary (like wasmtime's `tests/all`), a
+//! module per concern. They load real components built from the guest crates
+//! (plugins/, examples/, tests/hostile/) and run the real `leadwire` binary.
+
+#![allow(dead_code)]
+
+mod common;
+
+mod bulk;
+mod cli;
+mod layout;
+mod sandbox;
+mod server;
+mod store;
+mod witbindgen;
