@@ -7,8 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Folders whose subfolders (or which themselves) hold guest crates.
-const GUEST_DIRS: &[&str] = &["plugins", "examples", "tests/hostile"];
+// GUEST_DIRS and find_guests, shared with the test-artifacts crate, which
+// names each component built here as a constant.
+include!("../tests/artifacts/guests.rs");
 
 fn main() {
     let started = std::time::SystemTime::now();
@@ -93,39 +94,6 @@ fn backdate(path: &Path, started: std::time::SystemTime) {
             path.display()
         );
     }
-}
-
-/// Package names of the guest crates: those with a `cdylib` library.
-fn find_guests(root: &Path) -> Vec<String> {
-    let mut names = Vec::new();
-    for dir in GUEST_DIRS {
-        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
-            continue;
-        };
-        let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
-        paths.sort();
-        for path in paths {
-            let Ok(text) = std::fs::read_to_string(path.join("Cargo.toml")) else {
-                continue;
-            };
-            let Ok(manifest) = text.parse::<toml::Table>() else {
-                continue;
-            };
-            let is_guest = manifest
-                .get("lib")
-                .and_then(|l| l.get("crate-type"))
-                .and_then(|t| t.as_array())
-                .is_some_and(|types| types.iter().any(|t| t.as_str() == Some("cdylib")));
-            let name = manifest
-                .get("package")
-                .and_then(|p| p.get("name"))
-                .and_then(|n| n.as_str());
-            if let (true, Some(name)) = (is_guest, name) {
-                names.push(name.to_string());
-            }
-        }
-    }
-    names
 }
 
 /// rust-toolchain.toml names the wasm32-wasip2 target, but rustup adds a

@@ -2,7 +2,7 @@
 //! on files the test writes or generates (a planted ground truth), so every
 //! number asserted here is known in advance.
 
-use crate::common;
+use crate::common::{self, artifacts};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -45,7 +45,7 @@ fn plan_scorer(dir: &Path, gold: i32) -> PathBuf {
         &file,
         format!(
             "[plugins.scorer]\npath = '{}'\n[plugins.scorer.config]\nrules = [{{ name = \"plan\", field = \"plan\", points_by_value = {{ gold = {gold}, silver = 20, bronze = 10 }} }}]\n\n[pipelines.score]\nsteps = [{{ plugin = \"scorer\" }}]\n",
-            wasm("rules_scorer").display()
+            wasm(artifacts::RULES_SCORER).display()
         ),
     )
     .unwrap();
@@ -349,7 +349,7 @@ fn learn_finds_the_planted_signal_and_backtest_confirms_it_on_fresh_leads() {
         &leadwire_toml,
         format!(
             "[plugins.scorer]\npath = '{}'\nconfig_file = 'scorer.toml'\n[pipelines.learned]\nsteps = [{{ plugin = \"scorer\" }}]\n",
-            wasm("rules_scorer").display()
+            wasm(artifacts::RULES_SCORER).display()
         ),
     )
     .unwrap();

@@ -53,7 +53,7 @@ impl Workdir {
 
 fn good_config() -> String {
     [
-        plugin("scorer", "custom_scorer", ""),
+        plugin("scorer", artifacts::CUSTOM_SCORER, ""),
         pipeline("score", "scorer", "fail-closed"),
     ]
     .concat()
@@ -61,7 +61,7 @@ fn good_config() -> String {
 
 #[test]
 fn plugin_inspect_json_reports_roles_capabilities_size_and_the_files_sha256() {
-    let file = wasm("custom_scorer");
+    let file = wasm(artifacts::CUSTOM_SCORER);
     let out = leadwire(&["plugin", "inspect", "--json", file.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let info: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON on stdout");
@@ -82,7 +82,7 @@ fn plugin_inspect_json_reports_roles_capabilities_size_and_the_files_sha256() {
 
 #[test]
 fn plugin_inspect_text_shows_roles_capabilities_and_sha256() {
-    let file = wasm("custom_scorer");
+    let file = wasm(artifacts::CUSTOM_SCORER);
     let out = leadwire(&["plugin", "inspect", file.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
@@ -138,7 +138,7 @@ fn validate_accepts_a_good_config_and_lists_its_plugins_and_pipelines() {
 #[test]
 fn validate_rejects_an_unknown_plugin_in_a_step_naming_it_and_the_line() {
     let config = [
-        plugin("scorer", "custom_scorer", ""),
+        plugin("scorer", artifacts::CUSTOM_SCORER, ""),
         // Lines 1-3 are the plugin; the step is on line 5.
         "[pipelines.score]\nsteps = [{ plugin = \"scorrer\" }]\n".to_string(),
     ]
@@ -154,7 +154,7 @@ fn validate_rejects_an_unknown_plugin_in_a_step_naming_it_and_the_line() {
 #[test]
 fn validate_rejects_a_missing_grant_naming_the_plugin_and_the_capability() {
     let config = [
-        plugin("counter", "hostile_state_counter", ""),
+        plugin("counter", artifacts::HOSTILE_STATE_COUNTER, ""),
         pipeline("count", "counter", "fail-closed"),
     ]
     .concat();
@@ -208,7 +208,7 @@ fn run_prints_the_decision_json_on_stdout_and_the_limits_table_on_stderr() {
 #[test]
 fn run_exits_3_when_a_fail_closed_step_fails_and_still_prints_the_decision() {
     let config = [
-        plugin("panic", "hostile_panic", ""),
+        plugin("panic", artifacts::HOSTILE_PANIC, ""),
         pipeline("score", "panic", "fail-closed"),
     ]
     .concat();

@@ -15,10 +15,11 @@ use leadwire::{Config, Decision, Pipelines, Runtime};
 /// Where host/build.rs puts every guest crate, compiled to a component.
 pub const PLUGINS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/plugins");
 
-/// The component built from guest crate `name` (its package name with
-/// underscores: `custom_scorer`, `hostile_panic`...).
-pub fn wasm(name: &str) -> PathBuf {
-    let path = Path::new(PLUGINS_DIR).join(format!("{name}.wasm"));
+pub use leadwire_test_artifacts as artifacts;
+
+/// A guest component (an [`artifacts`] constant), which must have been built.
+pub fn wasm(component: &str) -> PathBuf {
+    let path = PathBuf::from(component);
     assert!(
         path.is_file(),
         "{} is missing: host/build.rs builds every guest crate when the host is built",

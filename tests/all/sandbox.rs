@@ -27,35 +27,35 @@ const DEFAULT_LOG: u64 = 4 << 10;
 /// all of them at once.
 static HOST: LazyLock<Pipelines> = LazyLock::new(|| {
     let text = [
-        plugin("normal", "custom_scorer", ""),
+        plugin("normal", artifacts::CUSTOM_SCORER, ""),
         pipeline("normal", "normal", "fail-closed"),
-        plugin("spin", "hostile_infinite_loop", ""),
+        plugin("spin", artifacts::HOSTILE_INFINITE_LOOP, ""),
         pipeline("spin", "spin", "fail-closed"),
         plugin(
             "spin_unmetered",
-            "hostile_infinite_loop",
+            artifacts::HOSTILE_INFINITE_LOOP,
             "limits = { fuel = 0, timeout_ms = 100 }",
         ),
         pipeline("spin-unmetered", "spin_unmetered", "fail-closed"),
-        plugin("alloc", "hostile_alloc_bomb", ""),
+        plugin("alloc", artifacts::HOSTILE_ALLOC_BOMB, ""),
         pipeline("alloc", "alloc", "fail-closed"),
-        plugin("recursion", "hostile_deep_recursion", ""),
+        plugin("recursion", artifacts::HOSTILE_DEEP_RECURSION, ""),
         pipeline("recursion", "recursion", "fail-closed"),
-        plugin("panic", "hostile_panic", ""),
+        plugin("panic", artifacts::HOSTILE_PANIC, ""),
         pipeline("panic", "panic", "fail-closed"),
-        plugin("giant", "hostile_giant_verdict", ""),
+        plugin("giant", artifacts::HOSTILE_GIANT_VERDICT, ""),
         pipeline("giant", "giant", "fail-closed"),
-        plugin("sneaky", "hostile_sneaky", ""),
+        plugin("sneaky", artifacts::HOSTILE_SNEAKY, ""),
         pipeline("sneaky", "sneaky", "fail-closed"),
-        plugin("noisy", "hostile_noisy", ""),
+        plugin("noisy", artifacts::HOSTILE_NOISY, ""),
         pipeline("noisy", "noisy", "fail-closed"),
         plugin(
             "noisy_panic",
-            "hostile_noisy",
+            artifacts::HOSTILE_NOISY,
             "config = { then_panic = true }",
         ),
         pipeline("noisy-panic", "noisy_panic", "fail-closed"),
-        plugin("counter", "hostile_state_counter", "grants = [\"state\"]"),
+        plugin("counter", artifacts::HOSTILE_STATE_COUNTER, "grants = [\"state\"]"),
         pipeline("counter", "counter", "fail-closed"),
         abuse("sleep-forever", "limits = { fuel = 0 }"),
         abuse("sleep-3s", ""),
@@ -104,7 +104,7 @@ fn abuse(mode: &str, extra: &str) -> String {
     // It imports `state` (some modes use it): every install grants it.
     let component = plugin(
         &name,
-        "hostile_abuse",
+        artifacts::HOSTILE_ABUSE,
         &format!("grants = [\"state\"]\n{extra}"),
     );
     // `plugin` ends the table: the config goes in a table of its own.
@@ -117,7 +117,7 @@ fn abuse(mode: &str, extra: &str) -> String {
 /// A `hostile_raw_abi` install and its one-step pipeline, named `raw-MODE`.
 fn raw(mode: &str) -> String {
     let name = format!("raw_{}", mode.replace('-', "_"));
-    let component = plugin(&name, "hostile_raw_abi", "");
+    let component = plugin(&name, artifacts::HOSTILE_RAW_ABI, "");
     format!(
         "{component}[plugins.{name}.config]\nmode = \"{mode}\"\n{}",
         pipeline(&format!("raw-{mode}"), &name, "fail-closed")
@@ -352,7 +352,7 @@ fn panic_after_a_truncated_log_still_reports_its_message() {
 #[test]
 fn state_import_without_the_grant_fails_to_load_with_missing_grant_naming_plugin_and_state() {
     let text = [
-        plugin("counter", "hostile_state_counter", ""),
+        plugin("counter", artifacts::HOSTILE_STATE_COUNTER, ""),
         pipeline("counter", "counter", "fail-closed"),
     ]
     .concat();
@@ -439,12 +439,12 @@ fn sha256_of(path: &std::path::Path) -> String {
 fn sha256_pin_mismatch_refuses_to_load_and_names_both_hashes() {
     let wrong = "0".repeat(64);
     let text = [
-        plugin("pinned", "custom_scorer", &format!("sha256 = \"{wrong}\"")),
+        plugin("pinned", artifacts::CUSTOM_SCORER, &format!("sha256 = \"{wrong}\"")),
         pipeline("p", "pinned", "fail-closed"),
     ]
     .concat();
     let problems = load_problems(&text);
-    let actual_sha = sha256_of(&wasm("custom_scorer"));
+    let actual_sha = sha256_of(&wasm(artifacts::CUSTOM_SCORER));
     match &problems[..] {
         [
             LoadProblem::Plugin(
@@ -471,9 +471,9 @@ fn sha256_pin_mismatch_refuses_to_load_and_names_both_hashes() {
 
 #[test]
 fn sha256_pin_of_the_right_hash_loads_in_any_letter_case() {
-    let pin = sha256_of(&wasm("custom_scorer")).to_uppercase();
+    let pin = sha256_of(&wasm(artifacts::CUSTOM_SCORER)).to_uppercase();
     let text = [
-        plugin("pinned", "custom_scorer", &format!("sha256 = \"{pin}\"")),
+        plugin("pinned", artifacts::CUSTOM_SCORER, &format!("sha256 = \"{pin}\"")),
         pipeline("p", "pinned", "fail-closed"),
     ]
     .concat();
@@ -484,7 +484,7 @@ fn sha256_pin_of_the_right_hash_loads_in_any_letter_case() {
 #[test]
 fn step_asking_for_a_role_the_plugin_does_not_export_fails_to_load() {
     let text = [
-        plugin("scorer", "custom_scorer", ""),
+        plugin("scorer", artifacts::CUSTOM_SCORER, ""),
         "[pipelines.route]\nsteps = [{ plugin = \"scorer\", role = \"routing\", name = \"router\" }]\n"
             .to_string(),
     ]
@@ -571,7 +571,7 @@ fn a_missing_plugin_file_is_a_read_error_naming_plugin_and_path() {
 #[test]
 fn unknown_plugin_in_a_step_is_a_config_error_with_its_line() {
     let text = [
-        plugin("scorer", "custom_scorer", ""), // lines 1-3
+        plugin("scorer", artifacts::CUSTOM_SCORER, ""), // lines 1-3
         "\n[pipelines.p]\nsteps = [\n    { plugin = \"scorer\" },\n    { plugin = \"scorre\" },\n]\n"
             .to_string(),
     ]
@@ -598,7 +598,7 @@ fn unknown_plugin_in_a_step_is_a_config_error_with_its_line() {
 #[test]
 fn a_component_exporting_a_future_wit_version_fails_with_unsupported_api_version() {
     let text = [
-        plugin("future", "hostile_future_wit", ""),
+        plugin("future", artifacts::HOSTILE_FUTURE_WIT, ""),
         pipeline("p", "future", "fail-closed"),
     ]
     .concat();
@@ -624,9 +624,9 @@ fn a_component_exporting_a_future_wit_version_fails_with_unsupported_api_version
 #[test]
 fn every_plugin_load_problem_is_reported_at_once() {
     let text = [
-        plugin("counter", "hostile_state_counter", ""),
-        plugin("future", "hostile_future_wit", ""),
-        plugin("fine", "custom_scorer", ""),
+        plugin("counter", artifacts::HOSTILE_STATE_COUNTER, ""),
+        plugin("future", artifacts::HOSTILE_FUTURE_WIT, ""),
+        plugin("fine", artifacts::CUSTOM_SCORER, ""),
     ]
     .concat();
     let kinds: Vec<&str> = load_problems(&text)
@@ -650,11 +650,11 @@ fn warm_instances_meter_each_call_on_its_own_and_are_replaced_after_a_failure() 
     let text = [
         plugin(
             "normal",
-            "custom_scorer",
+            artifacts::CUSTOM_SCORER,
             &format!("limits = {{ fuel = {} }}", 2 * fresh_fuel),
         ),
         pipeline("normal", "normal", "fail-closed"),
-        plugin("panic", "hostile_panic", ""),
+        plugin("panic", artifacts::HOSTILE_PANIC, ""),
         r#"
 [pipelines.panic-open]
 steps = [{ plugin = "panic", on_error = "fail-open" }, { plugin = "normal" }]
@@ -854,7 +854,7 @@ impl leadwire::capabilities::StateStore for SlowState {
 #[test]
 fn time_spent_in_a_slow_state_backend_is_not_charged_to_the_plugin() {
     let text = [
-        plugin("counter", "hostile_state_counter", "grants = [\"state\"]"),
+        plugin("counter", artifacts::HOSTILE_STATE_COUNTER, "grants = [\"state\"]"),
         pipeline("counter", "counter", "fail-closed"),
     ]
     .concat();

@@ -1040,7 +1040,7 @@ fn events_dated_past_the_allowed_skew_are_refused_and_leave_no_trace() {
 /// Two sources whose pipelines fail: one for a reason that may pass (a
 /// plugin that never returns: `timeout`), one for good (an invalid verdict).
 fn failing_sources() -> String {
-    let abuse = format!("{}/hostile_abuse.wasm", common::PLUGINS_DIR);
+    let abuse = common::artifacts::HOSTILE_ABUSE;
     format!(
         r#"
 [plugins.stuck]

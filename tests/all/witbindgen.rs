@@ -21,7 +21,7 @@ const SMALL_FREEMAIL_LEAD: &str = r#"{
 
 fn config_with(settings: &str) -> String {
     [
-        plugin("direct", "witbindgen_scorer", settings),
+        plugin("direct", artifacts::WITBINDGEN_SCORER, settings),
         pipeline("score", "direct", "fail-closed"),
     ]
     .concat()
@@ -30,7 +30,7 @@ fn config_with(settings: &str) -> String {
 #[test]
 fn witbindgen_component_exports_scoring_and_imports_only_log_and_config() {
     let runtime = leadwire::Runtime::new().unwrap();
-    let info = inspect_file(runtime.engine(), &wasm("witbindgen_scorer")).unwrap();
+    let info = inspect_file(runtime.engine(), &wasm(artifacts::WITBINDGEN_SCORER)).unwrap();
     assert_eq!(info.roles, [Role::Scoring]);
     let mut capabilities = info.capabilities.clone();
     capabilities.sort();
