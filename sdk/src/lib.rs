@@ -32,12 +32,10 @@ mod verdicts;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
 
+// The WIT (`wit/v0.1.0`) lives in leadwire-sdk-macros, the one place both
+// these bindings and every plugin's `export!` can read it from once published.
 mod bindings {
-    wit_bindgen::generate!({
-        path: "../wit/v0.1.0",
-        world: "leadwire:plugin/capabilities",
-        generate_all,
-    });
+    leadwire_sdk_macros::__sdk_bindings!();
 }
 
 /// The contract's data types (`leadwire:plugin/types@0.1.0`).

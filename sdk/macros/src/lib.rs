@@ -4,6 +4,12 @@
 //!
 //! The world is written here, per plugin, because a component must export only
 //! the roles it implements: the host learns a plugin's roles from its exports.
+//!
+//! This crate also holds the WIT that leadwire-sdk speaks (`wit/v0.1.0`, a
+//! byte-identical copy of the workspace's `wit/v0.1.0`, which
+//! `tests/wit_copy.rs` checks): a published crate can only read files inside
+//! its own folder, and both the SDK's bindings and every `export!` read it from
+//! here.
 
 use proc_macro::TokenStream;
 use quote::quote;
@@ -11,8 +17,9 @@ use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Ident, Path, Token};
 
-/// The frozen WIT this SDK version speaks, resolved at the macro's build time.
-const WIT_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../wit/v0.1.0");
+/// The frozen WIT this SDK version speaks, resolved at the macro's build time:
+/// the copy inside this crate, so that it is there in the published crate too.
+const WIT_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/wit/v0.1.0");
 const WIT_VERSION: &str = "0.1.0";
 
 struct Args {
@@ -32,6 +39,28 @@ impl Parse for Args {
     }
 }
 
+/// The bindings of the whole contract (world `leadwire:plugin/capabilities`),
+/// for leadwire-sdk's own use: it expands to `wit_bindgen::generate!` with the
+/// path of this crate's WIT, which the SDK, a crate of its own, cannot name.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __sdk_bindings(input: TokenStream) -> TokenStream {
+    if !input.is_empty() {
+        return syn::Error::new(proc_macro2::Span::call_site(), "takes no arguments")
+            .to_compile_error()
+            .into();
+    }
+    quote! {
+        ::wit_bindgen::generate!({
+            path: #WIT_DIR,
+            world: "leadwire:plugin/capabilities",
+            generate_all,
+        });
+    }
+    .into()
+}
+
+/// Export a plugin type for the roles it implements: `export!(MyPlugin: scoring, routing);`
 #[proc_macro]
 pub fn export(input: TokenStream) -> TokenStream {
     let args = syn::parse_macro_input!(input as Args);
