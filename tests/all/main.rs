@@ -10,6 +10,7 @@ mod bulk;
 mod cli;
 mod layout;
 mod sandbox;
+mod sdk_outside;
 mod server;
 mod store;
 mod witbindgen;

@@ -55,7 +55,11 @@ static HOST: LazyLock<Pipelines> = LazyLock::new(|| {
             "config = { then_panic = true }",
         ),
         pipeline("noisy-panic", "noisy_panic", "fail-closed"),
-        plugin("counter", artifacts::HOSTILE_STATE_COUNTER, "grants = [\"state\"]"),
+        plugin(
+            "counter",
+            artifacts::HOSTILE_STATE_COUNTER,
+            "grants = [\"state\"]",
+        ),
         pipeline("counter", "counter", "fail-closed"),
         abuse("sleep-forever", "limits = { fuel = 0 }"),
         abuse("sleep-3s", ""),
@@ -439,7 +443,11 @@ fn sha256_of(path: &std::path::Path) -> String {
 fn sha256_pin_mismatch_refuses_to_load_and_names_both_hashes() {
     let wrong = "0".repeat(64);
     let text = [
-        plugin("pinned", artifacts::CUSTOM_SCORER, &format!("sha256 = \"{wrong}\"")),
+        plugin(
+            "pinned",
+            artifacts::CUSTOM_SCORER,
+            &format!("sha256 = \"{wrong}\""),
+        ),
         pipeline("p", "pinned", "fail-closed"),
     ]
     .concat();
@@ -473,7 +481,11 @@ fn sha256_pin_mismatch_refuses_to_load_and_names_both_hashes() {
 fn sha256_pin_of_the_right_hash_loads_in_any_letter_case() {
     let pin = sha256_of(&wasm(artifacts::CUSTOM_SCORER)).to_uppercase();
     let text = [
-        plugin("pinned", artifacts::CUSTOM_SCORER, &format!("sha256 = \"{pin}\"")),
+        plugin(
+            "pinned",
+            artifacts::CUSTOM_SCORER,
+            &format!("sha256 = \"{pin}\""),
+        ),
         pipeline("p", "pinned", "fail-closed"),
     ]
     .concat();
@@ -854,7 +866,11 @@ impl leadwire::capabilities::StateStore for SlowState {
 #[test]
 fn time_spent_in_a_slow_state_backend_is_not_charged_to_the_plugin() {
     let text = [
-        plugin("counter", artifacts::HOSTILE_STATE_COUNTER, "grants = [\"state\"]"),
+        plugin(
+            "counter",
+            artifacts::HOSTILE_STATE_COUNTER,
+            "grants = [\"state\"]",
+        ),
         pipeline("counter", "counter", "fail-closed"),
     ]
     .concat();

@@ -17,7 +17,7 @@ use std::time::Duration;
 use ::postgres::error::SqlState;
 use ::postgres::{Client, Config, NoTls};
 
-use super::pool::Pool;
+use super::pool::{self, Postgres};
 use super::snapshot::{self, FieldTimes, Merged};
 use super::{Claim, Store, StoreError, StoreResult};
 use crate::capabilities::{StateResult, StateStore, Usage};
@@ -25,7 +25,7 @@ use crate::decision::Decision;
 use crate::lead::LeadDoc;
 
 /// Connections per host process.
-const POOL_SIZE: usize = 8;
+const POOL_SIZE: u32 = 8;
 /// Unless the url says otherwise (`connect_timeout=`).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The advisory lock that serializes migrations across replicas ("leadwire" in ASCII).
@@ -103,7 +103,8 @@ pub(super) fn redact(url: &str) -> String {
 
 pub struct PgStore {
     at: String,
-    pool: Pool<Client>,
+    /// `None` only while it is dropped (see `Drop`).
+    pool: Option<r2d2::Pool<Postgres>>,
 }
 
 /// What went wrong inside an operation.
@@ -174,21 +175,22 @@ impl PgStore {
             "postgres {}",
             redact(url).split_once("://").map_or("", |(_, r)| r)
         );
-        let connect_at = at.clone();
-        let pool = Pool::new(
-            at.clone(),
-            POOL_SIZE,
-            move || {
-                config.connect(NoTls).map_err(|e| StoreError::Db {
-                    at: connect_at.clone(),
-                    op: "connect".into(),
-                    message: describe(&e),
-                })
-            },
-            |client: &mut Client| client.is_valid(Duration::from_secs(5)).is_ok(),
-        );
-        let store = PgStore { at, pool };
-        store.with("migrate", migrate)?;
+        // The first connection is made here, so that a wrong URL or an
+        // unreachable server is said at once, and migrates the schema.
+        let mut first = config.connect(NoTls).map_err(|e| StoreError::Db {
+            at: at.clone(),
+            op: "connect".into(),
+            message: describe(&e),
+        })?;
+        let store = PgStore {
+            at: at.clone(),
+            pool: Some(pool::new(Postgres(config), POOL_SIZE)),
+        };
+        migrate(&mut first).map_err(|e| match e {
+            Failure::Db(e) => store.fail("migrate", describe(&e)),
+            Failure::Data(message) => store.fail("migrate", message),
+            Failure::Store(e) => e,
+        })?;
         Ok(store)
     }
 
@@ -208,15 +210,15 @@ impl PgStore {
         op: &str,
         f: impl FnOnce(&mut Client) -> Result<T, Failure>,
     ) -> StoreResult<T> {
-        let mut conn = self.pool.get()?;
+        let pool = self
+            .pool
+            .as_ref()
+            .expect("the pool is set until the store drops");
+        let mut conn = pool.get().map_err(|e| pool::unavailable(&self.at, e))?;
+        // A connection that closed is dropped by the pool when it comes back.
         match f(&mut conn) {
             Ok(value) => Ok(value),
-            Err(Failure::Db(e)) => {
-                if e.as_db_error().is_none() || conn.is_closed() {
-                    conn.discard();
-                }
-                Err(self.fail(op, describe(&e)))
-            }
+            Err(Failure::Db(e)) => Err(self.fail(op, describe(&e))),
             Err(Failure::Data(message)) => Err(self.fail(op, message)),
             Err(Failure::Store(e)) => Err(e),
         }
@@ -228,9 +230,8 @@ impl Drop for PgStore {
         // Closing a client blocks on its own runtime, which panics on a thread
         // that drives async tasks (a store dropped in a tokio task, on reload
         // or shutdown): close them on a thread of their own.
-        let idle = self.pool.take_idle();
-        if !idle.is_empty() {
-            let closing = std::thread::spawn(move || drop(idle));
+        if let Some(pool) = self.pool.take() {
+            let closing = std::thread::spawn(move || drop(pool));
             let _ = closing.join();
         }
     }

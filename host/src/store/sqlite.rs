@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
-use super::pool::Pool;
+use super::pool::{self, SqliteReaders};
 use super::snapshot::{self, FieldTimes, Merged};
 use super::{Claim, Store, StoreError, StoreResult};
 use crate::capabilities::{StateResult, StateStore, Usage};
@@ -22,7 +22,7 @@ use crate::decision::Decision;
 use crate::lead::LeadDoc;
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-const READERS: usize = 4;
+const READERS: u32 = 4;
 
 /// The migrations, in order: version N is `MIGRATIONS[N - 1]`. Never edit a
 /// released one; add the next.
@@ -83,10 +83,10 @@ pub struct SqliteStore {
     at: String,
     writer: Mutex<Connection>,
     /// Read-only connections; `None` in memory, where the writer is the database.
-    readers: Option<Pool<Connection>>,
+    readers: Option<r2d2::Pool<SqliteReaders>>,
 }
 
-fn connect(path: Option<&str>, read_only: bool) -> rusqlite::Result<Connection> {
+pub(super) fn connect(path: Option<&str>, read_only: bool) -> rusqlite::Result<Connection> {
     let conn = match path {
         None => Connection::open_in_memory()?,
         Some(path) => {
@@ -137,21 +137,7 @@ impl SqliteStore {
                 message,
             },
         })?;
-        let readers = path.map(|p| {
-            let (p, at) = (p.to_string(), at.clone());
-            Pool::new(
-                at.clone(),
-                READERS,
-                move || {
-                    connect(Some(&p), true).map_err(|e| StoreError::Db {
-                        at: at.clone(),
-                        op: "open a reader".into(),
-                        message: e.to_string(),
-                    })
-                },
-                |_| true,
-            )
-        });
+        let readers = path.map(|p| pool::new(SqliteReaders(p.to_string()), READERS));
         Ok(SqliteStore {
             at,
             writer: Mutex::new(writer),
@@ -204,7 +190,7 @@ impl SqliteStore {
         f: impl FnOnce(&Connection) -> Result<T, Failure>,
     ) -> StoreResult<T> {
         let result = match &self.readers {
-            Some(pool) => f(&*pool.get()?),
+            Some(readers) => f(&*readers.get().map_err(|e| pool::unavailable(&self.at, e))?),
             None => f(&self.writer()),
         };
         result.map_err(|e| e.into_store(self, op))
