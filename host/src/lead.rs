@@ -63,7 +63,8 @@ pub struct ActivityDoc {
     pub properties: BTreeMap<String, Json>,
 }
 
-/// An RFC 3339 time (`"2026-11-20T10:00:00Z"`) or milliseconds since the epoch.
+/// A time: milliseconds since the epoch, or text [`parse_time`] reads
+/// (`"2026-11-20T10:00:00Z"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Timestamp {
@@ -81,9 +82,13 @@ mod rfc3339 {
     }
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
         let s = String::deserialize(d)?;
-        DateTime::parse_from_rfc3339(&s)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| serde::de::Error::custom(format!("`{s}` is not an RFC 3339 time: {e}")))
+        super::parse_time(&s)
+            .and_then(DateTime::<Utc>::from_timestamp_millis)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "`{s}` is not a time (RFC 3339, YYYY-MM-DD HH:MM:SS, a date, or a number since the epoch)"
+                ))
+            })
     }
 }
 
@@ -94,6 +99,57 @@ impl Timestamp {
             Timestamp::Rfc3339(t) => t.timestamp_millis(),
         }
     }
+}
+
+/// A time as milliseconds since the epoch, from every form leadwire reads (the
+/// adapters, CSV cells, the lead JSON): RFC 3339; `YYYY-MM-DD HH:MM:SS[.f]` or
+/// `YYYY-MM-DDTHH:MM:SS[.f]` without an offset (UTC, as Pipedrive v1 writes it);
+/// a date (midnight UTC); or digits since the epoch (see [`epoch_to_ms`]).
+pub fn parse_time(text: &str) -> Option<i64> {
+    use chrono::{NaiveDate, NaiveDateTime};
+    let s = text.trim();
+    if s.is_empty() {
+        return None;
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.timestamp_millis());
+    }
+    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, format) {
+            return Some(t.and_utc().timestamp_millis());
+        }
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis());
+    }
+    if s.bytes()
+        .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
+    {
+        return s.parse::<f64>().ok().and_then(epoch_to_ms);
+    }
+    None
+}
+
+/// A number since the epoch in seconds, milliseconds, microseconds or
+/// nanoseconds (told apart by size), as milliseconds.
+pub fn epoch_to_ms(n: f64) -> Option<i64> {
+    if !n.is_finite() {
+        return None;
+    }
+    let a = n.abs();
+    let ms = if a < 1e11 {
+        n * 1000.0
+    } else if a < 1e14 {
+        n
+    } else if a < 1e17 {
+        n / 1000.0
+    } else {
+        n / 1_000_000.0
+    };
+    if ms.abs() > 8.64e15 {
+        return None;
+    }
+    Some(ms.round() as i64)
 }
 
 /// Milliseconds since the epoch as RFC 3339, for records people read.
@@ -281,5 +337,34 @@ pub fn trigger_name(trigger: &Trigger) -> &'static str {
         Trigger::Updated => "updated",
         Trigger::SlaBreached(_) => "sla-breached",
         Trigger::Rejected(_) => "rejected",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One parser for every input: what the adapters, CSV cells and the lead
+    /// JSON read.
+    #[test]
+    fn every_time_form_reads_the_same_instant() {
+        let ms = 1_715_678_153_000;
+        for text in [
+            "2024-05-14T09:15:53Z",
+            "2024-05-14T11:15:53+02:00",
+            "2024-05-14 09:15:53",
+            "2024-05-14T09:15:53",
+            "1715678153",
+            "1715678153000",
+            " 2024-05-14T09:15:53.000Z ",
+        ] {
+            assert_eq!(parse_time(text), Some(ms), "{text}");
+        }
+        assert_eq!(parse_time("2024-05-14"), Some(1_715_644_800_000));
+        assert_eq!(parse_time("soon"), None);
+        assert_eq!(parse_time(""), None);
+        let doc: ActivityDoc =
+            serde_json::from_str(r#"{"kind": "call", "at": "2024-05-14 09:15:53"}"#).unwrap();
+        assert_eq!(doc.at.millis(), ms);
     }
 }

@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use leadwire::capabilities::MemoryState;
 use leadwire::decision::{Decision, DecisionStatus};
+use leadwire::lab::numbers::thousands;
 use leadwire::lead::{EventDoc, LeadFile, Timestamp, TriggerDoc};
 use leadwire::runtime::inspect_file;
 use leadwire::{Config, Pipelines, Runtime};
@@ -64,8 +65,8 @@ enum Command {
         rows: u64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        #[arg(long, value_enum, default_value_t = leadwire::lab::generate::Format::Csv)]
-        format: leadwire::lab::generate::Format,
+        #[arg(long, value_enum, default_value_t = leadwire::lab::generate::FileFormat::Csv)]
+        format: leadwire::lab::generate::FileFormat,
         #[arg(long)]
         output: PathBuf,
     },
@@ -283,18 +284,6 @@ fn pct(used: u64, limit: u64) -> f64 {
     } else {
         used as f64 * 100.0 / limit as f64
     }
-}
-
-fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn short(n: u64) -> String {

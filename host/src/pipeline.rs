@@ -105,7 +105,7 @@ impl Pipelines {
                 };
                 let role = match &step.role {
                     Some(role) => {
-                        let role = Role::parse(role.get_ref()).expect("checked by Config");
+                        let role = *role.get_ref();
                         if !exported.contains(&role) {
                             problems.push(problem(format!(
                                 "plugin `{plugin_name}` does not export the {role} role (it exports: {list})"

@@ -580,6 +580,27 @@ fn a_missing_plugin_file_is_a_read_error_naming_plugin_and_path() {
     }
 }
 
+/// A step's role is a typed value of the config: a typo is refused where the
+/// file says it, and a `Config` can never hold a role the loader cannot call.
+#[test]
+fn an_unknown_step_role_is_a_config_error_naming_the_roles() {
+    let text = [
+        plugin("scorer", artifacts::CUSTOM_SCORER, ""),
+        "\n[pipelines.p]\nsteps = [{ plugin = \"scorer\", role = \"scorng\" }]\n".to_string(),
+    ]
+    .concat();
+    let message = leadwire::Config::parse(&text, std::path::Path::new(INLINE_CONFIG))
+        .expect_err("an unknown role")
+        .to_string();
+    assert!(
+        message.contains("scorng") && message.contains("scoring") && message.contains("nurture"),
+        "{message}"
+    );
+    let ok = text.replace("scorng", "scoring");
+    let pipelines = load(&ok);
+    assert_eq!(run(&pipelines, "p").status, DecisionStatus::Ok);
+}
+
 #[test]
 fn unknown_plugin_in_a_step_is_a_config_error_with_its_line() {
     let text = [

@@ -28,8 +28,8 @@ use serde_json::{Map, Value as Json};
 use super::sig::{base64, ct_eq, decode_base64, decode_hex, hmac_sha256, sha256};
 use super::{
     Adapter, AdapterError, EventKind, LeadEvent, WebhookRequest, bad, domain_of, header, id_text,
-    lead_with_id, need_secret, options, parse_json, parse_time, require_json, scalar_text,
-    type_name, unauthorized,
+    lead_with_id, need_secret, options, parse_json, require_json, scalar_text, time_of, type_name,
+    unauthorized,
 };
 use crate::lead::{LeadDoc, Timestamp};
 
@@ -58,7 +58,7 @@ impl Version {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Format {
+pub enum Delivery {
     /// App webhooks: a JSON array of events.
     App,
     /// The workflow "Send a webhook" action: one contact object.
@@ -71,14 +71,14 @@ pub enum Format {
 #[serde(deny_unknown_fields)]
 struct Options {
     signature: Option<Version>,
-    format: Option<Format>,
+    format: Option<Delivery>,
     tolerance_seconds: Option<u64>,
 }
 
 pub struct HubSpot {
     secret: String,
     signature: Version,
-    format: Format,
+    format: Delivery,
     tolerance_seconds: u64,
 }
 
@@ -90,10 +90,10 @@ impl HubSpot {
             secret,
             "the HubSpot app's client secret, which signs every request",
         )?;
-        let format = o.format.unwrap_or(Format::Auto);
+        let format = o.format.unwrap_or(Delivery::Auto);
         let signature = o.signature.unwrap_or(match format {
-            Format::Workflow => Version::V2,
-            Format::App | Format::Auto => Version::V3,
+            Delivery::Workflow => Version::V2,
+            Delivery::App | Delivery::Auto => Version::V3,
         });
         if o.tolerance_seconds.is_some() && signature != Version::V3 {
             return Err(format!(
@@ -198,10 +198,10 @@ impl HubSpot {
         )
     }
 
-    fn format_of(&self, body: &Json) -> Format {
+    fn format_of(&self, body: &Json) -> Delivery {
         match self.format {
-            Format::Auto if body.is_object() => Format::Workflow,
-            Format::Auto => Format::App,
+            Delivery::Auto if body.is_object() => Delivery::Workflow,
+            Delivery::Auto => Delivery::App,
             f => f,
         }
     }
@@ -260,7 +260,7 @@ impl Adapter for HubSpot {
     fn parse(&self, req: &WebhookRequest) -> Result<Vec<LeadEvent>, AdapterError> {
         let body = parse_json(req.body)?;
         match self.format_of(&body) {
-            Format::App => parse_app(&body),
+            Delivery::App => parse_app(&body),
             _ => parse_workflow(&body, req.now_ms).map(|e| vec![e]),
         }
     }
@@ -412,7 +412,7 @@ fn apply_property(lead: &mut LeadDoc, name: &str, value: &Json) {
             lead.company_domain = text.as_deref().and_then(domain_of);
         }
         "createdate" => {
-            if let Some(ms) = parse_time(value) {
+            if let Some(ms) = time_of(value) {
                 lead.created_at = Some(Timestamp::Millis(ms));
             }
         }
@@ -481,7 +481,7 @@ fn parse_workflow(body: &Json, now_ms: i64) -> Result<LeadEvent, AdapterError> {
     if lead.created_at.is_none() {
         lead.created_at = obj
             .get("createdAt")
-            .and_then(parse_time)
+            .and_then(time_of)
             .map(Timestamp::Millis);
     }
 
@@ -490,11 +490,11 @@ fn parse_workflow(body: &Json, now_ms: i64) -> Result<LeadEvent, AdapterError> {
         .find_map(|k| {
             lead.fields
                 .get(k)
-                .and_then(|v| Some((v.clone(), parse_time(v)?)))
+                .and_then(|v| Some((v.clone(), time_of(v)?)))
         })
         .or_else(|| {
             let v = obj.get("updatedAt")?;
-            Some((v.clone(), parse_time(v)?))
+            Some((v.clone(), time_of(v)?))
         });
     let portal = obj
         .get("portal-id")

@@ -39,8 +39,8 @@ use serde_json::Value as Json;
 use super::sig::{check_fresh, ct_eq, decode_base64, decode_hex, hmac_sha256, sha256};
 use super::{
     Adapter, AdapterError, EventKind, LeadEvent, WebhookRequest, bad, domain_of, flatten_into,
-    header, id_text, lead_with_id, need_secret, options, parse_json, parse_time, parse_time_text,
-    require_json, scalar_text, type_name, unauthorized,
+    header, id_text, lead_with_id, need_secret, options, parse_json, parse_time, require_json,
+    scalar_text, time_of, type_name, unauthorized,
 };
 use crate::lead::Timestamp;
 
@@ -400,7 +400,7 @@ impl JsonAdapter {
                     .pointer(p)
                     .filter(|v| !v.is_null())
                     .ok_or_else(|| missing("occurred_at", p))?;
-                Some(parse_time(v).ok_or_else(|| {
+                Some(time_of(v).ok_or_else(|| {
                     bad(format!(
                         "{base}{p}: {v} is not a time (expected seconds or ms since the epoch, or \
                          RFC 3339) (options.occurred_at)"
@@ -482,7 +482,7 @@ impl JsonAdapter {
             .and_then(scalar_text)
             .and_then(|s| domain_of(&s));
         lead.created_at = get(&self.created_at)
-            .and_then(parse_time)
+            .and_then(time_of)
             .map(Timestamp::Millis);
 
         Ok(Some(LeadEvent {
@@ -544,7 +544,7 @@ impl Adapter for JsonAdapter {
                         let Some(text) = header(req.headers, t)? else {
                             return Err(unauthorized(format!("missing {t} header")));
                         };
-                        let ms = parse_time_text(text)
+                        let ms = parse_time(text)
                             .ok_or_else(|| unauthorized(format!("{t} `{text}` is not a time")))?;
                         Some((t, text, ms))
                     }

@@ -15,13 +15,13 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 
 use crate::decision::Decision;
 use crate::lead::{EventDoc, LeadDoc, Timestamp, TriggerDoc};
+pub(crate) use crate::lead::{epoch_to_ms, parse_time};
 
 pub mod generic;
 pub mod hubspot;
@@ -352,57 +352,14 @@ pub(crate) fn scalar_text(v: &Json) -> Option<String> {
 // ---------------------------------------------------------------------------
 // Times
 
-/// A number since the epoch in seconds, milliseconds, microseconds or
-/// nanoseconds (told apart by size), as milliseconds.
-pub(crate) fn epoch_to_ms(n: f64) -> Option<i64> {
-    if !n.is_finite() {
-        return None;
-    }
-    let a = n.abs();
-    let ms = if a < 1e11 {
-        n * 1000.0
-    } else if a < 1e14 {
-        n
-    } else if a < 1e17 {
-        n / 1000.0
-    } else {
-        n / 1_000_000.0
-    };
-    if ms.abs() > 8.64e15 {
-        return None;
-    }
-    Some(ms.round() as i64)
-}
-
-/// A time as milliseconds: RFC 3339, `YYYY-MM-DD HH:MM:SS` (UTC, as Pipedrive v1
-/// writes it), or a number (or digits) since the epoch.
-pub(crate) fn parse_time(v: &Json) -> Option<i64> {
+/// A time in a JSON value as milliseconds: a number (or digits) since the
+/// epoch, or any text [`parse_time`] reads.
+pub(crate) fn time_of(v: &Json) -> Option<i64> {
     match v {
         Json::Number(n) => n.as_f64().and_then(epoch_to_ms),
-        Json::String(s) => parse_time_text(s),
+        Json::String(s) => parse_time(s),
         _ => None,
     }
-}
-
-pub(crate) fn parse_time_text(s: &str) -> Option<i64> {
-    let s = s.trim();
-    if s.is_empty() {
-        return None;
-    }
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&Utc).timestamp_millis());
-    }
-    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(s, format) {
-            return Some(t.and_utc().timestamp_millis());
-        }
-    }
-    if s.bytes()
-        .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
-    {
-        return s.parse::<f64>().ok().and_then(epoch_to_ms);
-    }
-    None
 }
 
 // ---------------------------------------------------------------------------
@@ -623,19 +580,16 @@ mod tests {
 
     #[test]
     fn times_and_domains() {
-        assert_eq!(parse_time_text("1715678263"), Some(1_715_678_263_000));
-        assert_eq!(parse_time_text("1715678160456"), Some(1_715_678_160_456));
-        assert_eq!(parse_time_text("1715678263595189"), Some(1_715_678_263_595));
+        assert_eq!(parse_time("1715678263"), Some(1_715_678_263_000));
+        assert_eq!(parse_time("1715678160456"), Some(1_715_678_160_456));
+        assert_eq!(parse_time("1715678263595189"), Some(1_715_678_263_595));
         assert_eq!(
-            parse_time_text("2024-05-14T09:15:53.456Z"),
+            parse_time("2024-05-14T09:15:53.456Z"),
             Some(1_715_678_153_456)
         );
-        assert_eq!(
-            parse_time_text("2024-05-14 09:15:53"),
-            Some(1_715_678_153_000)
-        );
-        assert_eq!(parse_time_text("soon"), None);
-        assert_eq!(parse_time(&Json::Bool(true)), None);
+        assert_eq!(parse_time("2024-05-14 09:15:53"), Some(1_715_678_153_000));
+        assert_eq!(parse_time("soon"), None);
+        assert_eq!(time_of(&Json::Bool(true)), None);
         assert_eq!(
             domain_of("https://www.Acme.com/about?x=1").as_deref(),
             Some("acme.com")

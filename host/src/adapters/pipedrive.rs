@@ -24,7 +24,7 @@ use serde_json::{Map, Value as Json};
 use super::sig::{ct_eq, decode_base64};
 use super::{
     Adapter, AdapterError, EventKind, LeadEvent, WebhookRequest, bad, flatten_into, header,
-    id_text, lead_with_id, need_secret, options, parse_json, parse_time, req_id, require_json,
+    id_text, lead_with_id, need_secret, options, parse_json, req_id, require_json, time_of,
     type_name, unauthorized,
 };
 use crate::lead::{LeadDoc, Timestamp};
@@ -225,7 +225,7 @@ fn lead_of(id: String, record: Option<&Map<String, Json>>) -> LeadDoc {
         lead.owner = owner_of(record);
         lead.created_at = record
             .get("add_time")
-            .and_then(parse_time)
+            .and_then(time_of)
             .map(Timestamp::Millis);
         lead.fields = fields_of(record);
     }
@@ -269,10 +269,10 @@ fn parse_v2(
     let at = match meta.get("timestamp") {
         None | Some(Json::Null) => record
             .and_then(|r| r.get("update_time"))
-            .and_then(parse_time)
+            .and_then(time_of)
             .unwrap_or(now_ms),
         Some(v) => {
-            parse_time(v).ok_or_else(|| bad(format!("body.meta.timestamp: `{v}` is not a time")))?
+            time_of(v).ok_or_else(|| bad(format!("body.meta.timestamp: `{v}` is not a time")))?
         }
     };
     let changed = match (&kind, previous) {

@@ -26,7 +26,7 @@ use serde_json::Value as Json;
 use super::sig::ct_eq;
 use super::{
     Adapter, AdapterError, EventKind, LeadEvent, Reply, WebhookRequest, bad, domain_of,
-    lead_with_id, need_secret, options, parse_time_text, require_content_type, unauthorized,
+    lead_with_id, need_secret, options, parse_time, require_content_type, unauthorized,
 };
 use crate::decision::Decision;
 use crate::lead::Timestamp;
@@ -165,45 +165,9 @@ fn checksum(id15: &str) -> String {
 fn query_param(url: &str, name: &str) -> Option<String> {
     let query = url.split_once('?')?.1;
     let query = query.split('#').next().unwrap_or(query);
-    query.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (percent_decode(k) == name).then(|| percent_decode(v))
-    })
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                match hex {
-                    Some(b) => {
-                        out.push(b);
-                        i += 3;
-                    }
-                    None => {
-                        out.push(b'%');
-                        i += 1;
-                    }
-                }
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// Elements nested deeper than this are refused before parsing: an Outbound
@@ -450,7 +414,7 @@ impl Adapter for Salesforce {
             let time = |name: &str| -> Result<Option<i64>, AdapterError> {
                 match field_text(&fields, name) {
                     None => Ok(None),
-                    Some(t) => parse_time_text(t).map(Some).ok_or_else(|| {
+                    Some(t) => parse_time(t).map(Some).ok_or_else(|| {
                         bad(format!(
                             "{at}/sObject/sf:{name}: `{t}` is not a date and time"
                         ))

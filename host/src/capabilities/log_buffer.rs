@@ -50,17 +50,17 @@ impl LogBuffer {
 
     /// Empty the buffer for the next call of a kept instance.
     pub fn reset(&self) {
-        *self.inner.lock().unwrap() = Inner::default();
+        *self.inner.lock().unwrap_or_else(|e| e.into_inner()) = Inner::default();
     }
 
     /// A message from the `log` capability.
     pub fn log(&self, level: &str, message: &str) {
-        let mut inner = self.inner.lock().unwrap();
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         Self::push_line(&mut inner, self.limit, format!("{level}: {message}"));
     }
 
     fn write_stream(&self, stream: usize, bytes: &[u8]) {
-        let mut inner = self.inner.lock().unwrap();
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if stream == 1 {
             inner.stderr_tail.extend_from_slice(bytes);
             let excess = inner.stderr_tail.len().saturating_sub(STDERR_TAIL);
@@ -88,7 +88,7 @@ impl LogBuffer {
 
     /// The log lines, whether they were truncated, and the tail of stderr.
     pub fn finish(&self) -> (Vec<String>, bool, String) {
-        let mut inner = self.inner.lock().unwrap();
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         for stream in 0..2 {
             if !inner.partial[stream].is_empty() {
                 let rest = std::mem::take(&mut inner.partial[stream]);

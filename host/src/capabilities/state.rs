@@ -61,7 +61,7 @@ pub struct MemoryState {
 
 impl StateStore for MemoryState {
     fn usage(&self, namespace: &str) -> StateResult<Usage> {
-        let map = self.map.lock().unwrap();
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         let mut usage = Usage::default();
         for ((ns, key), value) in map.iter() {
             if ns == namespace {
@@ -73,24 +73,24 @@ impl StateStore for MemoryState {
     }
 
     fn get(&self, namespace: &str, key: &str) -> StateResult<Option<String>> {
-        let map = self.map.lock().unwrap();
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         Ok(map.get(&(namespace.to_string(), key.to_string())).cloned())
     }
 
     fn set(&self, namespace: &str, key: &str, value: &str) -> StateResult<()> {
-        let mut map = self.map.lock().unwrap();
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         map.insert((namespace.into(), key.into()), value.into());
         Ok(())
     }
 
     fn delete(&self, namespace: &str, key: &str) -> StateResult<()> {
-        let mut map = self.map.lock().unwrap();
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         map.remove(&(namespace.to_string(), key.to_string()));
         Ok(())
     }
 
     fn increment(&self, namespace: &str, key: &str, delta: i64) -> StateResult<i64> {
-        let mut map = self.map.lock().unwrap();
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         let slot = map
             .entry((namespace.into(), key.into()))
             .or_insert_with(|| "0".into());
@@ -111,7 +111,7 @@ impl StateStore for MemoryState {
         expected: Option<&str>,
         new: &str,
     ) -> StateResult<bool> {
-        let mut map = self.map.lock().unwrap();
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         let k = (namespace.to_string(), key.to_string());
         if map.get(&k).map(String::as_str) != expected {
             return Ok(false);

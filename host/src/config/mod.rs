@@ -10,6 +10,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 pub use crate::decision::OnError;
+use crate::verdict::Role;
 pub use input::{ColumnType, InputConfig};
 
 mod input;
@@ -115,7 +116,7 @@ pub struct StepConfig {
     /// The plugin install this step runs.
     pub plugin: Spanned<String>,
     /// Which role to call; needed only when the plugin exports several.
-    pub role: Option<Spanned<String>>,
+    pub role: Option<Spanned<Role>>,
     /// The step's name in the decision record (default: the plugin's name).
     pub name: Option<String>,
     #[serde(default)]
@@ -388,17 +389,6 @@ impl Config {
                             if known.is_empty() { "none".to_string() } else { known.join(", ") }
                         ),
                     ));
-                }
-                if let Some(role) = &step.role {
-                    if crate::verdict::Role::parse(role.get_ref()).is_none() {
-                        return Err(self.invalid(
-                            role.span(),
-                            format!(
-                                "pipelines.{name}.steps[{i}].role: unknown role `{}` (roles: scoring, segmentation, routing, nurture)",
-                                role.get_ref()
-                            ),
-                        ));
-                    }
                 }
                 let step_name = step.name.clone().unwrap_or_else(|| plugin.clone());
                 if step_names.contains(&step_name) {

@@ -267,9 +267,7 @@ impl Generator {
     }
 }
 
-pub fn sigmoid(x: f64) -> f64 {
-    1.0 / (1.0 + (-x).exp())
-}
+pub use super::numbers::sigmoid;
 
 /// The planted logit of a lead whose event is at `event_at_ms` (see the
 /// module's doc). Reads `industry`, `seniority`, `numberofemployees` (a number or
@@ -326,11 +324,9 @@ fn count_activities(
 
 struct Rng(u64);
 
+/// splitmix64's output for the state `z`.
 fn splitmix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    super::numbers::splitmix64(&mut z)
 }
 
 impl Rng {
@@ -1281,17 +1277,17 @@ pub fn write_jsonl<W: Write>(mut w: W, rows: Range<u64>, generator: &Generator) 
 
 /// A file format of [`write_file`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
+pub enum FileFormat {
     Csv,
     Jsonl,
 }
 
-impl std::str::FromStr for Format {
+impl std::str::FromStr for FileFormat {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
-            "csv" => Ok(Format::Csv),
-            "jsonl" => Ok(Format::Jsonl),
+            "csv" => Ok(FileFormat::Csv),
+            "jsonl" => Ok(FileFormat::Jsonl),
             other => Err(format!("unknown format `{other}`: csv or jsonl")),
         }
     }
@@ -1303,12 +1299,12 @@ pub fn write_parallel<W: Write>(
     mut w: W,
     rows: u64,
     generator: &Generator,
-    format: Format,
+    format: FileFormat,
     threads: usize,
 ) -> io::Result<()> {
     const CHUNK: u64 = 4096;
     let threads = threads.max(1) as u64;
-    if format == Format::Csv {
+    if format == FileFormat::Csv {
         let mut out = csv::Writer::from_writer(&mut w);
         out.write_record(csv_header())?;
         out.flush()?;
@@ -1317,8 +1313,8 @@ pub fn write_parallel<W: Write>(
         let end = (start + CHUNK).min(rows);
         let mut buf = Vec::with_capacity(((end - start) * 1024) as usize);
         match format {
-            Format::Csv => write_csv_rows(&mut buf, start..end, generator)?,
-            Format::Jsonl => write_jsonl(&mut buf, start..end, generator)?,
+            FileFormat::Csv => write_csv_rows(&mut buf, start..end, generator)?,
+            FileFormat::Jsonl => write_jsonl(&mut buf, start..end, generator)?,
         }
         Ok(buf)
     };
@@ -1373,7 +1369,7 @@ mod tests {
     #[test]
     fn the_parallel_writer_writes_the_same_bytes() {
         let g = Generator::new(2);
-        for (format, csv) in [(Format::Csv, true), (Format::Jsonl, false)] {
+        for (format, csv) in [(FileFormat::Csv, true), (FileFormat::Jsonl, false)] {
             let mut out = Vec::new();
             write_parallel(&mut out, 9000, &g, format, 3).unwrap();
             assert!(out == bytes(0..9000, 2, csv), "{format:?}");

@@ -11,3 +11,4 @@ pub mod backtest;
 pub mod bulk;
 pub mod generate;
 pub mod learn;
+pub mod numbers;

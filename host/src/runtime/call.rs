@@ -149,12 +149,12 @@ impl Plugin {
         let raw = match instance {
             Some(instance) => Ok(instance),
             // The pool is full, say: the host's failure, not the plugin's.
-            None => self.pre.instantiate(&mut *store).map_err(Failure::Host),
+            None => self.pre.instantiate(&mut *store).map_err(CallFailure::Host),
         }
         .and_then(|instance| {
             let verdict = self
                 .invoke(&mut *store, &instance, role, input)
-                .map_err(Failure::Call)?;
+                .map_err(CallFailure::Call)?;
             Ok((verdict, instance))
         });
         let duration = start.elapsed();
@@ -184,13 +184,13 @@ impl Plugin {
             Ok((Err(message), instance)) => {
                 (Err(CallError::PluginError { message }), Some(instance))
             }
-            Err(Failure::Host(error)) => (
+            Err(CallFailure::Host(error)) => (
                 Err(CallError::HostError {
                     message: format!("cannot start an instance: {error:#}"),
                 }),
                 None,
             ),
-            Err(Failure::Call(error)) => (
+            Err(CallFailure::Call(error)) => (
                 Err(classify(error, limiter, fuel_used, limits, &stderr_tail)),
                 None,
             ),
@@ -296,7 +296,7 @@ impl WarmInstance {
 }
 
 /// Where a call failed: starting the instance (the host's side) or running it.
-enum Failure {
+enum CallFailure {
     Host(wasmtime::Error),
     Call(wasmtime::Error),
 }

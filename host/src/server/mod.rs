@@ -57,7 +57,10 @@ pub struct App {
 
 impl App {
     pub fn current(&self) -> Arc<Loaded> {
-        self.current.read().unwrap().clone()
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Load the config file again and swap it in, or keep the old one and say why.
@@ -71,7 +74,7 @@ impl App {
             );
         }
         let loaded = load(config, self.runtime.clone(), self.store.clone())?;
-        *self.current.write().unwrap() = Arc::new(loaded);
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(loaded);
         tracing::info!(config = %self.config_path.display(), "configuration reloaded");
         Ok(())
     }

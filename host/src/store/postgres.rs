@@ -108,7 +108,7 @@ pub struct PgStore {
 }
 
 /// What went wrong inside an operation.
-enum Failure {
+enum OpError {
     Db(::postgres::Error),
     /// Bad data, in words.
     Data(String),
@@ -116,9 +116,9 @@ enum Failure {
     Store(StoreError),
 }
 
-impl From<::postgres::Error> for Failure {
-    fn from(e: ::postgres::Error) -> Failure {
-        Failure::Db(e)
+impl From<::postgres::Error> for OpError {
+    fn from(e: ::postgres::Error) -> OpError {
+        OpError::Db(e)
     }
 }
 
@@ -148,13 +148,13 @@ fn describe(e: &::postgres::Error) -> String {
     }
 }
 
-fn parse<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, Failure> {
+fn parse<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, OpError> {
     serde_json::from_str(text)
-        .map_err(|e| Failure::Data(format!("stored {what} is unreadable: {e}")))
+        .map_err(|e| OpError::Data(format!("stored {what} is unreadable: {e}")))
 }
 
-fn to_json<T: serde::Serialize>(what: &str, value: &T) -> Result<String, Failure> {
-    serde_json::to_string(value).map_err(|e| Failure::Data(format!("{what} as JSON: {e}")))
+fn to_json<T: serde::Serialize>(what: &str, value: &T) -> Result<String, OpError> {
+    serde_json::to_string(value).map_err(|e| OpError::Data(format!("{what} as JSON: {e}")))
 }
 
 impl PgStore {
@@ -187,9 +187,9 @@ impl PgStore {
             pool: Some(pool::new(Postgres(config), POOL_SIZE)),
         };
         migrate(&mut first).map_err(|e| match e {
-            Failure::Db(e) => store.fail("migrate", describe(&e)),
-            Failure::Data(message) => store.fail("migrate", message),
-            Failure::Store(e) => e,
+            OpError::Db(e) => store.fail("migrate", describe(&e)),
+            OpError::Data(message) => store.fail("migrate", message),
+            OpError::Store(e) => e,
         })?;
         Ok(store)
     }
@@ -208,7 +208,7 @@ impl PgStore {
     fn with<T>(
         &self,
         op: &str,
-        f: impl FnOnce(&mut Client) -> Result<T, Failure>,
+        f: impl FnOnce(&mut Client) -> Result<T, OpError>,
     ) -> StoreResult<T> {
         let pool = self
             .pool
@@ -218,9 +218,9 @@ impl PgStore {
         // A connection that closed is dropped by the pool when it comes back.
         match f(&mut conn) {
             Ok(value) => Ok(value),
-            Err(Failure::Db(e)) => Err(self.fail(op, describe(&e))),
-            Err(Failure::Data(message)) => Err(self.fail(op, message)),
-            Err(Failure::Store(e)) => Err(e),
+            Err(OpError::Db(e)) => Err(self.fail(op, describe(&e))),
+            Err(OpError::Data(message)) => Err(self.fail(op, message)),
+            Err(OpError::Store(e)) => Err(e),
         }
     }
 }
@@ -239,7 +239,7 @@ impl Drop for PgStore {
 
 /// Apply the migrations this database lacks, in one transaction, holding the
 /// advisory lock (released at commit or rollback).
-fn migrate(client: &mut Client) -> Result<(), Failure> {
+fn migrate(client: &mut Client) -> Result<(), OpError> {
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
     tx.batch_execute(
@@ -253,7 +253,7 @@ fn migrate(client: &mut Client) -> Result<(), Failure> {
         .get(0);
     let known = MIGRATIONS.len() as i32;
     if current > known {
-        return Err(Failure::Data(format!(
+        return Err(OpError::Data(format!(
             "the database's schema is version {current}, newer than this leadwire knows \
              (up to {known}): run a newer leadwire"
         )));
@@ -350,7 +350,7 @@ impl StateStore for PgStore {
             if e.code() == Some(&SqlState::NUMERIC_VALUE_OUT_OF_RANGE) {
                 return Ok(Err(super::overflow(key)));
             }
-            Err(Failure::Db(e))
+            Err(OpError::Db(e))
         })
         .unwrap_or_else(|e| Err(e.into()))
     }
@@ -449,7 +449,7 @@ impl Store for PgStore {
                     return Ok(merged);
                 }
             }
-            Err(Failure::Data(
+            Err(OpError::Data(
                 "the lead's row was inserted and removed while merging; try again".into(),
             ))
         })
@@ -501,7 +501,7 @@ impl Store for PgStore {
                 let doc: Option<&str> = row.get(1);
                 return match (status, doc) {
                     ("done", Some(doc)) => Ok(Claim::Done(Box::new(parse("decision", doc)?))),
-                    ("done", None) => Err(Failure::Data(
+                    ("done", None) => Err(OpError::Data(
                         "the key is done but its decision is missing from the log".into(),
                     )),
                     _ => Ok(Claim::InProgress),
@@ -517,7 +517,7 @@ impl Store for PgStore {
             decision.id
         );
         self.with(&op, |c| {
-            let decided_at = super::decided_at_ms(decision).map_err(Failure::Data)?;
+            let decided_at = super::decided_at_ms(decision).map_err(OpError::Data)?;
             let mut tx = c.transaction()?;
             tx.execute(
                 "INSERT INTO decisions
@@ -561,7 +561,7 @@ impl Store for PgStore {
                 return Ok(());
             }
             // Dropping the transaction rolls back the decision inserted above.
-            Err(Failure::Store(StoreError::AlreadyDecided {
+            Err(OpError::Store(StoreError::AlreadyDecided {
                 at: self.at.clone(),
                 event_source: source.to_string(),
                 dedup_key: dedup_key.to_string(),

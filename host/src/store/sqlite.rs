@@ -172,7 +172,7 @@ impl SqliteStore {
     fn write<T>(
         &self,
         op: &str,
-        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, Failure>,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, OpError>,
     ) -> StoreResult<T> {
         let mut conn = self.writer();
         let tx = conn
@@ -187,7 +187,7 @@ impl SqliteStore {
     fn read<T>(
         &self,
         op: &str,
-        f: impl FnOnce(&Connection) -> Result<T, Failure>,
+        f: impl FnOnce(&Connection) -> Result<T, OpError>,
     ) -> StoreResult<T> {
         let result = match &self.readers {
             Some(readers) => f(&*readers.get().map_err(|e| pool::unavailable(&self.at, e))?),
@@ -198,7 +198,7 @@ impl SqliteStore {
 }
 
 /// What went wrong inside a transaction.
-enum Failure {
+enum OpError {
     Db(rusqlite::Error),
     /// Bad data, in words.
     Data(String),
@@ -206,29 +206,29 @@ enum Failure {
     Store(StoreError),
 }
 
-impl From<rusqlite::Error> for Failure {
-    fn from(e: rusqlite::Error) -> Failure {
-        Failure::Db(e)
+impl From<rusqlite::Error> for OpError {
+    fn from(e: rusqlite::Error) -> OpError {
+        OpError::Db(e)
     }
 }
 
-impl Failure {
+impl OpError {
     fn into_store(self, store: &SqliteStore, op: &str) -> StoreError {
         match self {
-            Failure::Db(e) => store.err(op)(e),
-            Failure::Data(message) => store.fail(op, message),
-            Failure::Store(e) => e,
+            OpError::Db(e) => store.err(op)(e),
+            OpError::Data(message) => store.fail(op, message),
+            OpError::Store(e) => e,
         }
     }
 }
 
-fn parse<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, Failure> {
+fn parse<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, OpError> {
     serde_json::from_str(text)
-        .map_err(|e| Failure::Data(format!("stored {what} is unreadable: {e}")))
+        .map_err(|e| OpError::Data(format!("stored {what} is unreadable: {e}")))
 }
 
-fn to_json<T: serde::Serialize>(what: &str, value: &T) -> Result<String, Failure> {
-    serde_json::to_string(value).map_err(|e| Failure::Data(format!("{what} as JSON: {e}")))
+fn to_json<T: serde::Serialize>(what: &str, value: &T) -> Result<String, OpError> {
+    serde_json::to_string(value).map_err(|e| OpError::Data(format!("{what} as JSON: {e}")))
 }
 
 enum Migration {
@@ -482,7 +482,7 @@ impl Store for SqliteStore {
                 Some((status, _, Some(doc))) if status == "done" => {
                     Ok(Claim::Done(Box::new(parse("decision", &doc)?)))
                 }
-                Some((status, _, None)) if status == "done" => Err(Failure::Data(
+                Some((status, _, None)) if status == "done" => Err(OpError::Data(
                     "the key is done but its decision is missing from the log".into(),
                 )),
                 Some((_, claimed_at, _)) if now_ms.saturating_sub(claimed_at) < lease_ms => {
@@ -507,7 +507,7 @@ impl Store for SqliteStore {
             decision.id
         );
         self.write(&op, |tx| {
-            let decided_at = super::decided_at_ms(decision).map_err(Failure::Data)?;
+            let decided_at = super::decided_at_ms(decision).map_err(OpError::Data)?;
             tx.execute(
                 "INSERT INTO decisions
                      (id, source, lead_id, event_id, pipeline, status, decided_at, doc)
@@ -549,7 +549,7 @@ impl Store for SqliteStore {
             if existing_id == decision.id {
                 return Ok(());
             }
-            Err(Failure::Store(StoreError::AlreadyDecided {
+            Err(OpError::Store(StoreError::AlreadyDecided {
                 at: self.at.clone(),
                 event_source: source.to_string(),
                 dedup_key: dedup_key.to_string(),

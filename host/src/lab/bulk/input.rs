@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde_json::Value as Json;
 
 pub use crate::config::{ColumnType, InputConfig};
-use crate::lead::{EventDoc, LeadDoc, LeadFile, Timestamp, TriggerDoc};
+use crate::lead::{EventDoc, LeadDoc, LeadFile, Timestamp, TriggerDoc, parse_time};
 
 /// The command line's say over the mapping, applied on top of `[input]`.
 #[derive(Debug, Clone, Default)]
@@ -465,19 +465,6 @@ fn boolean(cell: &str) -> Option<bool> {
         "false" | "no" | "n" | "0" | "f" => Some(false),
         _ => None,
     }
-}
-
-/// RFC 3339, `YYYY-MM-DD HH:MM:SS` (as UTC), or a date (midnight UTC); in ms.
-pub fn parse_time(text: &str) -> Option<i64> {
-    use chrono::{DateTime, NaiveDate, NaiveDateTime};
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Some(t.timestamp_millis());
-    }
-    if let Ok(t) = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S") {
-        return Some(t.and_utc().timestamp_millis());
-    }
-    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
-    Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis())
 }
 
 struct JsonlRows {

@@ -24,7 +24,7 @@ use crate::runtime::Runtime;
 
 /// What to do with a row that cannot be read or decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum OnError {
+pub enum BadRows {
     /// Report it (line and why), write it to the output as an error row, go on.
     Skip,
     /// Stop the run at the first such row.
@@ -66,8 +66,8 @@ pub struct BulkArgs {
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
-    #[arg(long, value_enum, default_value_t = OnError::Skip)]
-    pub on_error: OnError,
+    #[arg(long, value_enum, default_value_t = BadRows::Skip)]
+    pub on_error: BadRows,
     #[arg(long, value_enum, default_value_t = StateMode::Memory)]
     pub state: StateMode,
 }
@@ -85,7 +85,7 @@ pub struct ScoreArgs {
 
 /// Counts for the one-line summary.
 #[derive(Debug, Default)]
-pub struct Tally {
+pub struct Counts {
     pub rows: u64,
     pub ok: u64,
     /// Row errors and failed decisions, by kind (`bad-row`, `fuel-exhausted`, ...).
@@ -94,7 +94,7 @@ pub struct Tally {
     pub step_errors: BTreeMap<String, u64>,
 }
 
-impl Tally {
+impl Counts {
     /// Count a row; returns its error, if it has one, for `--on-error`.
     pub fn add(&mut self, scored: &Scored) -> Option<String> {
         self.rows += 1;
@@ -177,7 +177,7 @@ pub fn input_options(
     default_at: i64,
 ) -> anyhow::Result<InputOptions> {
     let default_at = match &args.at {
-        Some(text) => input::parse_time(text).ok_or_else(|| {
+        Some(text) => crate::lead::parse_time(text).ok_or_else(|| {
             anyhow::anyhow!(
                 "--at {text}: not a time (use RFC 3339, e.g. 2026-11-20T10:00:00Z, or YYYY-MM-DD)"
             )
@@ -207,17 +207,17 @@ pub fn each_row(
     threads: usize,
     verb: &str,
     mut each: impl FnMut(&Scored) -> anyhow::Result<()>,
-) -> anyhow::Result<Tally> {
+) -> anyhow::Result<Counts> {
     let rows = input::open(&args.input, &config.input, options)?;
     let progress = progress::Progress::new(rows.total_bytes, rows.bytes_read.clone(), verb);
-    let mut tally = Tally::default();
+    let mut tally = Counts::default();
     let mut reported = 0;
     let start = Instant::now();
     let result = run::run(pipelines, &args.pipeline, rows, threads, |scored| {
         let error = tally.add(&scored);
         progress.row(tally.rows);
         if let Some(error) = error {
-            if args.on_error == OnError::Fail {
+            if args.on_error == BadRows::Fail {
                 anyhow::bail!("{error} (stopped: --on-error fail)");
             }
             // The first errors in full, then only the count (in the summary).
@@ -237,7 +237,7 @@ pub fn each_row(
 }
 
 /// `leadwire score`.
-pub fn score(args: &ScoreArgs) -> anyhow::Result<Tally> {
+pub fn score(args: &ScoreArgs) -> anyhow::Result<Counts> {
     let (config, pipelines) = load(&args.bulk)?;
     let now = chrono::Utc::now().timestamp_millis();
     let options = input_options(&args.bulk, None, now)?;

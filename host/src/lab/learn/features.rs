@@ -8,6 +8,7 @@
 //! estimate (and values not seen at all later) score 0 too, so they are pooled
 //! into the reference.
 
+use crate::lab::numbers::thousands;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
@@ -247,8 +248,8 @@ fn categorical(
     if present >= 20 && seen.len() as f64 > ID_SHARE * present as f64 {
         return Err(format!(
             "looks like an identifier or free text: {} different values in {} rows",
-            thousands(seen.len()),
-            thousands(present)
+            thousands(seen.len() as u64),
+            thousands(present as u64)
         ));
     }
     // The most frequent values that are not rare, by count then key.
@@ -278,7 +279,7 @@ fn categorical(
     if levels.is_empty() {
         return Err(format!(
             "every value is rare (fewer than {min_count} rows each, {} values)",
-            thousands(seen.len())
+            thousands(seen.len() as u64)
         ));
     }
 
@@ -334,8 +335,8 @@ fn numeric(
     if m >= 50 && distinct == m && integers {
         return Err(format!(
             "looks like an identifier: {} different whole numbers in {} rows",
-            thousands(distinct),
-            thousands(m)
+            thousands(distinct as u64),
+            thousands(m as u64)
         ));
     }
     if distinct == 1 && m == cells.len() {
@@ -459,18 +460,7 @@ fn useful(field: Field, min_count: usize) -> Result<Field, String> {
     }
     Err(format!(
         "nearly constant: {what} in {} of {} rows (other values have fewer than {min_count} rows)",
-        thousands(n),
-        thousands(total)
+        thousands(n as u64),
+        thousands(total as u64)
     ))
-}
-
-/// `12,345`
-pub fn thousands(n: usize) -> String {
-    let digits = n.to_string().into_bytes();
-    let groups: Vec<&str> = digits
-        .rchunks(3)
-        .rev()
-        .map(|group| std::str::from_utf8(group).unwrap_or_default())
-        .collect();
-    groups.join(",")
 }

@@ -104,14 +104,7 @@ pub fn linear(beta: &[f64], row: &[u32]) -> f64 {
             .sum::<f64>()
 }
 
-pub fn sigmoid(z: f64) -> f64 {
-    if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (1.0 + e)
-    }
-}
+pub use crate::lab::numbers::sigmoid;
 
 /// ln(1 + e^z) without overflow.
 fn softplus(z: f64) -> f64 {

@@ -321,13 +321,7 @@ fn assign_folds(y: &[bool], folds: usize, seed: u64) -> Vec<usize> {
     fold_of
 }
 
-fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+use crate::lab::numbers::splitmix64;
 
 /// Fields whose values alone rank the outcome almost perfectly: each row scored
 /// by the positive rate of its value (or bin, or missing).

@@ -8,7 +8,8 @@
 
 use std::fmt::Write;
 
-use super::features::{Field, Kind, MAX_LEVELS, Tally, thousands};
+use super::features::{Field, Kind, MAX_LEVELS, Tally};
+use crate::lab::numbers::thousands;
 
 /// Points to double the odds, tried in order until rounding to whole points
 /// keeps the ranking (training AUC within [`ROUNDING_SLACK`] of the exact model).
@@ -59,8 +60,8 @@ pub fn render(summary: &Summary, fields: &[Field], order: &[usize], points: &[i6
         "rules-scorer config written by `leadwire learn`: a logistic model as points.".to_string(),
         format!(
             "Fitted on {} rows ({} positive, {}). {} points double the odds of a positive;",
-            thousands(s.rows),
-            thousands(s.positives),
+            thousands(s.rows as u64),
+            thousands(s.positives as u64),
             percent(Tally {
                 rows: s.rows,
                 positives: s.positives
@@ -129,12 +130,12 @@ fn rule(out: &mut String, field: &Field, points: &[i64]) {
             let mut rare = match field.rare_values {
                 0 => String::new(),
                 1 => " or the 1 rare value".to_string(),
-                n => format!(" or one of {} rare values", thousands(n)),
+                n => format!(" or one of {} rare values", thousands(n as u64)),
             };
             if field.capped_values > 0 {
                 rare.push_str(&format!(
                     " or one of {} values past the {MAX_LEVELS} most frequent",
-                    thousands(field.capped_values)
+                    thousands(field.capped_values as u64)
                 ));
             }
             comment(
@@ -192,7 +193,7 @@ fn describe(t: Tally) -> String {
     match t.rows {
         0 => "not in the data".to_string(),
         1 => format!("1 row, {} positive", percent(t)),
-        n => format!("{} rows, {} positive", thousands(n), percent(t)),
+        n => format!("{} rows, {} positive", thousands(n as u64), percent(t)),
     }
 }
 

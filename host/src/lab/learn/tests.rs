@@ -22,9 +22,7 @@ impl Rng {
     }
 }
 
-fn sigmoid(z: f64) -> f64 {
-    1.0 / (1.0 + (-z).exp())
-}
+use crate::lab::numbers::sigmoid;
 
 /// Rows with a planted logistic truth; returns them and the true log-odds.
 fn planted(n: usize, seed: u64) -> (Vec<Example>, Vec<f64>) {
@@ -476,19 +474,6 @@ fn wide_columns_keep_the_most_frequent_values() {
         "{}",
         learned.toml
     );
-}
-
-#[test]
-fn thousands_separators() {
-    let cases = [
-        (0, "0"),
-        (999, "999"),
-        (1000, "1,000"),
-        (1_234_567, "1,234,567"),
-    ];
-    for (n, text) in cases {
-        assert_eq!(features::thousands(n), text);
-    }
 }
 
 /// The target: on X Education's intake columns, fit on rows whose Lead
