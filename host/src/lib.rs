@@ -1,9 +1,15 @@
 //! leadwire: a rules runtime for CRMs. Lead logic (scoring, segmentation,
 //! routing, nurture exit) runs as sandboxed WebAssembly components.
 //!
-//! Data flow: lead JSON ([`lead`]) → [`pipeline`] → plugin calls in the
+//! Data flow: a CRM's webhook → its [`adapters`] module → the service (claim,
+//! snapshot, decide, record) → the [`pipeline`] → plugin calls in the
 //! [`runtime`] sandbox, served by the host [`capabilities`] → a [`decision`],
-//! kept in the [`store`]. CRMs reach it through the [`server`]'s [`adapters`].
+//! kept in the [`store`]. [`serve`] runs it over HTTP; [`lab`] works on files
+//! of leads offline.
+//!
+//! The public surface is what the `leadwire` command, the benchmarks and the
+//! tests use; the HTTP server, the service and the verdict types' own module
+//! are internal (the verdict types are re-exported by [`decision`]).
 
 pub mod adapters;
 pub mod bindings;
@@ -15,12 +21,13 @@ pub mod lab;
 pub mod lead;
 pub mod pipeline;
 pub mod runtime;
-pub mod server;
-pub mod service;
+mod server;
+mod service;
 pub mod store;
-pub mod verdict;
+mod verdict;
 
 pub use config::Config;
 pub use decision::Decision;
 pub use pipeline::Pipelines;
 pub use runtime::Runtime;
+pub use server::serve;

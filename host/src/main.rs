@@ -126,7 +126,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            runtime.block_on(leadwire::server::serve(&config, listen.as_deref()))?;
+            runtime.block_on(leadwire::serve(&config, listen.as_deref()))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Validate { config } => validate(&config),
