@@ -306,6 +306,20 @@ fn bytes(n: u64) -> String {
 
 fn validate(config_path: &Path) -> anyhow::Result<ExitCode> {
     let pipelines = load(config_path)?;
+    // Sources are checked as `serve` builds them: every problem at once.
+    let config = Config::load(config_path)?;
+    let problems: Vec<String> = config
+        .sources
+        .iter()
+        .filter_map(|(name, source)| leadwire::adapters::for_source(name, source).err())
+        .collect();
+    if !problems.is_empty() {
+        eprintln!("{}: {} problem(s):", config_path.display(), problems.len());
+        for problem in &problems {
+            eprintln!("  {problem}");
+        }
+        return Ok(ExitCode::from(1));
+    }
     println!("{}: ok", config_path.display());
     for (name, plugin) in &pipelines.plugins {
         let roles: Vec<_> = plugin.info.roles.iter().map(|r| r.name()).collect();
@@ -323,6 +337,13 @@ fn validate(config_path: &Path) -> anyhow::Result<ExitCode> {
             .map(|s| format!("{} ({})", s.name, s.role))
             .collect();
         println!("  pipeline {name}: {}", steps.join(" → "));
+    }
+    for (name, source) in &config.sources {
+        println!(
+            "  source {name}: {} → pipeline {}, POST /hooks/{name}",
+            source.adapter.get_ref(),
+            source.pipeline.get_ref()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

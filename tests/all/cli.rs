@@ -135,6 +135,78 @@ fn validate_accepts_a_good_config_and_lists_its_plugins_and_pipelines() {
     assert!(text.contains("pipeline score: scorer (scoring)"), "{text}");
 }
 
+/// `validate` builds every source as `serve` would: an unknown option, a value
+/// that is not a JSON pointer and an unset secret variable are all said at
+/// once (they used to pass as "ok" and make `serve` fail).
+#[test]
+fn validate_checks_the_sources_and_reports_every_problem() {
+    let config = good_config()
+        + r#"
+[sources.typo]
+adapter = "hubspot"
+pipeline = "score"
+secret_env = "LW_TEST_VALIDATE_SET"
+[sources.typo.options]
+signatur = "v3"
+
+[sources.pointer]
+adapter = "json"
+pipeline = "score"
+secret_env = "LW_TEST_VALIDATE_SET"
+[sources.pointer.options]
+token_header = "X-Token"
+record_id = "/id"
+email = "email"
+
+[sources.unset]
+adapter = "generic"
+pipeline = "score"
+secret_env = "LW_TEST_VALIDATE_UNSET"
+"#;
+    let work = Workdir::new(&config);
+    let out = Command::new(env!("CARGO_BIN_EXE_leadwire"))
+        .args(["validate", "--config", &work.config()])
+        .env("LEADWIRE_LOG", "error")
+        .env("LW_TEST_VALIDATE_SET", "s3cret")
+        .env_remove("LW_TEST_VALIDATE_UNSET")
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("3 problem(s)"), "{err}");
+    assert!(
+        err.contains("sources.typo") && err.contains("signatur"),
+        "{err}"
+    );
+    assert!(
+        err.contains("sources.pointer") && err.contains("not a JSON pointer"),
+        "{err}"
+    );
+    assert!(err.contains("LW_TEST_VALIDATE_UNSET"), "{err}");
+    assert!(!stdout(&out).contains(": ok"), "{}", stdout(&out));
+
+    let fixed = config
+        .replace("signatur", "signature")
+        .replace("email = \"email\"", "email = \"/email\"")
+        .replace(
+            "secret_env = \"LW_TEST_VALIDATE_UNSET\"",
+            "secret_env = \"LW_TEST_VALIDATE_SET\"",
+        );
+    let work = Workdir::new(&fixed);
+    let out = Command::new(env!("CARGO_BIN_EXE_leadwire"))
+        .args(["validate", "--config", &work.config()])
+        .env("LEADWIRE_LOG", "error")
+        .env("LW_TEST_VALIDATE_SET", "s3cret")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("source pointer: json → pipeline score, POST /hooks/pointer"),
+        "{}",
+        stdout(&out)
+    );
+}
+
 #[test]
 fn validate_rejects_an_unknown_plugin_in_a_step_naming_it_and_the_line() {
     let config = [

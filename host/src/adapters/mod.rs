@@ -230,6 +230,26 @@ pub fn build(
     })
 }
 
+/// The adapter of `[sources.NAME]`: its secret read from the environment
+/// variable the source names, its options checked (unknown keys, values that
+/// are not JSON pointers...). `serve` and `validate` both build sources here.
+pub fn for_source(
+    name: &str,
+    source: &crate::config::SourceConfig,
+) -> Result<Box<dyn Adapter>, String> {
+    let secret = match &source.secret_env {
+        Some(var) => Some(std::env::var(var).map_err(|_| {
+            format!(
+                "sources.{name}.secret_env: the environment variable `{var}` is not set (it holds \
+                 the source's secret)"
+            )
+        })?),
+        None => None,
+    };
+    build(source.adapter.get_ref(), &source.options, secret)
+        .map_err(|e| format!("sources.{name}: {e}"))
+}
+
 /// Deserialize an adapter's options table; unknown keys are refused.
 pub(crate) fn options<T: DeserializeOwned>(kind: &str, table: &toml::Table) -> Result<T, String> {
     toml::Value::Table(table.clone())

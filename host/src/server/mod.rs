@@ -96,16 +96,7 @@ pub fn load(
     let pipelines = Pipelines::load(&config, runtime, store)?;
     let mut sources = BTreeMap::new();
     for (name, source) in &config.sources {
-        let secret = match &source.secret_env {
-            Some(var) => Some(std::env::var(var).map_err(|_| {
-                anyhow::anyhow!(
-                    "sources.{name}.secret_env: the environment variable `{var}` is not set (it holds the source's secret)"
-                )
-            })?),
-            None => None,
-        };
-        let adapter = adapters::build(source.adapter.get_ref(), &source.options, secret)
-            .map_err(|e| anyhow::anyhow!("sources.{name}: {e}"))?;
+        let adapter = adapters::for_source(name, source).map_err(|e| anyhow::anyhow!(e))?;
         sources.insert(
             name.clone(),
             Source {
