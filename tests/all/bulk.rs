@@ -411,3 +411,47 @@ fn learn_warns_about_a_column_that_leaks_the_outcome() {
     let err = text(&out.stderr);
     assert!(err.contains("warning:") && err.contains("status"), "{err}");
 }
+
+/// `--exclude` names columns like `--columns` does: a name the file lacks is an
+/// error that lists the file's columns (a typo used to exclude nothing).
+#[test]
+fn learn_refuses_exclude_and_columns_names_the_file_lacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("id,plan,region,won\n");
+    for i in 0..200 {
+        csv += &format!(
+            "{i},{},{},{}\n",
+            ["gold", "silver"][i % 2],
+            ["eu", "us"][i % 3 % 2],
+            (i % 4 == 0) as u8
+        );
+    }
+    let input = dir.path().join("h.csv");
+    std::fs::write(&input, csv).unwrap();
+    for flag in ["--exclude", "--columns"] {
+        let out = leadwire(&[
+            "learn",
+            "--input",
+            path(&input),
+            "--outcome",
+            "won",
+            flag,
+            "plan,regoin",
+        ]);
+        let err = text(&out.stderr);
+        assert!(!out.status.success(), "{flag}: {err}");
+        assert!(
+            err.contains(&format!("{flag} regoin: no such column")) && err.contains("plan, region"),
+            "{flag}: {err}"
+        );
+    }
+    ok(leadwire(&[
+        "learn",
+        "--input",
+        path(&input),
+        "--outcome",
+        "won",
+        "--exclude",
+        "region",
+    ]));
+}

@@ -54,6 +54,8 @@ pub fn run(args: &LearnArgs) -> anyhow::Result<()> {
     };
     let mut examples = Vec::new();
     let (mut bad, mut unknown) = (0u64, 0u64);
+    // Every field name in the file, to refuse --exclude and --columns names it lacks.
+    let mut seen = std::collections::BTreeSet::new();
     for row in input::open(&args.input, &mapping, &options)? {
         let row = match row.and_then(input::RawRow::parse) {
             Ok(row) => row,
@@ -73,20 +75,31 @@ pub fn run(args: &LearnArgs) -> anyhow::Result<()> {
         let positive =
             crate::lab::bulk::is_positive(outcome, args.positive.as_deref()) == Some(true);
         let mut fields = row.lead.fields;
+        for name in fields.keys() {
+            if !seen.contains(name) {
+                seen.insert(name.clone());
+            }
+        }
         fields.retain(|name, _| {
             !args.exclude.contains(name) && (args.columns.is_empty() || args.columns.contains(name))
         });
         examples.push(Example { fields, positive });
     }
-    if let Some(missing) = args
-        .columns
-        .iter()
-        .find(|name| !examples.iter().any(|e| e.fields.contains_key(*name)))
-    {
-        anyhow::bail!(
-            "--columns {missing}: no such column in {}",
-            args.input.display()
-        );
+    for (flag, names) in [("--columns", &args.columns), ("--exclude", &args.exclude)] {
+        let missing: Vec<&str> = names
+            .iter()
+            .filter(|name| !seen.contains(*name))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            let known: Vec<&str> = seen.iter().map(String::as_str).collect();
+            anyhow::bail!(
+                "{flag} {}: no such column in {} (its columns: {})",
+                missing.join(", "),
+                args.input.display(),
+                known.join(", ")
+            );
+        }
     }
     if bad + unknown > 0 {
         eprintln!("left out {bad} unreadable rows and {unknown} rows without an outcome");
