@@ -8,9 +8,12 @@
 //! signed for the `generic` adapter, so idempotency never short-circuits a
 //! decision: each one runs the four-step quickstart pipeline and is recorded in
 //! the store before the answer.
+//!
+//! HTTP is ureq's (one agent, so one keep-alive connection, per worker thread);
+//! latencies go into an HdrHistogram per worker, merged at the end of a stage.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -18,11 +21,12 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
+use hdrhistogram::Histogram;
 use leadwire::lab::generate::Generator;
 use serde::{Deserialize, Serialize};
 
-use crate::stats::Summary;
+use crate::stats::Latency;
 
 pub const SECRET: &str = "leadwire-bench-secret";
 const SECRET_ENV: &str = "LEADWIRE_BENCH_SECRET";
@@ -31,6 +35,8 @@ const MARKER: &str = "LWBENCHID";
 const TEMPLATES: u64 = 4096;
 /// Connections (one thread each) the open-loop generator may use.
 const OPEN_LOOP_CONNECTIONS: usize = 64;
+/// A request not answered in this long fails (and its connection is dropped).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A running `leadwire serve`, stopped (SIGTERM, then kill) when dropped.
 pub struct Server {
@@ -139,8 +145,15 @@ secret_env = "{SECRET_ENV}"
 pub struct Requests {
     templates: Vec<(String, String, String)>,
     next: AtomicU64,
-    host: String,
+    url: String,
     run: String,
+}
+
+/// One request to send: the body and its `generic` signature headers.
+pub struct Request {
+    body: String,
+    timestamp: String,
+    signature: String,
 }
 
 impl Requests {
@@ -172,13 +185,13 @@ impl Requests {
         Requests {
             templates,
             next: AtomicU64::new(0),
-            host: addr.to_string(),
+            url: format!("http://{addr}/hooks/bench"),
             run: format!("{:x}", std::process::id()),
         }
     }
 
-    /// The next request's bytes: a fresh lead id and event id, signed now.
-    pub fn next(&self) -> Vec<u8> {
+    /// The next request: a fresh lead id and event id, signed now.
+    pub fn next(&self) -> Request {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let (a, b, c) = &self.templates[(n % self.templates.len() as u64) as usize];
         let id = format!("b{}-{n}", self.run);
@@ -188,16 +201,13 @@ impl Requests {
         body.push_str(b);
         body.push_str(&id);
         body.push_str(c);
-        let ts = chrono::Utc::now().timestamp().to_string();
-        let sig = leadwire::adapters::generic::sign(SECRET, &ts, body.as_bytes());
-        let mut req = format!(
-            "POST /hooks/bench HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nX-Leadwire-Timestamp: {ts}\r\nX-Leadwire-Signature: {sig}\r\n\r\n",
-            self.host,
-            body.len()
-        )
-        .into_bytes();
-        req.extend_from_slice(body.as_bytes());
-        req
+        let timestamp = chrono::Utc::now().timestamp().to_string();
+        let signature = leadwire::adapters::generic::sign(SECRET, &timestamp, body.as_bytes());
+        Request {
+            body,
+            timestamp,
+            signature,
+        }
     }
 
     /// Mean body size, for the report.
@@ -211,65 +221,92 @@ impl Requests {
     }
 }
 
-/// One keep-alive HTTP/1.1 connection.
+/// One worker's HTTP/1.1 client: a ureq agent whose pool keeps the worker's
+/// one keep-alive connection (opened by the first request, dropped on an error).
 struct Conn {
-    stream: TcpStream,
-    buf: Vec<u8>,
+    agent: ureq::Agent,
 }
 
 impl Conn {
-    fn open(addr: SocketAddr) -> Result<Conn> {
-        let stream = TcpStream::connect(addr)?;
-        stream.set_nodelay(true)?;
-        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-        Ok(Conn {
-            stream,
-            buf: Vec::with_capacity(16 << 10),
-        })
+    fn open() -> Conn {
+        let config = ureq::Agent::config_builder()
+            // A status is a result to count, not an error.
+            .http_status_as_error(false)
+            // Loopback: never through a proxy from the environment.
+            .proxy(None)
+            .max_redirects(0)
+            .max_idle_connections(1)
+            .max_idle_connections_per_host(1)
+            // No stage lasts this long: a stage's connections stay pooled.
+            .max_idle_age(Duration::from_secs(600))
+            .timeout_global(Some(REQUEST_TIMEOUT))
+            .build();
+        Conn {
+            agent: ureq::Agent::new_with_config(config),
+        }
     }
 
-    /// Send a request, read the whole response; the status code.
-    fn send(&mut self, request: &[u8]) -> Result<u16> {
-        self.stream.write_all(request)?;
-        self.buf.clear();
-        let mut chunk = [0u8; 16 << 10];
-        let head_end = loop {
-            if let Some(i) = find(&self.buf, b"\r\n\r\n") {
-                break i + 4;
-            }
-            let n = self.stream.read(&mut chunk)?;
-            if n == 0 {
-                bail!("connection closed");
-            }
-            self.buf.extend_from_slice(&chunk[..n]);
-        };
-        let head = std::str::from_utf8(&self.buf[..head_end])?;
-        let status: u16 = head
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| anyhow!("bad status line"))?;
-        let length: usize = head
-            .lines()
-            .find_map(|l| {
-                let (k, v) = l.split_once(':')?;
-                k.eq_ignore_ascii_case("content-length")
-                    .then(|| v.trim().parse().ok())?
-            })
-            .ok_or_else(|| anyhow!("no content-length"))?;
-        while self.buf.len() < head_end + length {
-            let n = self.stream.read(&mut chunk)?;
-            if n == 0 {
-                bail!("connection closed mid-body");
-            }
-            self.buf.extend_from_slice(&chunk[..n]);
-        }
-        Ok(status)
+    /// Send a request and read the whole response (whatever its framing:
+    /// content-length or chunked); the status code.
+    fn send(&self, url: &str, request: &Request) -> Result<u16> {
+        let mut response = self
+            .agent
+            .post(url)
+            .header("Content-Type", "application/json")
+            .header("X-Leadwire-Timestamp", &request.timestamp)
+            .header("X-Leadwire-Signature", &request.signature)
+            .send(request.body.as_bytes())?;
+        // Read to the end, so the connection goes back to the pool.
+        std::io::copy(&mut response.body_mut().as_reader(), &mut std::io::sink())?;
+        Ok(response.status().as_u16())
     }
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+/// Send `request` on the worker's connection (opening one if it has none);
+/// the status, or the error after which the connection is dropped.
+fn send(conn: &mut Option<Conn>, url: &str, request: &Request) -> Result<u16> {
+    let status = conn.get_or_insert_with(Conn::open).send(url, request);
+    if status.is_err() {
+        *conn = None;
+    }
+    status
+}
+
+/// What one worker measured: latencies in microseconds, answers, errors (a
+/// non-2xx status or a failed request), and when its last answer came.
+struct Tally {
+    latency: Histogram<u64>,
+    ok: u64,
+    errors: u64,
+    last: Instant,
+}
+
+impl Tally {
+    fn new(start: Instant) -> Tally {
+        Tally {
+            latency: latency_histogram(),
+            ok: 0,
+            errors: 0,
+            last: start,
+        }
+    }
+
+    /// Count a request that was due at `from` and ended now.
+    fn count(&mut self, from: Instant, status: &Result<u16>) {
+        let now = Instant::now();
+        self.latency
+            .saturating_record(now.saturating_duration_since(from).as_micros() as u64);
+        self.last = self.last.max(now);
+        match status {
+            Ok(200..=299) => self.ok += 1,
+            Ok(_) | Err(_) => self.errors += 1,
+        }
+    }
+}
+
+/// Microseconds from 1 µs to a minute (past a minute, a minute), 3 significant digits.
+fn latency_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
 }
 
 /// What one load stage measured.
@@ -284,7 +321,7 @@ pub struct Stage {
     pub errors: u64,
     /// Answered requests per second, over the stage.
     pub achieved: f64,
-    pub latency: Summary,
+    pub latency: Latency,
     pub seconds: f64,
     /// The stage stopped early: the backlog grew past 2 s of requests.
     pub overloaded: bool,
@@ -329,11 +366,9 @@ pub fn open_loop(
         .map(|_| {
             let (rx, done, abort, requests) =
                 (rx.clone(), done.clone(), abort.clone(), requests.clone());
-            let addr = server.addr;
             std::thread::spawn(move || {
                 let mut conn: Option<Conn> = None;
-                let mut lat = Vec::new();
-                let (mut ok, mut errors, mut last) = (0u64, 0u64, start);
+                let mut tally = Tally::new(start);
                 loop {
                     let due = match rx.lock().unwrap().recv() {
                         Ok(due) => due,
@@ -343,26 +378,12 @@ pub fn open_loop(
                         continue;
                     }
                     let request = requests.next();
-                    let status = (|| -> Result<u16> {
-                        if conn.is_none() {
-                            conn = Some(Conn::open(addr)?);
-                        }
-                        conn.as_mut().expect("open").send(&request)
-                    })();
-                    let now = Instant::now();
-                    lat.push(now.duration_since(due).as_nanos() as u64);
-                    last = last.max(now);
-                    match status {
-                        Ok(200) => ok += 1,
-                        Ok(_) => errors += 1,
-                        Err(_) => {
-                            errors += 1;
-                            conn = None;
-                        }
-                    }
+                    let status = send(&mut conn, &requests.url, &request);
+                    // From the scheduled time, not the send: no coordinated omission.
+                    tally.count(due, &status);
                     done.fetch_add(1, Ordering::Relaxed);
                 }
-                (lat, ok, errors, last)
+                tally
             })
         })
         .collect();
@@ -418,34 +439,19 @@ pub fn closed_loop(
     let workers: Vec<_> = (0..connections)
         .map(|_| {
             let requests = requests.clone();
-            let addr = server.addr;
             std::thread::spawn(move || {
                 let mut conn: Option<Conn> = None;
-                let mut lat = Vec::new();
-                let (mut ok, mut errors, mut last) = (0u64, 0u64, start);
+                let mut tally = Tally::new(start);
                 while Instant::now() < end {
                     let request = requests.next();
                     let sent = Instant::now();
-                    let status = (|| -> Result<u16> {
-                        if conn.is_none() {
-                            conn = Some(Conn::open(addr)?);
-                        }
-                        conn.as_mut().expect("open").send(&request)
-                    })();
-                    let now = Instant::now();
-                    lat.push(now.duration_since(sent).as_nanos() as u64);
-                    last = last.max(now);
-                    match status {
-                        Ok(200) => ok += 1,
-                        Ok(_) => errors += 1,
-                        Err(_) => {
-                            errors += 1;
-                            conn = None;
-                            std::thread::sleep(Duration::from_millis(10));
-                        }
+                    let status = send(&mut conn, &requests.url, &request);
+                    tally.count(sent, &status);
+                    if status.is_err() {
+                        std::thread::sleep(Duration::from_millis(10));
                     }
                 }
-                (lat, ok, errors, last)
+                tally
             })
         })
         .collect();
@@ -460,31 +466,36 @@ pub fn closed_loop(
     )
 }
 
-type WorkerResult = (Vec<u64>, u64, u64, Instant);
-
 fn finish(
     label: String,
     offered: Option<f64>,
     start: Instant,
-    workers: Vec<std::thread::JoinHandle<WorkerResult>>,
+    workers: Vec<std::thread::JoinHandle<Tally>>,
     overloaded: bool,
     server: &Server,
     (cpu0, ccpu0, mcpu0): (Duration, Duration, (u64, u64)),
 ) -> Stage {
-    let mut all = Vec::new();
-    let (mut ok, mut errors, mut last) = (0, 0, start);
+    let mut all = Tally::new(start);
     for w in workers {
-        let (lat, o, e, l) = w.join().expect("load thread");
-        all.extend(lat);
-        ok += o;
-        errors += e;
-        last = last.max(l);
+        let t = w.join().expect("load thread");
+        all.latency
+            .add(&t.latency)
+            .expect("histograms of the same bounds");
+        all.ok += t.ok;
+        all.errors += t.errors;
+        all.last = all.last.max(t.last);
     }
+    let Tally {
+        latency,
+        ok,
+        errors,
+        last,
+    } = all;
     let seconds = last
         .saturating_duration_since(start)
         .as_secs_f64()
         .max(1e-9);
-    let sent = all.len() as u64;
+    let sent = ok + errors;
     Stage {
         label,
         offered,
@@ -492,7 +503,7 @@ fn finish(
         ok,
         errors,
         achieved: ok as f64 / seconds,
-        latency: Summary::of(all),
+        latency: Latency::of_micros(&latency),
         seconds,
         overloaded,
         server_cores: (server.cpu() - cpu0).as_secs_f64() / seconds,
@@ -534,5 +545,90 @@ impl Drop for PgSchema {
         if let Ok(mut client) = postgres::Client::connect(&self.base, postgres::NoTls) {
             let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    use super::*;
+
+    /// A loopback server that answers every request on the connections it
+    /// accepts with a chunked body, the first with 200 and then 503; how many
+    /// connections it accepted.
+    fn chunked_server(requests: usize) -> (SocketAddr, std::thread::JoinHandle<usize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut answered, mut accepted) = (0, 0);
+            while answered < requests {
+                let (mut stream, _) = listener.accept().unwrap();
+                accepted += 1;
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(5)))
+                    .unwrap();
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while answered < requests {
+                    // One request: its head, then content-length bytes of body.
+                    let head_end = loop {
+                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break Some(i + 4);
+                        }
+                        match stream.read(&mut chunk) {
+                            Ok(0) | Err(_) => break None,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    let Some(head_end) = head_end else { break };
+                    let head = String::from_utf8_lossy(&buf[..head_end]).to_lowercase();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .map_or(0, |v| v.trim().parse().unwrap());
+                    while buf.len() < head_end + length {
+                        let n = stream.read(&mut chunk).unwrap();
+                        assert!(n > 0, "closed mid-body");
+                        buf.extend_from_slice(&chunk[..n]);
+                    }
+                    buf.drain(..head_end + length);
+                    let status = if answered == 0 {
+                        "200 OK"
+                    } else {
+                        "503 Service Unavailable"
+                    };
+                    let answer = format!(
+                        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n\
+                         7\r\n{{\"ok\":1\r\n1\r\n}}\r\n0\r\n\r\n"
+                    );
+                    stream.write_all(answer.as_bytes()).unwrap();
+                    answered += 1;
+                }
+            }
+            accepted
+        });
+        (addr, server)
+    }
+
+    #[test]
+    fn reads_chunked_answers_on_one_kept_alive_connection() {
+        let (addr, server) = chunked_server(3);
+        let requests = Requests::new(addr, 2);
+        let mut conn = None;
+        let mut tally = Tally::new(Instant::now());
+        for _ in 0..3 {
+            let sent = Instant::now();
+            let status = send(&mut conn, &requests.url, &requests.next());
+            tally.count(sent, &status);
+            assert!(status.is_ok(), "{status:?}");
+        }
+        assert_eq!((tally.ok, tally.errors, tally.latency.len()), (1, 2, 3));
+        assert_eq!(
+            server.join().unwrap(),
+            1,
+            "one connection for three requests"
+        );
     }
 }

@@ -516,11 +516,13 @@ fn webhook(
     ));
     let print = |s: &load::Stage| {
         println!(
-            "  {:<24} {:>8} req/s answered  p50 {:>9}  p99 {:>9}  max {:>9}  errors {:>4}{}  server {:.2} cores, client {:.2}",
+            "  {:<24} {:>8} req/s answered  p50 {:>9}  p90 {:>9}  p99 {:>9}  p99.9 {:>9}  max {:>9}  errors {:>4}{}  server {:.2} cores, client {:.2}",
             s.label,
             thousands(s.achieved.round() as u64),
-            stats::ms(s.latency.median_ns),
+            stats::ms(s.latency.p50_ns),
+            s.latency.p90_ns.map_or("—".into(), stats::ms),
             stats::ms(s.latency.p99_ns),
+            s.latency.p999_ns.map_or("—".into(), stats::ms),
             stats::ms(s.latency.max_ns),
             s.errors,
             if s.overloaded { "  OVERLOADED" } else { "" },

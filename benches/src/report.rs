@@ -155,7 +155,7 @@ pub fn render(r: &Results, before: Option<&Results>) -> String {
                 format!(
                     "{} req/s (p50 {}, p99 {})",
                     thousands(s.offered.unwrap_or(0.0) as u64),
-                    ms(s.latency.median_ns),
+                    ms(s.latency.p50_ns),
                     ms(s.latency.p99_ns)
                 )
             })
@@ -369,8 +369,9 @@ pub fn render(r: &Results, before: Option<&Results>) -> String {
             o,
             "`leadwire serve` (the built binary) on 127.0.0.1 with the quickstart's `inbound` pipeline behind one `generic` source\n\
              (HMAC-SHA256 signatures), driven by this crate's load generator on the same machine: keep-alive HTTP/1.1\n\
-             connections, each request a distinct `created` event of a distinct generated lead (so idempotency never answers from\n\
-             the log), every decision recorded in the store before the answer. **Open loop**: requests leave on a fixed schedule\n\
+             connections (ureq, one per generator thread; latencies in HdrHistograms of microseconds, 3 significant digits),\n\
+             each request a distinct `created` event of a distinct generated lead (so idempotency never answers from the log),\n\
+             every decision recorded in the store before the answer. **Open loop**: requests leave on a fixed schedule\n\
              whatever the answers, and latency counts from the scheduled time (no coordinated omission). **Closed loop**: N\n\
              connections each send the next request when the last is answered — the saturation throughput. A stage is\n\
              *sustained* when it answered ≥ 97% of the offered rate without errors; it stops early (overloaded) when 2 s of\n\
@@ -387,16 +388,18 @@ pub fn render(r: &Results, before: Option<&Results>) -> String {
             );
             let _ = writeln!(
                 o,
-                "| stage | answered req/s | p50 | p99 | max | errors | sustained | server CPU | generator CPU | machine CPU |\n| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |"
+                "| stage | answered req/s | p50 | p90 | p99 | p99.9 | max | errors | sustained | server CPU | generator CPU | machine CPU |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |"
             );
             for s in &run.stages {
                 let _ = writeln!(
                     o,
-                    "| {} | {} | {} | {} | {} | {} | {} | {:.2} | {:.2} | {:.2} |",
+                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.2} | {:.2} | {:.2} |",
                     s.label,
                     thousands(s.achieved.round() as u64),
-                    ms(s.latency.median_ns),
+                    ms(s.latency.p50_ns),
+                    s.latency.p90_ns.map_or("—".into(), ms),
                     ms(s.latency.p99_ns),
+                    s.latency.p999_ns.map_or("—".into(), ms),
                     ms(s.latency.max_ns),
                     s.errors,
                     match (s.offered, s.overloaded) {
@@ -415,7 +418,7 @@ pub fn render(r: &Results, before: Option<&Results>) -> String {
                     o,
                     "\nSaturation: **{} req/s** (closed loop), p50 {} and p99 {} there.",
                     thousands(s.achieved.round() as u64),
-                    ms(s.latency.median_ns),
+                    ms(s.latency.p50_ns),
                     ms(s.latency.p99_ns)
                 );
             }
@@ -424,7 +427,7 @@ pub fn render(r: &Results, before: Option<&Results>) -> String {
                     o,
                     "Highest offered rate answered in full: **{} req/s** (p50 {}, p99 {}).",
                     thousands(s.offered.unwrap_or(0.0) as u64),
-                    ms(s.latency.median_ns),
+                    ms(s.latency.p50_ns),
                     ms(s.latency.p99_ns)
                 );
             }
@@ -434,7 +437,7 @@ pub fn render(r: &Results, before: Option<&Results>) -> String {
                         o,
                         "Highest offered rate answered in full with p99 ≤ 10 ms: **{} req/s** (p50 {}, p99 {}).\n",
                         thousands(s.offered.unwrap_or(0.0) as u64),
-                        ms(s.latency.median_ns),
+                        ms(s.latency.p50_ns),
                         ms(s.latency.p99_ns)
                     );
                 }

@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 /// A distribution of durations, in nanoseconds.
@@ -32,12 +33,39 @@ impl Summary {
             max_ns: ns[n - 1],
         }
     }
+}
 
-    pub fn median_us(&self) -> f64 {
-        self.median_ns as f64 / 1e3
-    }
-    pub fn p99_us(&self) -> f64 {
-        self.p99_ns as f64 / 1e3
+/// A load stage's latencies, from an HdrHistogram of microseconds (so to
+/// 3 significant digits), in nanoseconds. Results saved before p90 and p99.9
+/// were measured read with `median_ns` as p50 and none for those two.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct Latency {
+    pub n: u64,
+    #[serde(alias = "median_ns")]
+    pub p50_ns: u64,
+    #[serde(default)]
+    pub p90_ns: Option<u64>,
+    pub p99_ns: u64,
+    #[serde(default)]
+    pub p999_ns: Option<u64>,
+    pub max_ns: u64,
+}
+
+impl Latency {
+    pub fn of_micros(h: &Histogram<u64>) -> Latency {
+        if h.is_empty() {
+            return Latency::default();
+        }
+        let ns = |us: u64| us.saturating_mul(1000);
+        let at = |q: f64| ns(h.value_at_quantile(q));
+        Latency {
+            n: h.len(),
+            p50_ns: at(0.5),
+            p90_ns: Some(at(0.9)),
+            p99_ns: at(0.99),
+            p999_ns: Some(at(0.999)),
+            max_ns: ns(h.max()),
+        }
     }
 }
 
@@ -103,5 +131,37 @@ mod tests {
             (1, 50, 99, 100)
         );
         assert_eq!(thousands(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn latency_percentiles_come_from_the_histogram() {
+        let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
+        for us in 1..=10_000 {
+            h.record(us).unwrap();
+        }
+        let l = Latency::of_micros(&h);
+        assert_eq!(l.n, 10_000);
+        // Within HdrHistogram's 3 significant digits of the order statistics.
+        let near = |got: u64, want_us: u64| {
+            let want = want_us * 1000;
+            assert!(got.abs_diff(want) <= want / 1000, "{got} vs {want}");
+        };
+        near(l.p50_ns, 5_000);
+        near(l.p90_ns.unwrap(), 9_000);
+        near(l.p99_ns, 9_900);
+        near(l.p999_ns.unwrap(), 9_990);
+        near(l.max_ns, 10_000);
+        assert!(Latency::of_micros(&Histogram::new(3).unwrap()).n == 0);
+    }
+
+    #[test]
+    fn latency_reads_results_saved_before_hdrhistogram() {
+        let old =
+            r#"{"n": 3, "min_ns": 1, "median_ns": 2, "mean_ns": 2, "p99_ns": 3, "max_ns": 3}"#;
+        let l: Latency = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            (l.p50_ns, l.p90_ns, l.p99_ns, l.p999_ns),
+            (2, None, 3, None)
+        );
     }
 }
