@@ -455,3 +455,74 @@ fn learn_refuses_exclude_and_columns_names_the_file_lacks() {
         "region",
     ]));
 }
+
+/// An outcome column whose values do not read as positive: the message lists
+/// them and says how to name the positive one.
+#[test]
+fn learn_on_one_class_lists_the_outcome_values_and_suggests_positive() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("id,plan,won\n");
+    for i in 0..50 {
+        csv += &format!(
+            "{i},{},{}\n",
+            ["gold", "silver"][i % 2],
+            ["Y", "N"][i % 3 % 2]
+        );
+    }
+    let input = dir.path().join("h.csv");
+    std::fs::write(&input, csv).unwrap();
+    let out = leadwire(&["learn", "--input", path(&input), "--outcome", "won"]);
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("all negative")
+            && err.contains("`N` (")
+            && err.contains("`Y` (")
+            && err.contains("--positive"),
+        "{err}"
+    );
+    ok(leadwire(&[
+        "learn",
+        "--input",
+        path(&input),
+        "--outcome",
+        "won",
+        "--positive",
+        "Y",
+    ]));
+}
+
+/// A backtest whose pipeline fails on every row says why, instead of only
+/// "no row has both a score and an outcome".
+#[test]
+fn a_backtest_whose_every_row_fails_names_the_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("h.csv");
+    std::fs::write(&input, PLANS).unwrap();
+    let config = dir.path().join("panic.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[plugins.scorer]\npath = '{}'\n\n[pipelines.score]\nsteps = [{{ plugin = \"scorer\" }}]\n",
+            wasm(artifacts::HOSTILE_PANIC).display()
+        ),
+    )
+    .unwrap();
+    let out = leadwire(&[
+        "backtest",
+        "--config",
+        path(&config),
+        "--pipeline",
+        "score",
+        "--input",
+        path(&input),
+        "--outcome",
+        "won",
+    ]);
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("every row failed") && err.contains("trap"),
+        "{err}"
+    );
+}

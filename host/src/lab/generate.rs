@@ -691,45 +691,110 @@ fn number(r: &mut Rng, n: f64, as_text: f64) -> Json {
     }
 }
 
+/// Lead `index`, whose event is at `event_at`. Each step below decides one
+/// concern and draws from `r` in turn: the order of the calls is the order of
+/// the draws, so reordering them changes every row.
 fn make_lead(r: &mut Rng, index: u64, event_at: i64) -> LeadDoc {
-    let mut f: BTreeMap<String, Json> = BTreeMap::new();
-    let mut set = |name: &str, value: Json| {
-        debug_assert!(FIELDS.contains(&name), "{name} is not in FIELDS");
-        f.insert(name.to_string(), value);
-    };
-    let opt = |v: Option<String>| v.map_or(Json::Null, Json::String);
+    let mut f = Fields::default();
+    let name = name(r, &mut f);
+    role(r, &mut f);
+    let domain = company(r, &mut f);
+    let employees = company_size(r, &mut f);
+    company_profile(r, &mut f, employees);
+    let country = place(r, &mut f);
+    contact_channels(r, &mut f, &name, country);
+    let source = source(r, &mut f);
+    campaign(r, &mut f, source);
+    let activities = activities(r, event_at);
+    web_analytics(r, &mut f, &activities);
+    conversions(&mut f, &activities);
+    consent(r, &mut f);
+    let stage = status(r, &mut f);
+    qualification(r, &mut f);
+    interests(r, &mut f);
+    trial(r, &mut f, event_at, &activities);
+    sales_touches(r, &mut f, event_at);
+    message(r, &mut f);
+    let identity = identity(r, event_at, &name, &domain, stage);
+    LeadDoc {
+        id: format!("lead-{index}"),
+        source: Some("hubspot".into()),
+        email: identity.email,
+        company_domain: Some(domain),
+        owner: identity.owner,
+        lifecycle_stage: Some(identity.lifecycle_stage.into()),
+        created_at: Some(Timestamp::Rfc3339(time(identity.created_at))),
+        fields: f.0,
+        activities,
+    }
+}
 
-    // Who they are.
+/// A lead's fields as they are decided (each name must be one of [`FIELDS`]).
+#[derive(Default)]
+struct Fields(BTreeMap<String, Json>);
+
+impl Fields {
+    fn set(&mut self, name: &str, value: Json) {
+        debug_assert!(FIELDS.contains(&name), "{name} is not in FIELDS");
+        self.0.insert(name.to_string(), value);
+    }
+}
+
+/// Some text, or null.
+fn opt(v: Option<String>) -> Json {
+    v.map_or(Json::Null, Json::String)
+}
+
+// --- Who they are.
+
+/// A person's names, for the fields derived from them later (LinkedIn, email).
+struct Name {
+    first: &'static str,
+    last: &'static str,
+}
+
+/// Their first and last names, and sometimes a salutation.
+fn name(r: &mut Rng, f: &mut Fields) -> Name {
     let first = *r.pick(FIRST_NAMES);
     let last = *r.pick(LAST_NAMES);
-    set("firstname", json!(first));
-    set("lastname", json!(last));
-    set(
-        "salutation",
-        opt(r
-            .chance(0.3)
-            .then(|| r.pick(&["Mr.", "Ms.", "Dr.", "Mx."]).to_string())),
-    );
+    f.set("firstname", json!(first));
+    f.set("lastname", json!(last));
+    let salutation = r
+        .chance(0.3)
+        .then(|| r.pick(&["Mr.", "Ms.", "Dr.", "Mx."]).to_string());
+    f.set("salutation", opt(salutation));
+    Name { first, last }
+}
+
+/// Their seniority (sometimes unknown), job function, and the job title derived from both.
+fn role(r: &mut Rng, f: &mut Fields) {
     let seniority = *r.weighted(SENIORITIES);
     let function = *r.weighted(FUNCTIONS);
-    set("seniority", opt(seniority.map(String::from)));
-    set("job_function", json!(function));
-    let title = seniority.map(|s| job_title(r, s, function));
-    set("jobtitle", opt(title));
+    f.set("seniority", opt(seniority.map(String::from)));
+    f.set("job_function", json!(function));
+    f.set(
+        "jobtitle",
+        opt(seniority.map(|s| job_title(r, s, function))),
+    );
+}
 
-    // Their company.
+// --- Their company.
+
+/// Their company's name, web domain and (usually) website; returns the domain.
+fn company(r: &mut Rng, f: &mut Fields) -> String {
     let company = format!("{} {}", r.pick(COMPANY_WORDS), r.pick(COMPANY_SUFFIXES));
-    let domain = format!(
-        "{}.{}",
-        slug(&company),
-        r.weighted(&[("com", 70), ("io", 12), ("co", 8), ("net", 5), ("de", 5)])
-    );
-    set("company", json!(company));
-    set(
-        "website",
-        opt(r.chance(0.85).then(|| format!("https://www.{domain}"))),
-    );
-    // Company size: log-normal around 80 people, from 1 to 300,000.
+    let tld = r.weighted(&[("com", 70), ("io", 12), ("co", 8), ("net", 5), ("de", 5)]);
+    let domain = format!("{}.{tld}", slug(&company));
+    f.set("company", json!(company));
+    let website = r.chance(0.85).then(|| format!("https://www.{domain}"));
+    f.set("website", opt(website));
+    domain
+}
+
+/// The company's head count (log-normal around 80 people, from 1 to 300,000)
+/// and annual revenue (growing with it), each sometimes missing; returns the
+/// head count, known or not.
+fn company_size(r: &mut Rng, f: &mut Fields) -> f64 {
     let employees = (80f64.ln() + 1.7 * r.normal())
         .exp()
         .clamp(1.0, 300_000.0)
@@ -740,262 +805,278 @@ fn make_lead(r: &mut Rng, index: u64, event_at: i64) -> LeadDoc {
     } else {
         Json::Null
     };
-    set("numberofemployees", employees_json);
+    f.set("numberofemployees", employees_json);
     let revenue_per_head = (150_000f64.ln() + 0.6 * r.normal()).exp();
-    set(
-        "annualrevenue",
-        if r.chance(0.75) {
-            number(
-                r,
-                (employees * revenue_per_head / 1000.0).round() * 1000.0,
-                0.25,
-            )
-        } else {
-            Json::Null
-        },
-    );
-    let industry = *r.weighted(INDUSTRIES);
-    set("industry", opt(industry.map(String::from)));
-    set(
-        "company_type",
-        json!(r.weighted(&[
-            ("PROSPECT", 80),
-            ("PARTNER", 6),
-            ("RESELLER", 4),
-            ("VENDOR", 4),
-            ("OTHER", 6)
-        ])),
-    );
-    set(
-        "founded_year",
-        if r.chance(0.6) {
-            json!(2025 - r.poisson(14.0) as i64 - r.below(20) as i64)
-        } else {
-            Json::Null
-        },
-    );
-    set("is_public", json!(employees > 2000.0 && r.chance(0.4)));
+    let revenue = (employees * revenue_per_head / 1000.0).round() * 1000.0;
+    let revenue_json = if r.chance(0.75) {
+        number(r, revenue, 0.25)
+    } else {
+        Json::Null
+    };
+    f.set("annualrevenue", revenue_json);
+    employees
+}
 
-    // Where.
+/// The company's industry, type, founding year, and whether it is listed (only
+/// if it has more than 2,000 people).
+fn company_profile(r: &mut Rng, f: &mut Fields, employees: f64) {
+    let industry = *r.weighted(INDUSTRIES);
+    f.set("industry", opt(industry.map(String::from)));
+    let company_type = r.weighted(&[
+        ("PROSPECT", 80),
+        ("PARTNER", 6),
+        ("RESELLER", 4),
+        ("VENDOR", 4),
+        ("OTHER", 6),
+    ]);
+    f.set("company_type", json!(company_type));
+    let founded = if r.chance(0.6) {
+        json!(2025 - r.poisson(14.0) as i64 - r.below(20) as i64)
+    } else {
+        Json::Null
+    };
+    f.set("founded_year", founded);
+    f.set("is_public", json!(employees > 2000.0 && r.chance(0.4)));
+}
+
+// --- Where they are.
+
+/// Their country by weight, or (with a weight of 50) none.
+fn pick_country(r: &mut Rng) -> Option<&'static Country> {
     let total: u32 = COUNTRIES.iter().map(|c| c.weight).sum::<u32>() + 50;
     let mut x = r.below(total as u64) as u32;
-    let country = COUNTRIES.iter().find(|c| {
+    COUNTRIES.iter().find(|c| {
         if x < c.weight {
             true
         } else {
             x -= c.weight;
             false
         }
-    });
-    set("country", opt(country.map(|c| c.name.to_string())));
-    set(
-        "state",
-        opt(country
-            .filter(|c| !c.states.is_empty())
-            .map(|c| r.pick(c.states).to_string())),
-    );
-    set(
-        "city",
-        opt(country
-            .filter(|_| r.chance(0.8))
-            .map(|c| r.pick(c.cities).to_string())),
-    );
-    set(
-        "zip",
-        opt(country
-            .filter(|_| r.chance(0.6))
-            .map(|_| format!("{:05}", r.below(99_999)))),
-    );
-    set("timezone", opt(country.map(|c| c.tz.to_string())));
-    set(
+    })
+}
+
+/// Their country, state, city and zip, and the country's timezone, language and
+/// currency; returns the country.
+fn place(r: &mut Rng, f: &mut Fields) -> Option<&'static Country> {
+    let country = pick_country(r);
+    f.set("country", opt(country.map(|c| c.name.to_string())));
+    let state = country
+        .filter(|c| !c.states.is_empty())
+        .map(|c| r.pick(c.states).to_string());
+    f.set("state", opt(state));
+    let city = country
+        .filter(|_| r.chance(0.8))
+        .map(|c| r.pick(c.cities).to_string());
+    f.set("city", opt(city));
+    let zip = country
+        .filter(|_| r.chance(0.6))
+        .map(|_| format!("{:05}", r.below(99_999)));
+    f.set("zip", opt(zip));
+    f.set("timezone", opt(country.map(|c| c.tz.to_string())));
+    f.set(
         "preferred_language",
         json!(country.map_or("en", |c| c.lang)),
     );
-    set("currency", json!(country.map_or("USD", |c| c.currency)));
-    let prefix = country.map_or("+1", |c| c.phone);
-    set(
-        "phone",
-        opt(r
-            .chance(0.55)
-            .then(|| format!("{prefix} {} {:04}", r.range(200, 989), r.below(10_000)))),
-    );
-    set(
-        "mobilephone",
-        opt(r
-            .chance(0.3)
-            .then(|| format!("{prefix} {} {:04}", r.range(200, 989), r.below(10_000)))),
-    );
-    set(
-        "linkedin_url",
-        opt(r.chance(0.45).then(|| {
-            format!(
-                "https://www.linkedin.com/in/{}-{}-{}",
-                slug(first),
-                slug(last),
-                r.below(9999)
-            )
-        })),
-    );
-    set(
-        "linkedin_connections",
-        if r.chance(0.45) {
-            json!(r.exponential(400.0).min(30_000.0) as i64)
-        } else {
-            Json::Null
-        },
-    );
-    set(
-        "hs_ip_timezone",
-        opt(country.filter(|_| r.chance(0.7)).map(|c| c.tz.to_string())),
-    );
+    f.set("currency", json!(country.map_or("USD", |c| c.currency)));
+    country
+}
 
-    // How they came.
+/// How to reach them: phone numbers with their country's prefix, a LinkedIn
+/// profile named after them, and the timezone their IP shows.
+fn contact_channels(r: &mut Rng, f: &mut Fields, name: &Name, country: Option<&Country>) {
+    let prefix = country.map_or("+1", |c| c.phone);
+    let phone = |r: &mut Rng, p: f64| {
+        opt(r
+            .chance(p)
+            .then(|| format!("{prefix} {} {:04}", r.range(200, 989), r.below(10_000))))
+    };
+    f.set("phone", phone(r, 0.55));
+    f.set("mobilephone", phone(r, 0.3));
+    let linkedin = r.chance(0.45).then(|| {
+        let (first, last) = (slug(name.first), slug(name.last));
+        format!(
+            "https://www.linkedin.com/in/{first}-{last}-{}",
+            r.below(9999)
+        )
+    });
+    f.set("linkedin_url", opt(linkedin));
+    let connections = if r.chance(0.45) {
+        json!(r.exponential(400.0).min(30_000.0) as i64)
+    } else {
+        Json::Null
+    };
+    f.set("linkedin_connections", connections);
+    let ip_timezone = country.filter(|_| r.chance(0.7)).map(|c| c.tz.to_string());
+    f.set("hs_ip_timezone", opt(ip_timezone));
+}
+
+// --- How they came.
+
+/// Their analytics source and its detail (which engine, network, campaign…);
+/// returns the source.
+fn source(r: &mut Rng, f: &mut Fields) -> &'static str {
     let source = *r.weighted(SOURCES);
-    set("hs_analytics_source", json!(source));
-    set(
-        "hs_analytics_source_data_1",
-        json!(match source {
-            "ORGANIC_SEARCH" => *r.pick(&["google", "bing", "duckduckgo"]),
-            "PAID_SEARCH" => *r.pick(&["google-ads", "bing-ads"]),
-            "SOCIAL_MEDIA" | "PAID_SOCIAL" => *r.pick(&["linkedin", "twitter", "facebook"]),
-            "EMAIL_MARKETING" => *r.pick(CAMPAIGNS),
-            "REFERRALS" => *r.pick(&["g2.com", "capterra.com", "partner-site"]),
-            "OFFLINE" => *r.pick(&["import", "trade-show", "crm-ui"]),
-            _ => "unknown",
-        }),
-    );
+    f.set("hs_analytics_source", json!(source));
+    let detail = match source {
+        "ORGANIC_SEARCH" => *r.pick(&["google", "bing", "duckduckgo"]),
+        "PAID_SEARCH" => *r.pick(&["google-ads", "bing-ads"]),
+        "SOCIAL_MEDIA" | "PAID_SOCIAL" => *r.pick(&["linkedin", "twitter", "facebook"]),
+        "EMAIL_MARKETING" => *r.pick(CAMPAIGNS),
+        "REFERRALS" => *r.pick(&["g2.com", "capterra.com", "partner-site"]),
+        "OFFLINE" => *r.pick(&["import", "trade-show", "crm-ui"]),
+        _ => "unknown",
+    };
+    f.set("hs_analytics_source_data_1", json!(detail));
+    source
+}
+
+/// Their UTM tags (only from a paid `source`), and what they answered to "how
+/// did you hear about us?".
+fn campaign(r: &mut Rng, f: &mut Fields, source: &str) {
     let paid = matches!(
         source,
         "PAID_SEARCH" | "PAID_SOCIAL" | "EMAIL_MARKETING" | "OTHER_CAMPAIGNS"
     );
-    set(
+    let utm = |r: &mut Rng, values: &[&str]| opt(paid.then(|| r.pick(values).to_string()));
+    f.set(
         "utm_source",
-        opt(paid.then(|| {
-            r.pick(&["google", "linkedin", "newsletter", "capterra"])
-                .to_string()
-        })),
+        utm(r, &["google", "linkedin", "newsletter", "capterra"]),
     );
-    set(
-        "utm_medium",
-        opt(paid.then(|| r.pick(&["cpc", "email", "social", "display"]).to_string())),
-    );
-    set(
-        "utm_campaign",
-        opt(paid.then(|| r.pick(CAMPAIGNS).to_string())),
-    );
-    set(
-        "how_did_you_hear",
-        opt(r.chance(0.35).then(|| {
-            r.pick(&[
-                "Search engine",
-                "Colleague",
-                "Podcast",
-                "LinkedIn",
-                "Conference",
-                "Other",
-            ])
-            .to_string()
-        })),
-    );
+    f.set("utm_medium", utm(r, &["cpc", "email", "social", "display"]));
+    f.set("utm_campaign", utm(r, CAMPAIGNS));
+    let heard = r.chance(0.35).then(|| {
+        let answers = [
+            "Search engine",
+            "Colleague",
+            "Podcast",
+            "LinkedIn",
+            "Conference",
+            "Other",
+        ];
+        r.pick(&answers).to_string()
+    });
+    f.set("how_did_you_hear", opt(heard));
+}
 
-    // What they did: ~20 activities on average (log-normal engagement × Poisson),
-    // in the 180 days before the event, recent ones more frequent.
+// --- What they did.
+
+/// Their activities: ~20 on average (log-normal engagement × Poisson), in the
+/// 180 days before the event, recent ones more frequent; in time order.
+fn activities(r: &mut Rng, event_at: i64) -> Vec<ActivityDoc> {
     let engagement = (0.7 * r.normal() - 0.245).exp();
     let n = r.poisson(20.0 * engagement).min(250) as usize;
     let recency = 10.0 + r.exponential(30.0);
-    let mut activities = Vec::with_capacity(n);
-    for _ in 0..n {
-        let ago = (r.exponential(recency) * DAY_MS as f64).min(180.0 * DAY_MS as f64) as i64;
-        let at = event_at - ago.max(60_000) - r.below(60_000) as i64;
-        let kind = *r.weighted(ACTIVITY_KINDS);
-        let mut props: BTreeMap<String, Json> = BTreeMap::new();
-        match kind {
-            "page_view" => {
-                props.insert("url".into(), json!(r.weighted(PAGES)));
-                props.insert("duration_s".into(), json!(r.exponential(45.0) as i64));
-            }
-            "email_open" => {
-                props.insert("campaign".into(), json!(r.pick(CAMPAIGNS)));
-            }
-            "email_click" => {
-                props.insert("campaign".into(), json!(r.pick(CAMPAIGNS)));
-                props.insert("url".into(), json!(r.weighted(PAGES)));
-            }
-            "form_submit" => {
-                props.insert("form".into(), json!(r.weighted(FORMS)));
-                props.insert("page".into(), json!(r.weighted(PAGES)));
-            }
-            "content_download" => {
-                props.insert("asset".into(), json!(r.pick(CONTENT)));
-            }
-            "webinar_registered" | "webinar_attended" => {
-                props.insert("webinar".into(), json!(r.pick(WEBINARS)));
-            }
-            "demo_request" => {
-                props.insert("form".into(), json!("request-a-demo"));
-            }
-            "meeting_booked" => {
-                props.insert(
-                    "meeting_type".into(),
-                    json!(r.pick(&["discovery", "demo", "follow-up"])),
-                );
-            }
-            _ => {
-                props.insert("channel".into(), json!("website"));
-            }
-        }
-        activities.push(ActivityDoc {
-            kind: kind.into(),
-            at: Timestamp::Rfc3339(time(at)),
-            properties: props,
-        });
-    }
+    let mut activities: Vec<ActivityDoc> = (0..n).map(|_| activity(r, event_at, recency)).collect();
     activities.sort_by_key(|a| a.at.millis());
+    activities
+}
+
+/// One activity: when (`recency` days before the event on average, at least a
+/// minute and at most 180 days), of which kind, with which properties.
+fn activity(r: &mut Rng, event_at: i64, recency: f64) -> ActivityDoc {
+    let ago = (r.exponential(recency) * DAY_MS as f64).min(180.0 * DAY_MS as f64) as i64;
+    let at = event_at - ago.max(60_000) - r.below(60_000) as i64;
+    let kind = *r.weighted(ACTIVITY_KINDS);
+    ActivityDoc {
+        kind: kind.into(),
+        at: Timestamp::Rfc3339(time(at)),
+        properties: activity_properties(r, kind),
+    }
+}
+
+/// The properties of an activity of `kind`: the page, campaign, form, asset,
+/// webinar or meeting it concerns.
+fn activity_properties(r: &mut Rng, kind: &str) -> BTreeMap<String, Json> {
+    let props: Vec<(&str, Json)> = match kind {
+        "page_view" => vec![
+            ("url", json!(r.weighted(PAGES))),
+            ("duration_s", json!(r.exponential(45.0) as i64)),
+        ],
+        "email_open" => vec![("campaign", json!(r.pick(CAMPAIGNS)))],
+        "email_click" => vec![
+            ("campaign", json!(r.pick(CAMPAIGNS))),
+            ("url", json!(r.weighted(PAGES))),
+        ],
+        "form_submit" => vec![
+            ("form", json!(r.weighted(FORMS))),
+            ("page", json!(r.weighted(PAGES))),
+        ],
+        "content_download" => vec![("asset", json!(r.pick(CONTENT)))],
+        "webinar_registered" | "webinar_attended" => vec![("webinar", json!(r.pick(WEBINARS)))],
+        "demo_request" => vec![("form", json!("request-a-demo"))],
+        "meeting_booked" => vec![(
+            "meeting_type",
+            json!(r.pick(&["discovery", "demo", "follow-up"])),
+        )],
+        _ => vec![("channel", json!("website"))],
+    };
+    props.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+/// The web analytics derived from the activities: page views, visits (page
+/// views grouped at random), first and last visit.
+fn web_analytics(r: &mut Rng, f: &mut Fields, activities: &[ActivityDoc]) {
     let page_views = activities.iter().filter(|a| a.kind == "page_view").count();
     let visits = (page_views as f64 / (1.0 + r.exponential(1.5))).ceil() as u64;
-    set(
+    f.set(
         "hs_analytics_num_page_views",
         number(r, page_views as f64, 0.25),
     );
-    set("hs_analytics_num_visits", json!(visits));
+    f.set("hs_analytics_num_visits", json!(visits));
     let first_seen = activities.first().map(|a| a.at.millis());
     let last_seen = activities.last().map(|a| a.at.millis());
-    set(
+    f.set(
         "hs_analytics_first_visit_timestamp",
         first_seen.map_or(Json::Null, time_json),
     );
-    set(
+    f.set(
         "hs_analytics_last_visit_timestamp",
         last_seen.map_or(Json::Null, time_json),
     );
-    let forms: Vec<&str> = activities
+}
+
+/// The forms of the `form_submit` activities, in time order.
+fn submitted_forms(activities: &[ActivityDoc]) -> impl Iterator<Item = &str> {
+    activities
         .iter()
         .filter(|a| a.kind == "form_submit")
         .filter_map(|a| a.properties.get("form").and_then(Json::as_str))
-        .collect();
-    set(
+}
+
+/// The conversion events derived from the activities (no draws): the first and
+/// latest form submitted, and how many.
+fn conversions(f: &mut Fields, activities: &[ActivityDoc]) {
+    let forms: Vec<&str> = submitted_forms(activities).collect();
+    f.set(
         "first_conversion_event_name",
         opt(forms.first().map(|s| s.to_string())),
     );
-    set(
+    f.set(
         "recent_conversion_event_name",
         opt(forms.last().map(|s| s.to_string())),
     );
-    set("num_conversion_events", json!(forms.len()));
+    f.set("num_conversion_events", json!(forms.len()));
+}
 
-    // Consent and status.
-    set("hs_email_optout", json!(r.chance(0.08)));
-    set("hs_email_bounce", json!(if r.chance(0.03) { 1 } else { 0 }));
-    set("do_not_call", json!(r.chance(0.05)));
-    set(
-        "gdpr_consent",
-        if r.chance(0.4) {
-            json!(r.chance(0.85))
-        } else {
-            Json::Null
-        },
-    );
-    set(
+// --- Consent and status.
+
+/// Their consent: email opt-out and bounce, do-not-call, and GDPR consent
+/// (often unknown).
+fn consent(r: &mut Rng, f: &mut Fields) {
+    f.set("hs_email_optout", json!(r.chance(0.08)));
+    f.set("hs_email_bounce", json!(if r.chance(0.03) { 1 } else { 0 }));
+    f.set("do_not_call", json!(r.chance(0.05)));
+    let gdpr = if r.chance(0.4) {
+        json!(r.chance(0.85))
+    } else {
+        Json::Null
+    };
+    f.set("gdpr_consent", gdpr);
+}
+
+/// Their lead status (sometimes unset) and lifecycle stage; returns the stage.
+fn status(r: &mut Rng, f: &mut Fields) -> &'static str {
+    f.set(
         "hs_lead_status",
         opt(r.weighted(LEAD_STATUSES).map(String::from)),
     );
@@ -1006,134 +1087,140 @@ fn make_lead(r: &mut Rng, index: u64, event_at: i64) -> LeadDoc {
         ("salesqualifiedlead", 35),
         ("customer", 15),
     ]);
-    set("lifecyclestage", json!(stage));
-    set(
-        "hs_persona",
-        opt(r
-            .chance(0.4)
-            .then(|| r.pick(&["persona_1", "persona_2", "persona_3"]).to_string())),
-    );
-    set(
-        "lead_rating",
-        opt(r
-            .chance(0.3)
-            .then(|| r.pick(&["Hot", "Warm", "Cold"]).to_string())),
-    );
-    set(
-        "budget",
-        if r.chance(0.2) {
-            {
-                let budget = (r.exponential(20_000.0) / 100.0).round() * 100.0;
-                number(r, budget, 0.5)
-            }
-        } else {
-            Json::Null
-        },
-    );
-    set(
-        "purchase_timeline",
-        opt(r.chance(0.35).then(|| {
-            r.pick(&[
-                "This quarter",
-                "Next quarter",
-                "This year",
-                "Just researching",
-            ])
-            .to_string()
-        })),
-    );
-    let interest: Vec<&str> = ["scoring", "routing", "nurture", "analytics", "api"]
-        .into_iter()
-        .filter(|_| r.chance(0.3))
-        .collect();
-    set("product_interest", json!(interest));
-    set(
-        "tech_stack",
-        if r.chance(0.5) {
-            json!(
-                [
-                    "HubSpot",
-                    "Salesforce",
-                    "Pipedrive",
-                    "Slack",
-                    "Gmail",
-                    "Outlook",
-                    "Zendesk",
-                    "Intercom"
-                ]
-                .into_iter()
-                .filter(|_| r.chance(0.25))
-                .collect::<Vec<_>>()
-            )
-        } else {
-            Json::Null
-        },
-    );
-    set(
-        "tags",
-        json!(
-            ["webinar", "trial", "event", "partner", "vip", "imported"]
-                .into_iter()
-                .filter(|_| r.chance(0.12))
-                .collect::<Vec<_>>()
-        ),
-    );
-    let trial = forms.contains(&"free-trial") || r.chance(0.05);
-    set("trial_started", json!(trial));
-    set(
-        "trial_end_date",
-        if trial {
-            time_json(event_at + r.range(1, 14) * DAY_MS)
-        } else {
-            Json::Null
-        },
-    );
+    f.set("lifecyclestage", json!(stage));
+    stage
+}
+
+/// What sales knows of their intent, each often missing: persona, rating,
+/// budget and purchase timeline.
+fn qualification(r: &mut Rng, f: &mut Fields) {
+    let persona = r
+        .chance(0.4)
+        .then(|| r.pick(&["persona_1", "persona_2", "persona_3"]).to_string());
+    f.set("hs_persona", opt(persona));
+    let rating = r
+        .chance(0.3)
+        .then(|| r.pick(&["Hot", "Warm", "Cold"]).to_string());
+    f.set("lead_rating", opt(rating));
+    let budget = if r.chance(0.2) {
+        let budget = (r.exponential(20_000.0) / 100.0).round() * 100.0;
+        number(r, budget, 0.5)
+    } else {
+        Json::Null
+    };
+    f.set("budget", budget);
+    let timeline = r.chance(0.35).then(|| {
+        let answers = [
+            "This quarter",
+            "Next quarter",
+            "This year",
+            "Just researching",
+        ];
+        r.pick(&answers).to_string()
+    });
+    f.set("purchase_timeline", opt(timeline));
+}
+
+/// Each item of `items` with probability `p`, in order.
+fn some_of(r: &mut Rng, items: &[&'static str], p: f64) -> Vec<&'static str> {
+    items.iter().copied().filter(|_| r.chance(p)).collect()
+}
+
+/// What they are interested in and use: products of interest, tech stack
+/// (sometimes unknown), and tags.
+fn interests(r: &mut Rng, f: &mut Fields) {
+    let products = ["scoring", "routing", "nurture", "analytics", "api"];
+    f.set("product_interest", json!(some_of(r, &products, 0.3)));
+    let tools = [
+        "HubSpot",
+        "Salesforce",
+        "Pipedrive",
+        "Slack",
+        "Gmail",
+        "Outlook",
+        "Zendesk",
+        "Intercom",
+    ];
+    let tech_stack = if r.chance(0.5) {
+        json!(some_of(r, &tools, 0.25))
+    } else {
+        Json::Null
+    };
+    f.set("tech_stack", tech_stack);
+    let tags = ["webinar", "trial", "event", "partner", "vip", "imported"];
+    f.set("tags", json!(some_of(r, &tags, 0.12)));
+}
+
+/// Whether they started a trial (always after a free-trial form, sometimes
+/// without one) and when it ends.
+fn trial(r: &mut Rng, f: &mut Fields, event_at: i64, activities: &[ActivityDoc]) {
+    let trial = submitted_forms(activities).any(|form| form == "free-trial") || r.chance(0.05);
+    f.set("trial_started", json!(trial));
+    let end = if trial {
+        time_json(event_at + r.range(1, 14) * DAY_MS)
+    } else {
+        Json::Null
+    };
+    f.set("trial_end_date", end);
+}
+
+/// Sales' touches so far: notes, contacts and the last one, the last reply to a
+/// sales email, and a close date.
+fn sales_touches(r: &mut Rng, f: &mut Fields, event_at: i64) {
     let notes = r.poisson(0.8);
-    set("num_notes", json!(notes));
-    set("num_contacted_notes", json!(notes.min(r.poisson(0.5))));
-    set(
-        "notes_last_contacted",
-        if notes > 0 {
-            time_json(event_at - r.range(1, 60) * DAY_MS)
-        } else {
-            Json::Null
-        },
-    );
-    set(
-        "hs_sales_email_last_replied",
-        if r.chance(0.1) {
-            time_json(event_at - r.range(1, 90) * DAY_MS)
-        } else {
-            Json::Null
-        },
-    );
-    set(
-        "closedate",
-        if r.chance(0.05) {
-            time_json(event_at + r.range(7, 120) * DAY_MS)
-        } else {
-            Json::Null
-        },
-    );
-    set("nurture_track", Json::Null);
-    set(
+    f.set("num_notes", json!(notes));
+    f.set("num_contacted_notes", json!(notes.min(r.poisson(0.5))));
+    let days_ago = |r: &mut Rng, max: i64| time_json(event_at - r.range(1, max) * DAY_MS);
+    let last_contacted = if notes > 0 {
+        days_ago(r, 60)
+    } else {
+        Json::Null
+    };
+    f.set("notes_last_contacted", last_contacted);
+    let last_replied = if r.chance(0.1) {
+        days_ago(r, 90)
+    } else {
+        Json::Null
+    };
+    f.set("hs_sales_email_last_replied", last_replied);
+    let close = if r.chance(0.05) {
+        time_json(event_at + r.range(7, 120) * DAY_MS)
+    } else {
+        Json::Null
+    };
+    f.set("closedate", close);
+}
+
+/// The free-text message they left, if any (and their nurture track, never set).
+fn message(r: &mut Rng, f: &mut Fields) {
+    f.set("nurture_track", Json::Null);
+    f.set(
         "message",
         opt(r.chance(0.25).then(|| r.pick(MESSAGES).to_string())),
     );
+}
 
-    // Identity.
+// --- Identity.
+
+/// Who the lead is to the CRM, beyond its fields.
+struct Identity {
+    email: Option<String>,
+    owner: Option<String>,
+    created_at: i64,
+    lifecycle_stage: &'static str,
+}
+
+/// Their email (at the company's `domain` or a free mailbox; missing for 3%),
+/// owner (rarely set), creation time (up to 5 minutes before the event), and
+/// the lifecycle stage's short name.
+fn identity(r: &mut Rng, event_at: i64, name: &Name, domain: &str, stage: &str) -> Identity {
     let email_domain = if r.chance(0.18) {
         r.weighted(FREE_MAIL).to_string()
     } else {
-        domain.clone()
+        domain.to_string()
     };
-    let email = format!(
-        "{}.{}{}@{}",
-        slug(first),
-        slug(last),
-        r.below(100),
-        email_domain
-    );
+    let (first, last) = (slug(name.first), slug(name.last));
+    let email = format!("{first}.{last}{}@{email_domain}", r.below(100));
     let created_at = event_at - r.range(0, 300_000);
     let owner = r.chance(0.05).then(|| {
         r.pick(&["sam", "lee", "amy", "raj", "ana", "bo"])
@@ -1146,17 +1233,11 @@ fn make_lead(r: &mut Rng, index: u64, event_at: i64) -> LeadDoc {
         "customer" => "customer",
         _ => "lead",
     };
-
-    LeadDoc {
-        id: format!("lead-{index}"),
-        source: Some("hubspot".into()),
+    Identity {
         email: r.chance(0.97).then_some(email),
-        company_domain: Some(domain),
         owner,
-        lifecycle_stage: Some(lifecycle_stage.into()),
-        created_at: Some(Timestamp::Rfc3339(time(created_at))),
-        fields: f,
-        activities,
+        created_at,
+        lifecycle_stage,
     }
 }
 

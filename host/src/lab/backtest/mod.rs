@@ -124,8 +124,27 @@ pub fn backtest(args: &BacktestArgs) -> anyhow::Result<Backtest> {
     let rows = replay(args, &args.bulk)?;
     let quality = metrics::quality(&rows);
     if quality.evaluated == 0 {
+        // When no row decided, the failures are the reason.
+        let failed: Vec<&str> = rows.iter().filter_map(|r| r.error.as_deref()).collect();
+        let cause = match failed.first() {
+            Some(first) if failed.len() == rows.len() => {
+                format!(": every row failed ({}), e.g. {first}", failed.len())
+            }
+            Some(first) => format!(
+                "; {} of {} rows failed, e.g. {first}",
+                failed.len(),
+                rows.len()
+            ),
+            None if rows.iter().all(|r| r.positive.is_none()) => {
+                format!(
+                    ": no row has a value in the outcome column `{}`",
+                    args.outcome
+                )
+            }
+            None => ": the pipeline gives no score (has it a scoring step?)".into(),
+        };
         anyhow::bail!(
-            "no row has both a score and an outcome in `{}`: check --outcome and that the pipeline scores",
+            "no row has both a score and an outcome in `{}`{cause}",
             args.outcome
         );
     }

@@ -56,6 +56,8 @@ pub fn run(args: &LearnArgs) -> anyhow::Result<()> {
     let (mut bad, mut unknown) = (0u64, 0u64);
     // Every field name in the file, to refuse --exclude and --columns names it lacks.
     let mut seen = std::collections::BTreeSet::new();
+    // The outcome's values and their counts (the first few), for a one-class message.
+    let mut outcomes = std::collections::BTreeMap::<String, u64>::new();
     for row in input::open(&args.input, &mapping, &options)? {
         let row = match row.and_then(input::RawRow::parse) {
             Ok(row) => row,
@@ -71,6 +73,9 @@ pub fn run(args: &LearnArgs) -> anyhow::Result<()> {
         if outcome.is_empty() {
             unknown += 1;
             continue;
+        }
+        if outcomes.len() < 12 || outcomes.contains_key(outcome) {
+            *outcomes.entry(outcome.to_string()).or_default() += 1;
         }
         let positive =
             crate::lab::bulk::is_positive(outcome, args.positive.as_deref()) == Some(true);
@@ -112,7 +117,29 @@ pub fn run(args: &LearnArgs) -> anyhow::Result<()> {
             exclude: args.exclude.clone(),
             ..LearnOptions::default()
         },
-    )?;
+    )
+    .map_err(|e| match e {
+        super::LearnError::OneClass { positive } => {
+            let values: Vec<String> = outcomes
+                .iter()
+                .map(|(v, n)| format!("`{v}` ({n})"))
+                .collect();
+            let reads = match &args.positive {
+                Some(p) => format!("--positive {p}"),
+                None => "a positive value (1, true, yes, won, converted)".into(),
+            };
+            anyhow::anyhow!(
+                "every row has the same outcome (all {}): column `{}` holds {}; {} matches {}. \
+                 Say which value is the positive outcome with --positive VALUE",
+                if positive { "positive" } else { "negative" },
+                args.outcome,
+                values.join(", "),
+                if positive { "every row" } else { "no row" },
+                reads
+            )
+        }
+        e => e.into(),
+    })?;
     for warning in &learned.warnings {
         eprintln!("warning: {warning}");
     }
