@@ -103,17 +103,7 @@ pub fn ms(ns: u64) -> String {
     }
 }
 
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use leadwire::lab::numbers::thousands;
 
 pub fn secs(d: Duration) -> String {
     format!("{:.1} s", d.as_secs_f64())
