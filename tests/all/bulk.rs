@@ -5,19 +5,11 @@
 use crate::common::{self, artifacts};
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-use common::wasm;
+use common::{leadwire, wasm};
 use leadwire::lab::generate::Generator;
 use leadwire::lab::learn::roc_auc;
-
-fn leadwire(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_leadwire"))
-        .args(args)
-        .env("LEADWIRE_LOG", "error")
-        .output()
-        .expect("run the leadwire binary")
-}
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

@@ -11,15 +11,6 @@ use leadwire::Decision;
 use leadwire::decision::DecisionStatus;
 use sha2::{Digest, Sha256};
 
-fn leadwire(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_leadwire"))
-        .args(args)
-        // Warnings are logged to stderr by default; keep it to what we assert on.
-        .env("LEADWIRE_LOG", "error")
-        .output()
-        .expect("run the leadwire binary")
-}
-
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -136,3 +136,13 @@ pub fn assert_custom_scorer_still_works(pipelines: &Pipelines, pipeline: &str) {
     );
     assert_eq!(step.metrics.logs, ["info: 2 rule(s) fired"]);
 }
+
+/// Run the `leadwire` binary with these arguments; its warnings are kept off
+/// stderr so that tests assert only on what they mean to.
+pub fn leadwire(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_leadwire"))
+        .args(args)
+        .env("LEADWIRE_LOG", "error")
+        .output()
+        .expect("run the leadwire binary")
+}
