@@ -305,6 +305,24 @@ fn learn_finds_the_planted_signal_and_backtest_confirms_it_on_fresh_leads() {
         "{}",
         text(&out.stderr)
     );
+    // The points scale is said, and the same, in the summary and the file.
+    let err = text(&out.stderr);
+    let pdo = err
+        .split("; ")
+        .find_map(|part| part.strip_suffix(" points double the odds"))
+        .or_else(|| {
+            err.split("); ")
+                .nth(1)
+                .and_then(|p| p.split(" points double").next())
+        })
+        .unwrap_or_else(|| panic!("no scale in: {err}"))
+        .to_string();
+    let written = std::fs::read_to_string(&scorer).unwrap();
+    assert!(
+        written.contains(&format!("{pdo} points double the odds")),
+        "summary says {pdo}; file header:\n{}",
+        written.lines().take(8).collect::<Vec<_>>().join("\n")
+    );
 
     // The points follow the planted logit.
     let config: toml::Table = std::fs::read_to_string(&scorer).unwrap().parse().unwrap();

@@ -152,11 +152,12 @@ pub fn run(args: &LearnArgs) -> anyhow::Result<()> {
         None => print!("{}", learned.toml),
     }
     eprintln!(
-        "learned points for {} fields from {} leads: cross-validated AUC {:.4} (integer points on the fitted rows: {:.4}){}",
+        "learned points for {} fields from {} leads: cross-validated AUC {:.4} (integer points on the fitted rows: {:.4}); {} points double the odds{}",
         learned.fields_used.len(),
         examples.len(),
         learned.cv_auc,
         learned.train_auc,
+        learned.points_to_double,
         args.output
             .as_ref()
             .map(|p| format!("; wrote {}", p.display()))

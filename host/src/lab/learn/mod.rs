@@ -68,6 +68,9 @@ pub struct Learned {
     pub cv_auc: f64,
     /// AUC of the integer points on the rows fitted.
     pub train_auc: f64,
+    /// Points that double the odds of a positive: 10, or 20, 40, 80 when
+    /// whole points at 10 would change the ranking (stated in the header too).
+    pub points_to_double: f64,
     pub warnings: Vec<String>,
     /// In the order of the config's rules (most influential first).
     pub fields_used: Vec<String>,
@@ -211,6 +214,7 @@ pub fn learn(examples: &[Example], options: &LearnOptions) -> Result<Learned, Le
     Ok(Learned {
         toml,
         cv_auc,
+        points_to_double: pdo,
         train_auc,
         warnings,
         fields_used: order
