@@ -384,14 +384,27 @@ fn numeric(
 /// least `min_count` of them. Never empty: with one bin left, the edge is the
 /// lowest value, so the table tells present from missing.
 fn bin_edges(sorted: &[f64], max_bins: usize, min_count: usize) -> Vec<f64> {
-    let m = sorted.len();
-    let mut edges: Vec<f64> = Vec::new();
-    for k in 1..max_bins {
-        let e = sorted[k * m / max_bins];
-        if e > sorted[0] && edges.last().is_none_or(|&last| e > last) {
-            edges.push(e);
+    let mut distinct = sorted.to_vec();
+    distinct.dedup();
+    let mut edges: Vec<f64> = if distinct.len() <= max_bins {
+        // Few values (a 0/1 flag, a small scale): each value is a bin of its
+        // own, however rare; quantiles would put a 4% flag in the zeros' bin.
+        distinct[1..].to_vec()
+    } else {
+        // When the lowest value alone fills more than a bin (most rows 0),
+        // it gets its own bin and the quantiles are taken over the rest.
+        let lowest = sorted.partition_point(|&x| x <= sorted[0]);
+        if lowest * max_bins > sorted.len() && max_bins > 1 {
+            let rest = &sorted[lowest..];
+            let mut edges = vec![rest[0]];
+            quantile_edges(rest, max_bins - 1, &mut edges);
+            edges
+        } else {
+            let mut edges = Vec::new();
+            quantile_edges(sorted, max_bins, &mut edges);
+            edges
         }
-    }
+    };
     // Merge the smallest bin into its smaller neighbour until all are big enough.
     loop {
         let counts = bin_counts(sorted, &edges);
@@ -414,6 +427,18 @@ fn bin_edges(sorted: &[f64], max_bins: usize, min_count: usize) -> Vec<f64> {
         edges.push(sorted[0]);
     }
     edges
+}
+
+/// Push the `bins`-quantile edges of `sorted` (above its lowest value and the
+/// last edge) onto `edges`.
+fn quantile_edges(sorted: &[f64], bins: usize, edges: &mut Vec<f64>) {
+    let m = sorted.len();
+    for k in 1..bins {
+        let e = sorted[k * m / bins];
+        if e > sorted[0] && edges.last().is_none_or(|&last| e > last) {
+            edges.push(e);
+        }
+    }
 }
 
 fn bin_counts(sorted: &[f64], edges: &[f64]) -> Vec<usize> {

@@ -441,6 +441,49 @@ fn numbers_in_a_category_keep_their_text() {
     );
 }
 
+/// A 0/1 number column set in 4% of rows with a strong signal (67% converted
+/// against 11%) once was skipped as "constant: one range in every row"; so was
+/// a count that is 0 in most rows. A column with a real signal survives binning.
+#[test]
+fn rare_flags_and_mostly_zero_counts_keep_their_signal() {
+    let mut rng = Rng(21);
+    let examples: Vec<Example> = (0..5_000)
+        .map(|i| {
+            let flag = i % 25 == 0;
+            let visits = if i % 10 < 8 { 0 } else { 1 + (i % 7) as i64 };
+            let p = if flag { 0.67 } else { 0.11 } + if visits > 3 { 0.2 } else { 0.0 };
+            Example {
+                fields: BTreeMap::from([
+                    ("flag".to_string(), json!(flag as u8)),
+                    ("visits".to_string(), json!(visits)),
+                ]),
+                positive: rng.unit() < p,
+            }
+        })
+        .collect();
+    let learned = learn(&examples, &LearnOptions::default()).unwrap();
+    assert!(
+        learned.fields_used.contains(&"flag".to_string()),
+        "skipped: {:?}\n{}",
+        learned.fields_skipped,
+        learned.toml
+    );
+    assert!(
+        learned.fields_used.contains(&"visits".to_string()),
+        "{:?}",
+        learned.fields_skipped
+    );
+    let tables = parse(&learned.toml);
+    let Table::Bins(edges, points) = points_of(&tables, "flag") else {
+        panic!("{}", learned.toml)
+    };
+    assert!(points.len() >= 2, "{edges:?} {points:?}");
+    assert!(
+        points.last() > points.first(),
+        "set flag scores higher: {edges:?} {points:?}"
+    );
+}
+
 /// Only the most frequent values of a wide column get points; the rest say why not.
 #[test]
 fn wide_columns_keep_the_most_frequent_values() {
