@@ -115,6 +115,7 @@ pub fn run(args: &LearnArgs) -> anyhow::Result<()> {
             max_bins: args.max_bins,
             min_count: args.min_count,
             exclude: args.exclude.clone(),
+            types: mapping.types.clone(),
             ..LearnOptions::default()
         },
     )

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::Example;
+use crate::config::ColumnType;
 
 /// A column is numeric when at least this share of its non-missing values are numbers.
 const NUMERIC_SHARE: f64 = 0.95;
@@ -96,9 +97,39 @@ enum Cell {
     Text(String),
 }
 
-fn cell(value: Option<&Value>) -> Cell {
+/// A time column: typed `time`, or values that nearly all read as dates or
+/// times (and not as plain numbers). Each day would be a category of its own
+/// that no future lead can match, so the column is refused, saying why.
+fn time_column(examples: &[Example], name: &str, typed: Option<ColumnType>) -> Option<String> {
+    const WHY: &str = "a date or time: each day would be a value no future lead has; give the model \
+                       an age instead (e.g. a column of days since it), or leave it out";
+    if typed == Some(ColumnType::Time) {
+        return Some(format!("typed time in [input] types: {WHY}"));
+    }
+    let (mut present, mut times) = (0usize, 0usize);
+    for value in examples.iter().filter_map(|e| e.fields.get(name)) {
+        match value {
+            Value::Null => continue,
+            Value::Object(o) if o.contains_key("time") => times += 1,
+            Value::String(s)
+                if plain_number(s).is_none() && crate::lead::parse_time(s).is_some() =>
+            {
+                times += 1
+            }
+            _ => {}
+        }
+        present += 1;
+    }
+    (present > 0 && times as f64 >= NUMERIC_SHARE * present as f64).then(|| WHY.to_string())
+}
+
+fn cell(value: Option<&Value>, as_text: bool) -> Cell {
     match value {
         None | Some(Value::Null) => Cell::Missing,
+        Some(Value::Number(n)) if as_text => Cell::Text(n.to_string()),
+        Some(Value::String(s)) if as_text && !s.trim().is_empty() => {
+            Cell::Text(s.trim().to_string())
+        }
         Some(Value::Number(n)) => match n.as_f64().filter(|x| x.is_finite()) {
             Some(x) => Cell::Number(x, number_text(x)),
             None => Cell::Missing,
@@ -145,12 +176,8 @@ fn number_text(x: f64) -> String {
 }
 
 /// Encode every column of `examples` but the excluded ones.
-pub fn encode(
-    examples: &[Example],
-    exclude: &[String],
-    max_bins: usize,
-    min_count: usize,
-) -> Encoded {
+pub fn encode(examples: &[Example], options: &super::LearnOptions, min_count: usize) -> Encoded {
+    let (exclude, max_bins) = (&options.exclude, options.max_bins);
     let names: BTreeSet<&String> = examples.iter().flat_map(|e| e.fields.keys()).collect();
     let mut fields = Vec::new();
     let mut skipped = Vec::new();
@@ -166,7 +193,16 @@ pub fn encode(
             skipped.push((name.clone(), "the column has no name".to_string()));
             continue;
         }
-        let cells: Vec<Cell> = examples.iter().map(|e| cell(e.fields.get(name))).collect();
+        let typed = options.types.get(name.as_str()).copied();
+        if let Some(why) = time_column(examples, name, typed) {
+            skipped.push((name.clone(), why));
+            continue;
+        }
+        let as_text = typed == Some(ColumnType::Text);
+        let cells: Vec<Cell> = examples
+            .iter()
+            .map(|e| cell(e.fields.get(name), as_text))
+            .collect();
         let outcome = |i: usize| examples[i].positive;
         let built = match column_kind(&cells) {
             ColumnKind::Empty => Err("always missing".to_string()),

@@ -46,6 +46,9 @@ pub struct LearnOptions {
     pub min_count: usize,
     /// Columns to leave out (outcome leaks, identifiers).
     pub exclude: Vec<String>,
+    /// Columns typed by `[input] types`: a `text` column is categories even when
+    /// its values look like numbers (a zip code); a `time` column is refused.
+    pub types: BTreeMap<String, crate::config::ColumnType>,
 }
 
 impl Default for LearnOptions {
@@ -56,6 +59,7 @@ impl Default for LearnOptions {
             max_bins: 10,
             min_count: 20,
             exclude: Vec::new(),
+            types: BTreeMap::new(),
         }
     }
 }
@@ -144,7 +148,7 @@ pub fn learn(examples: &[Example], options: &LearnOptions) -> Result<Learned, Le
         });
     }
     let min_count = options.min_count.max(1);
-    let encoded = features::encode(examples, &options.exclude, options.max_bins, min_count);
+    let encoded = features::encode(examples, options, min_count);
     if encoded.fields.is_empty() {
         return Err(LearnError::NoUsableColumn {
             skipped: encoded.skipped,

@@ -235,7 +235,7 @@ fn planted_truth_is_recovered() {
 #[test]
 fn rounding_keeps_the_ranking() {
     let (examples, _) = planted(3000, 11);
-    let encoded = features::encode(&examples, &[], 10, 20);
+    let encoded = features::encode(&examples, &LearnOptions::default(), 20);
     let y: Vec<bool> = examples.iter().map(|e| e.positive).collect();
     let all: Vec<usize> = (0..y.len()).collect();
     let beta = logistic::fit(&encoded.rows, &y, &all, encoded.features, 3.0, None);
@@ -482,6 +482,60 @@ fn rare_flags_and_mostly_zero_counts_keep_their_signal() {
         points.last() > points.first(),
         "set flag scores higher: {edges:?} {points:?}"
     );
+}
+
+/// `[input] types` reach learn: a zip code typed `text` is categories, not
+/// ranges; dates (typed `time`, or text that reads as dates) are refused with
+/// the reason and what to do instead.
+#[test]
+fn typed_text_stays_categories_and_dates_are_refused_saying_why() {
+    let mut rng = Rng(5);
+    let zips = ["94105", "10001", "60601", "02134"];
+    let examples: Vec<Example> = (0..2_000)
+        .map(|i| Example {
+            fields: BTreeMap::from([
+                ("zip".to_string(), json!(zips[i % 4])),
+                (
+                    "signed_up".to_string(),
+                    json!({ "time": 1_700_000_000_000i64 + i as i64 * 86_400_000 }),
+                ),
+                (
+                    "last_seen".to_string(),
+                    json!(format!("2024-05-{:02}", 1 + i % 28)),
+                ),
+            ]),
+            positive: rng.unit() < [0.1, 0.5, 0.2, 0.7][i % 4],
+        })
+        .collect();
+    let options = LearnOptions {
+        types: BTreeMap::from([
+            ("zip".to_string(), crate::config::ColumnType::Text),
+            ("signed_up".to_string(), crate::config::ColumnType::Time),
+        ]),
+        ..LearnOptions::default()
+    };
+    let learned = learn(&examples, &options).unwrap();
+    let tables = parse(&learned.toml);
+    let Table::Values(zip) = points_of(&tables, "zip") else {
+        panic!("zip must be categories:\n{}", learned.toml)
+    };
+    assert_eq!(zip.len(), 4, "{zip:?}");
+    assert!(
+        zip.contains_key("02134"),
+        "the leading zero is kept: {zip:?}"
+    );
+    for name in ["signed_up", "last_seen"] {
+        let why = &learned
+            .fields_skipped
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("{name} not skipped: {:?}", learned.fields_skipped))
+            .1;
+        assert!(
+            why.contains("a date or time") && why.contains("age"),
+            "{name}: {why}"
+        );
+    }
 }
 
 /// Only the most frequent values of a wide column get points; the rest say why not.
