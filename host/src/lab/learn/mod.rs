@@ -119,6 +119,8 @@ const CV_TIE: f64 = 1e-4;
 /// Warn when one column alone reaches this AUC. Honest intake fields rarely
 /// pass 0.8 (X Education's best: 0.75); its leaking `Tags` reaches 0.92.
 const LEAK_AUC: f64 = 0.9;
+/// A combined model this good on lead data is more likely a leak than skill.
+const SUSPICIOUS_AUC: f64 = 0.97;
 
 /// Fit and render. Errors say what is wrong with the input.
 pub fn learn(examples: &[Example], options: &LearnOptions) -> Result<Learned, LearnError> {
@@ -156,6 +158,7 @@ pub fn learn(examples: &[Example], options: &LearnOptions) -> Result<Learned, Le
     }
 
     let mut warnings = leak_warnings(&encoded, &y);
+    warnings.extend(presence_leaks(examples, &encoded, &y));
     let smaller = positives.min(negatives);
     if smaller < 50 {
         warnings.push(format!(
@@ -198,6 +201,13 @@ pub fn learn(examples: &[Example], options: &LearnOptions) -> Result<Learned, Le
         scored = score(*pdo);
     }
     let (pdo, pts, totals, train_auc) = scored;
+    if cv_auc >= SUSPICIOUS_AUC {
+        warnings.push(format!(
+            "the cross-validated AUC is {cv_auc:.3}: lead scores are rarely this good; some column \
+             probably records the outcome itself (filled in by sales after the fact): check the \
+             columns used and leave such ones out with --exclude"
+        ));
+    }
 
     let order = rule_order(&encoded, &pts);
     let chances = chances(&totals, beta[0], pdo);
@@ -363,6 +373,62 @@ fn leak_warnings(encoded: &Encoded, y: &[bool]) -> Vec<String> {
                 field.name
             ));
         }
+    }
+    warnings
+}
+
+/// Columns whose mere presence predicts the outcome (filled in only for
+/// converted leads: a deal's segment, a won date). Their values may each be too
+/// rare for points, which pools them with "missing" and hides the leak from
+/// [`leak_warnings`].
+fn presence_leaks(examples: &[Example], encoded: &Encoded, y: &[bool]) -> Vec<String> {
+    let flagged: Vec<&str> = encoded.fields.iter().map(|f| f.name.as_str()).collect();
+    let excluded: Vec<&str> = encoded
+        .skipped
+        .iter()
+        .filter(|(_, why)| why == "excluded")
+        .map(|(n, _)| n.as_str())
+        .collect();
+    let names: std::collections::BTreeSet<&String> =
+        examples.iter().flat_map(|e| e.fields.keys()).collect();
+    let mut warnings = Vec::new();
+    for name in names {
+        if excluded.contains(&name.as_str()) {
+            continue;
+        }
+        let present: Vec<f64> = examples
+            .iter()
+            .map(|e| match e.fields.get(name) {
+                None | Some(Value::Null) => 0.0,
+                Some(Value::String(s)) if s.trim().is_empty() => 0.0,
+                Some(_) => 1.0,
+            })
+            .collect();
+        let Some(auc) = roc_auc(&present, y).filter(|&a| a >= LEAK_AUC || a <= 1.0 - LEAK_AUC)
+        else {
+            continue;
+        };
+        let share = |positive: bool| {
+            let rows: Vec<f64> = present
+                .iter()
+                .zip(y)
+                .filter(|&(_, &p)| p == positive)
+                .map(|(&x, _)| x)
+                .collect();
+            100.0 * rows.iter().sum::<f64>() / rows.len().max(1) as f64
+        };
+        let used = if flagged.contains(&name.as_str()) {
+            ""
+        } else {
+            " (its values are too rare for points, so it looks unused)"
+        };
+        warnings.push(format!(
+            "`{name}` is filled in for {:.0}% of positive rows and {:.0}% of negative rows (AUC of \
+             being filled in: {auc:.3}){used}: if it is filled in after the outcome is known, it \
+             leaks; leave it out with --exclude",
+            share(true),
+            share(false)
+        ));
     }
     warnings
 }

@@ -263,7 +263,13 @@ fn a_leaking_column_is_flagged() {
         e.fields.insert("Deal Status".into(), json!(status));
     }
     let learned = learn(&examples, &LearnOptions::default()).unwrap();
-    assert_eq!(learned.warnings.len(), 1, "{:?}", learned.warnings);
+    // The column, and the too-good AUC it gives the model.
+    assert_eq!(learned.warnings.len(), 2, "{:?}", learned.warnings);
+    assert!(
+        learned.warnings[1].contains("cross-validated AUC is"),
+        "{:?}",
+        learned.warnings
+    );
     assert!(
         learned.warnings[0].contains("`Deal Status`"),
         "{:?}",
@@ -536,6 +542,58 @@ fn typed_text_stays_categories_and_dates_are_refused_saying_why() {
             "{name}: {why}"
         );
     }
+}
+
+/// A column filled in only for converted rows, each value too rare for points,
+/// once hid in the "missing" pool and learn said nothing; a model whose AUC is
+/// too good to be true is said to be so.
+#[test]
+fn leaks_hidden_by_pooling_and_a_too_good_auc_are_warned_about() {
+    let mut rng = Rng(9);
+    let examples: Vec<Example> = (0..2_000)
+        .map(|i| {
+            let positive = rng.unit() < 0.3;
+            let mut fields = BTreeMap::from([("plan".to_string(), json!(["a", "b"][i % 2]))]);
+            if positive {
+                fields.insert("deal_segment".to_string(), json!(format!("segment-{i}")));
+            }
+            Example { fields, positive }
+        })
+        .collect();
+    let learned = learn(&examples, &LearnOptions::default()).unwrap();
+    let warning = learned
+        .warnings
+        .iter()
+        .find(|w| w.contains("`deal_segment`"))
+        .unwrap_or_else(|| panic!("no warning: {:?}", learned.warnings));
+    assert!(
+        warning.contains("100% of positive rows and 0% of negative rows")
+            && warning.contains("too rare"),
+        "{warning}"
+    );
+
+    let outcome_copy: Vec<Example> = (0..2_000)
+        .map(|i| {
+            let positive = rng.unit() < 0.3;
+            let stage = if positive { "won" } else { "lost" };
+            Example {
+                fields: BTreeMap::from([
+                    ("stage".to_string(), json!(stage)),
+                    ("plan".to_string(), json!(["a", "b"][i % 2])),
+                ]),
+                positive,
+            }
+        })
+        .collect();
+    let learned = learn(&outcome_copy, &LearnOptions::default()).unwrap();
+    assert!(
+        learned
+            .warnings
+            .iter()
+            .any(|w| w.contains("cross-validated AUC is") && w.contains("--exclude")),
+        "{:?}",
+        learned.warnings
+    );
 }
 
 /// Only the most frequent values of a wide column get points; the rest say why not.
