@@ -536,3 +536,42 @@ fn a_backtest_whose_every_row_fails_names_the_failure() {
         "{err}"
     );
 }
+
+/// A plugin whose config is wrong fails every row the same way: the error is
+/// shown once, with how many more rows it failed, not once per row; and no
+/// colour codes reach a stderr that is not a terminal.
+#[test]
+fn an_error_every_row_shares_is_reported_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("plans.csv");
+    std::fs::write(&input, PLANS).unwrap();
+    let config = dir.path().join("bad.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[plugins.scorer]\npath = '{}'\n[plugins.scorer.config]\nrulez = []\n\n[pipelines.score]\nsteps = [{{ plugin = \"scorer\" }}]\n",
+            wasm(artifacts::RULES_SCORER).display()
+        ),
+    )
+    .unwrap();
+    let output = dir.path().join("out.csv");
+    let out = leadwire(&[
+        "score",
+        "--config",
+        path(&config),
+        "--pipeline",
+        "score",
+        "--input",
+        path(&input),
+        "--output",
+        path(&output),
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(err.matches("skipped line").count(), 1, "{err}");
+    assert!(err.contains("unknown key `rulez`"), "{err}");
+    assert!(
+        err.contains("9 more rows failed with an error shown above"),
+        "{err}"
+    );
+    assert!(!err.contains('\u{1b}'), "colour codes in a pipe: {err:?}");
+}

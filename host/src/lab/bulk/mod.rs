@@ -212,6 +212,9 @@ pub fn each_row(
     let progress = progress::Progress::new(rows.total_bytes, rows.bytes_read.clone(), verb);
     let mut tally = Counts::default();
     let mut reported = 0;
+    // An error every row shares (a plugin's config error) is shown once.
+    let mut shown = std::collections::HashSet::new();
+    let mut repeated = 0u64;
     let start = Instant::now();
     let result = run::run(pipelines, &args.pipeline, rows, threads, |scored| {
         let error = tally.add(&scored);
@@ -220,8 +223,14 @@ pub fn each_row(
             if args.on_error == BadRows::Fail {
                 anyhow::bail!("{error} (stopped: --on-error fail)");
             }
-            // The first errors in full, then only the count (in the summary).
-            if reported < 20 {
+            // The first errors in full, each distinct one once, then only the
+            // count (in the summary).
+            let why = error
+                .split_once(": ")
+                .map_or(error.as_str(), |(_, why)| why);
+            if !shown.insert(why.to_string()) {
+                repeated += 1;
+            } else if reported < 20 {
                 progress.println(&format!("skipped {error}"));
                 reported += 1;
             }
@@ -230,8 +239,13 @@ pub fn each_row(
     });
     progress.finish();
     eprintln!("{}", tally.summary(verb, start.elapsed().as_secs_f64()));
-    if reported == 20 && tally.error_count() > 20 {
-        eprintln!("(only the first 20 errors were printed; every one is in the output)");
+    if repeated > 0 {
+        eprintln!(
+            "({repeated} more rows failed with an error shown above; every one is in the output)"
+        );
+    }
+    if reported == 20 && tally.error_count() > 20 + repeated {
+        eprintln!("(only the first 20 different errors were printed; every one is in the output)");
     }
     result.map(|()| tally)
 }
