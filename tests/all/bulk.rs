@@ -125,7 +125,7 @@ fn the_html_report_is_self_contained_with_its_three_charts() {
     ]));
     // The terminal summary names the AUC.
     assert!(
-        text(&out.stdout).contains("ROC AUC 0.6875"),
+        text(&out.stdout).contains("ROC AUC 0.6875 (95% interval "),
         "{}",
         text(&out.stdout)
     );

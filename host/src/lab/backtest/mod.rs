@@ -188,11 +188,14 @@ fn fmt(x: Option<f64>, f: impl Fn(f64) -> String) -> String {
 pub fn summary(b: &Backtest) -> String {
     let q = &b.quality;
     let mut out = format!(
-        "{} leads evaluated ({} converted, base rate {:.1}%); ROC AUC {}\n",
+        "{} leads evaluated ({} converted, base rate {:.1}%); ROC AUC {}{}\n",
         q.evaluated,
         q.positives,
         q.base_rate * 100.0,
-        fmt(q.auc, |a| format!("{a:.4}"))
+        fmt(q.auc, |a| format!("{a:.4}")),
+        q.auc_interval
+            .map(|(lo, hi)| format!(" (95% interval {lo:.3} to {hi:.3})"))
+            .unwrap_or_default()
     );
     if q.without_score + q.without_outcome > 0 {
         out += &format!(

@@ -197,7 +197,10 @@ fn quality_tables(html: &mut String, q: &Quality) {
         q.evaluated,
         q.positives,
         pct(q.base_rate),
-        opt(q.auc, |a| format!("{a:.4}")),
+        opt(q.auc, |a| match q.auc_interval {
+            Some((lo, hi)) => format!("{a:.4} (95%: {lo:.3}–{hi:.3})"),
+            None => format!("{a:.4}"),
+        }),
         q.without_score,
         q.without_outcome
     );
