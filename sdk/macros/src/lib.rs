@@ -17,9 +17,26 @@ use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Ident, Path, Token};
 
-/// The frozen WIT this SDK version speaks, resolved at the macro's build time:
-/// the copy inside this crate, so that it is there in the published crate too.
-const WIT_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/wit/v0.1.0");
+/// The frozen WIT this SDK version speaks: the copy inside this crate (so the
+/// published crate has it), compiled into the macro as text. Expansions carry
+/// the text, never a path, so a macro built in one checkout works in another
+/// that shares its target folder.
+const WIT_FILES: [&str; 4] = [
+    include_str!("../wit/v0.1.0/types.wit"),
+    include_str!("../wit/v0.1.0/host.wit"),
+    include_str!("../wit/v0.1.0/roles.wit"),
+    include_str!("../wit/v0.1.0/worlds.wit"),
+];
+
+/// The package's items, each file's `package` line left out.
+fn wit_items() -> String {
+    WIT_FILES
+        .iter()
+        .flat_map(|file| file.lines())
+        .filter(|line| !line.starts_with("package "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
 const WIT_VERSION: &str = "0.1.0";
 
 struct Args {
@@ -50,9 +67,10 @@ pub fn __sdk_bindings(input: TokenStream) -> TokenStream {
             .to_compile_error()
             .into();
     }
+    let wit = format!("package leadwire:plugin@{WIT_VERSION};\n{}", wit_items());
     quote! {
         ::wit_bindgen::generate!({
-            path: #WIT_DIR,
+            inline: #wit,
             world: "leadwire:plugin/capabilities",
             generate_all,
         });
@@ -120,7 +138,10 @@ fn expand(args: Args) -> syn::Result<proc_macro2::TokenStream> {
             }
         });
     }
-    let world = format!("package leadwire:guest;\nworld plugin {{\n{exports}}}\n");
+    let world = format!(
+        "package leadwire:guest;\n\npackage leadwire:plugin@{WIT_VERSION} {{\n{}\n}}\n\nworld plugin {{\n{exports}}}\n",
+        wit_items()
+    );
 
     Ok(quote! {
         #[doc(hidden)]
@@ -128,7 +149,6 @@ fn expand(args: Args) -> syn::Result<proc_macro2::TokenStream> {
         mod __leadwire_export {
             ::leadwire_sdk::__private::wit_bindgen::generate!({
                 inline: #world,
-                path: #WIT_DIR,
                 world: "leadwire:guest/plugin",
                 runtime_path: "::leadwire_sdk::__private::wit_bindgen::rt",
                 with: {

@@ -81,6 +81,10 @@ pub struct ScoreArgs {
     /// (each full decision); default: CSV on stdout.
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// A column (or JSONL field) to carry into the output beside each result,
+    /// e.g. the outcome an analyst will compare the scores with.
+    #[arg(long)]
+    pub outcome: Option<String>,
 }
 
 /// Counts for the one-line summary.
@@ -254,8 +258,8 @@ pub fn each_row(
 pub fn score(args: &ScoreArgs) -> anyhow::Result<Counts> {
     let (config, pipelines) = load(&args.bulk)?;
     let now = chrono::Utc::now().timestamp_millis();
-    let options = input_options(&args.bulk, None, now)?;
-    let mut out = output::Output::create(args.output.as_deref())?;
+    let options = input_options(&args.bulk, args.outcome.clone(), now)?;
+    let mut out = output::Output::create(args.output.as_deref(), args.outcome.is_some())?;
     let tally = each_row(
         &args.bulk,
         &config,

@@ -23,13 +23,15 @@ const COLUMNS: [&str; 11] = [
 ];
 
 pub enum Output {
-    Csv(csv::Writer<Box<dyn Write>>),
+    /// With an `outcome` column when the run reads one (`score --outcome`).
+    Csv(csv::Writer<Box<dyn Write>>, bool),
     Jsonl(BufWriter<Box<dyn Write>>),
 }
 
 impl Output {
     /// `.jsonl`/`.ndjson` for JSONL, anything else CSV; no path: CSV on stdout.
-    pub fn create(path: Option<&Path>) -> anyhow::Result<Output> {
+    /// `outcome`: the run carries each row's outcome cell into the output.
+    pub fn create(path: Option<&Path>, outcome: bool) -> anyhow::Result<Output> {
         let sink: Box<dyn Write> = match path {
             Some(p) => Box::new(
                 File::create(p)
@@ -45,15 +47,27 @@ impl Output {
             return Ok(Output::Jsonl(BufWriter::with_capacity(1 << 16, sink)));
         }
         let mut w = csv::Writer::from_writer(sink);
-        w.write_record(COLUMNS)?;
-        Ok(Output::Csv(w))
+        let mut header = COLUMNS.to_vec();
+        if outcome {
+            header.push("outcome");
+        }
+        w.write_record(header)?;
+        Ok(Output::Csv(w, outcome))
     }
 
     pub fn write(&mut self, scored: &Scored) -> anyhow::Result<()> {
         match self {
-            Output::Csv(w) => w.write_record(csv_row(scored))?,
+            Output::Csv(w, outcome) => {
+                let row = csv_row(scored);
+                if *outcome {
+                    let cell = scored.outcome.clone().unwrap_or_default();
+                    w.write_record(row.iter().map(String::as_str).chain([cell.as_str()]))?
+                } else {
+                    w.write_record(row)?
+                }
+            }
             Output::Jsonl(w) => {
-                let line = match &scored.result {
+                let mut line = match &scored.result {
                     Ok(decision) => {
                         serde_json::json!({ "line": scored.line, "decision": decision })
                     }
@@ -61,6 +75,9 @@ impl Output {
                         "line": scored.line, "status": "skipped", "error": e.message,
                     }),
                 };
+                if let Some(outcome) = &scored.outcome {
+                    line["outcome"] = serde_json::Value::String(outcome.clone());
+                }
                 serde_json::to_writer(&mut *w, &line)?;
                 w.write_all(b"\n")?;
             }
@@ -70,7 +87,7 @@ impl Output {
 
     pub fn finish(self) -> anyhow::Result<()> {
         match self {
-            Output::Csv(mut w) => w.flush()?,
+            Output::Csv(mut w, _) => w.flush()?,
             Output::Jsonl(mut w) => w.flush()?,
         }
         Ok(())
