@@ -575,3 +575,57 @@ fn an_error_every_row_shares_is_reported_once() {
     );
     assert!(!err.contains('\u{1b}'), "colour codes in a pipe: {err:?}");
 }
+
+/// `score --outcome COLUMN` carries that column beside each result, so an
+/// analyst can compare scores with outcomes without joining files.
+#[test]
+fn score_carries_the_outcome_column_into_its_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("plans.csv");
+    std::fs::write(&input, PLANS).unwrap();
+    let config = plan_scorer(dir.path(), 30);
+    let csv_out = dir.path().join("out.csv");
+    ok(leadwire(&[
+        "score",
+        "--config",
+        path(&config),
+        "--pipeline",
+        "score",
+        "--input",
+        path(&input),
+        "--outcome",
+        "won",
+        "--output",
+        path(&csv_out),
+    ]));
+    let text_out = std::fs::read_to_string(&csv_out).unwrap();
+    let mut lines = text_out.lines();
+    assert!(
+        lines.next().unwrap().ends_with(",error,outcome"),
+        "{text_out}"
+    );
+    assert!(lines.next().unwrap().ends_with(",yes"), "{text_out}");
+    let jsonl_out = dir.path().join("out.jsonl");
+    ok(leadwire(&[
+        "score",
+        "--config",
+        path(&config),
+        "--pipeline",
+        "score",
+        "--input",
+        path(&input),
+        "--outcome",
+        "won",
+        "--output",
+        path(&jsonl_out),
+    ]));
+    let first: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(&jsonl_out)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(first["outcome"], "yes", "{first}");
+}
