@@ -102,8 +102,23 @@ pub(super) fn connect(path: Option<&str>, read_only: bool) -> rusqlite::Result<C
     };
     conn.busy_timeout(BUSY_TIMEOUT)?;
     if !read_only {
-        // `memory` for an in-memory database, `wal` for a file.
-        let _: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        // `memory` for an in-memory database, `wal` for a file. Switching a new
+        // file to WAL can answer SQLITE_BUSY at once, without the busy handler,
+        // while another process opens it too (replicas starting together):
+        // retry within the busy timeout.
+        let started = std::time::Instant::now();
+        loop {
+            match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+                Ok(_) => break,
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy
+                        && started.elapsed() < BUSY_TIMEOUT =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(e) => return Err(e),
+            }
+        }
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
     }
