@@ -30,18 +30,31 @@ fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-/// A rules-scorer on `plan` alone: gold 30, silver 20, bronze 10.
-fn plan_scorer(dir: &Path, gold: i32) -> PathBuf {
-    let file = dir.join(format!("plan-{gold}.toml"));
+/// A config whose pipeline `score` is one step, plugin `scorer` from
+/// `component`, with these config lines.
+fn one_step(dir: &Path, file: &str, component: &str, config: &str) -> PathBuf {
+    let path = dir.join(file);
     std::fs::write(
-        &file,
+        &path,
         format!(
-            "[plugins.scorer]\npath = '{}'\n[plugins.scorer.config]\nrules = [{{ name = \"plan\", field = \"plan\", points_by_value = {{ gold = {gold}, silver = 20, bronze = 10 }} }}]\n\n[pipelines.score]\nsteps = [{{ plugin = \"scorer\" }}]\n",
-            wasm(artifacts::RULES_SCORER).display()
+            "[plugins.scorer]\npath = '{}'\n[plugins.scorer.config]\n{config}\n\n[pipelines.score]\nsteps = [{{ plugin = \"scorer\" }}]\n",
+            wasm(component).display()
         ),
     )
     .unwrap();
-    file
+    path
+}
+
+/// A rules-scorer on `plan` alone: gold 30, silver 20, bronze 10.
+fn plan_scorer(dir: &Path, gold: i32) -> PathBuf {
+    one_step(
+        dir,
+        &format!("plan-{gold}.toml"),
+        artifacts::RULES_SCORER,
+        &format!(
+            "rules = [{{ name = \"plan\", field = \"plan\", points_by_value = {{ gold = {gold}, silver = 20, bronze = 10 }} }}]"
+        ),
+    )
 }
 
 /// Ten leads: gold + + -, silver + - -, bronze + - - -.
@@ -509,15 +522,7 @@ fn a_backtest_whose_every_row_fails_names_the_failure() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("h.csv");
     std::fs::write(&input, PLANS).unwrap();
-    let config = dir.path().join("panic.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[plugins.scorer]\npath = '{}'\n\n[pipelines.score]\nsteps = [{{ plugin = \"scorer\" }}]\n",
-            wasm(artifacts::HOSTILE_PANIC).display()
-        ),
-    )
-    .unwrap();
+    let config = one_step(dir.path(), "panic.toml", artifacts::HOSTILE_PANIC, "");
     let out = leadwire(&[
         "backtest",
         "--config",
@@ -545,15 +550,12 @@ fn an_error_every_row_shares_is_reported_once() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("plans.csv");
     std::fs::write(&input, PLANS).unwrap();
-    let config = dir.path().join("bad.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[plugins.scorer]\npath = '{}'\n[plugins.scorer.config]\nrulez = []\n\n[pipelines.score]\nsteps = [{{ plugin = \"scorer\" }}]\n",
-            wasm(artifacts::RULES_SCORER).display()
-        ),
-    )
-    .unwrap();
+    let config = one_step(
+        dir.path(),
+        "bad.toml",
+        artifacts::RULES_SCORER,
+        "rulez = []",
+    );
     let output = dir.path().join("out.csv");
     let out = leadwire(&[
         "score",
