@@ -338,3 +338,32 @@ fn a_component_importing_wasi_http_is_refused_by_inspect_naming_the_import_and_t
     assert!(err.contains("does not provide"), "{err}");
     assert!(err.contains("fetch-event"), "{err}");
 }
+
+#[test]
+fn choices_are_listed_and_each_is_accepted() {
+    let work = Workdir::new(&good_config());
+    let run = |event: &str| {
+        leadwire(&[
+            "run",
+            "--config",
+            &work.config(),
+            "--pipeline",
+            "score",
+            "--lead",
+            &work.lead(),
+            "--event",
+            event,
+        ])
+    };
+    let out = run("create");
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("[possible values: created, updated, sla-breached, rejected]"),
+        "{err}"
+    );
+    for event in ["created", "updated", "sla-breached", "rejected"] {
+        let out = run(event);
+        assert!(out.status.success(), "--event {event}: {}", stderr(&out));
+    }
+}

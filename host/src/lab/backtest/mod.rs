@@ -12,29 +12,22 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::decision::{DecisionStatus, RouteAction};
-use crate::lab::bulk::{self, BulkArgs, Scored};
+use crate::lab::bulk::{self, BulkJob, Scored};
 use compare::Change;
 use metrics::{Quality, Replayed};
 
-#[derive(Debug, Clone, clap::Args)]
-pub struct BacktestArgs {
-    #[command(flatten)]
-    pub bulk: BulkArgs,
-    /// The column (or JSONL field) saying what happened, e.g. `converted`.
-    #[arg(long)]
+/// `leadwire backtest`: replay history, measure against its outcome.
+#[derive(Debug, Clone)]
+pub struct BacktestJob {
+    pub bulk: BulkJob,
+    /// The column saying what happened.
     pub outcome: String,
-    /// The outcome value that counts as converted (default: 1, true, yes, won,
-    /// converted; any case). Other non-empty values count as not converted.
-    #[arg(long)]
+    /// The value that counts as converted (default: the usual yes-words).
     pub positive: Option<String>,
-    /// Another config to compare with (same pipeline name, same input).
-    #[arg(long)]
+    /// A config to compare with.
     pub baseline: Option<PathBuf>,
-    /// Print the results as JSON on stdout instead of the summary.
-    #[arg(long)]
     pub json: bool,
-    /// Write a self-contained HTML report here.
-    #[arg(long)]
+    /// Where to write the HTML report.
     pub report: Option<PathBuf>,
 }
 
@@ -92,7 +85,7 @@ fn replayed(s: &Scored, positive: Option<&str>) -> Replayed {
 }
 
 /// Replay the input through one config.
-fn replay(args: &BacktestArgs, bulk: &BulkArgs) -> anyhow::Result<Vec<Replayed>> {
+fn replay(args: &BacktestJob, bulk: &BulkJob) -> anyhow::Result<Vec<Replayed>> {
     let (config, pipelines) = bulk::load(bulk)?;
     // A plugin with state (round robin, caps) sees leads in input order only
     // on one thread; without state, rows are independent and run in parallel.
@@ -120,7 +113,7 @@ fn replay(args: &BacktestArgs, bulk: &BulkArgs) -> anyhow::Result<Vec<Replayed>>
     Ok(rows)
 }
 
-pub fn backtest(args: &BacktestArgs) -> anyhow::Result<Backtest> {
+pub fn backtest(args: &BacktestJob) -> anyhow::Result<Backtest> {
     let rows = replay(args, &args.bulk)?;
     let quality = metrics::quality(&rows);
     if quality.evaluated == 0 {
@@ -150,7 +143,7 @@ pub fn backtest(args: &BacktestArgs) -> anyhow::Result<Backtest> {
     }
     let baseline = match &args.baseline {
         Some(path) => {
-            let bulk = BulkArgs {
+            let bulk = BulkJob {
                 config: path.clone(),
                 ..args.bulk.clone()
             };

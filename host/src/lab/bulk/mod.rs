@@ -23,7 +23,8 @@ use crate::pipeline::Pipelines;
 use crate::runtime::Runtime;
 
 /// What to do with a row that cannot be read or decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum BadRows {
     /// Report it (line and why), write it to the output as an error row, go on.
     Skip,
@@ -32,7 +33,8 @@ pub enum BadRows {
 }
 
 /// Where plugin state lives during a bulk run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum StateMode {
     /// A fresh in-memory sandbox: the run never touches live state (round-robin
     /// positions, caps).
@@ -41,49 +43,33 @@ pub enum StateMode {
     Store,
 }
 
-/// Options shared by `score` and `backtest`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct BulkArgs {
-    /// The config file (plugins, pipelines, and an optional `[input]` mapping).
-    #[arg(long)]
+/// What `score` and `backtest` read and how (the CLI's `--help` says each
+/// option's meaning and default).
+#[derive(Debug, Clone)]
+pub struct BulkJob {
     pub config: PathBuf,
-    #[arg(long)]
     pub pipeline: String,
-    /// Leads: a .csv (headers are field names) or a .jsonl (one lead file per line).
-    #[arg(long)]
+    /// A .csv or .jsonl.
     pub input: PathBuf,
-    /// The CSV column holding the lead id (overrides `[input] id`).
-    #[arg(long)]
+    /// Overrides `[input] id`.
     pub id_column: Option<String>,
-    /// A cell value meaning "no value", besides empty (repeatable), e.g. --null Select.
-    #[arg(long = "null", value_name = "VALUE")]
+    /// Cell values meaning "no value", besides empty.
     pub null_values: Vec<String>,
-    /// The event time (RFC 3339 or YYYY-MM-DD) for rows whose own time is not
-    /// mapped (default: now for `score`, 1970-01-01 for `backtest`, so a replay
-    /// is the same every time).
-    #[arg(long)]
+    /// The event time of rows whose own time is not mapped (RFC 3339 or a date).
     pub at: Option<String>,
-    /// Worker threads (default: one per core).
-    #[arg(long)]
+    /// Default: one per core.
     pub threads: Option<usize>,
-    #[arg(long, value_enum, default_value_t = BadRows::Skip)]
     pub on_error: BadRows,
-    #[arg(long, value_enum, default_value_t = StateMode::Memory)]
     pub state: StateMode,
 }
 
-/// `leadwire score`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ScoreArgs {
-    #[command(flatten)]
-    pub bulk: BulkArgs,
-    /// Where to write one result per row: .csv (a summary per row) or .jsonl
-    /// (each full decision); default: CSV on stdout.
-    #[arg(long)]
+/// `leadwire score`: a result per row.
+#[derive(Debug, Clone)]
+pub struct ScoreJob {
+    pub bulk: BulkJob,
+    /// .csv or .jsonl; default: CSV on stdout.
     pub output: Option<PathBuf>,
-    /// A column (or JSONL field) to carry into the output beside each result,
-    /// e.g. the outcome an analyst will compare the scores with.
-    #[arg(long)]
+    /// A column carried into each result row.
     pub outcome: Option<String>,
 }
 
@@ -164,7 +150,7 @@ impl Counts {
 }
 
 /// The config and pipelines a bulk run uses, state per `--state`.
-pub fn load(args: &BulkArgs) -> anyhow::Result<(Config, Pipelines)> {
+pub fn load(args: &BulkJob) -> anyhow::Result<(Config, Pipelines)> {
     let config = Config::load(&args.config)?;
     let state: Arc<dyn StateStore> = match args.state {
         StateMode::Memory => Arc::new(MemoryState::default()),
@@ -176,7 +162,7 @@ pub fn load(args: &BulkArgs) -> anyhow::Result<(Config, Pipelines)> {
 }
 
 pub fn input_options(
-    args: &BulkArgs,
+    args: &BulkJob,
     outcome: Option<String>,
     default_at: i64,
 ) -> anyhow::Result<InputOptions> {
@@ -196,7 +182,7 @@ pub fn input_options(
     })
 }
 
-pub fn threads(args: &BulkArgs) -> usize {
+pub fn threads(args: &BulkJob) -> usize {
     args.threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
@@ -204,7 +190,7 @@ pub fn threads(args: &BulkArgs) -> usize {
 /// Run `args` over its input, handing each row (in order) to `each` after
 /// counting it; shows progress and enforces `--on-error`.
 pub fn each_row(
-    args: &BulkArgs,
+    args: &BulkJob,
     config: &Config,
     pipelines: &Pipelines,
     options: &InputOptions,
@@ -255,7 +241,7 @@ pub fn each_row(
 }
 
 /// `leadwire score`.
-pub fn score(args: &ScoreArgs) -> anyhow::Result<Counts> {
+pub fn score(args: &ScoreJob) -> anyhow::Result<Counts> {
     let (config, pipelines) = load(&args.bulk)?;
     let now = chrono::Utc::now().timestamp_millis();
     let options = input_options(&args.bulk, args.outcome.clone(), now)?;

@@ -7,42 +7,26 @@ use super::{Example, LearnOptions, learn};
 use crate::config::Config;
 use crate::lab::bulk::input::{self, InputConfig, InputOptions};
 
-#[derive(Debug, Clone, clap::Args)]
-pub struct LearnArgs {
-    /// History: a .csv or .jsonl of leads with their outcome.
-    #[arg(long)]
+/// `leadwire learn`: what to fit on and how.
+#[derive(Debug, Clone)]
+pub struct LearnJob {
     pub input: PathBuf,
-    /// The column saying what happened, e.g. `converted`.
-    #[arg(long)]
     pub outcome: String,
-    /// The outcome value that counts as converted (default: 1, true, yes, won, converted).
-    #[arg(long)]
     pub positive: Option<String>,
-    /// Columns to leave out: identifiers, and fields filled in after the fact
-    /// that leak the outcome (repeatable, or comma-separated).
-    #[arg(long, value_delimiter = ',')]
+    /// Columns left out (ids, fields that leak the outcome).
     pub exclude: Vec<String>,
-    /// Learn from these columns only (repeatable, or comma-separated).
-    #[arg(long, value_delimiter = ',')]
+    /// When not empty, the only columns learned from.
     pub columns: Vec<String>,
-    /// A cell value meaning "no value", besides empty (repeatable), e.g. --null Select.
-    #[arg(long = "null", value_name = "VALUE")]
     pub null_values: Vec<String>,
-    /// A leadwire.toml whose `[input]` section maps and types the columns.
-    #[arg(long)]
+    /// A config whose `[input]` maps and types the columns.
     pub config: Option<PathBuf>,
-    /// Where to write the rules-scorer config (default: stdout).
-    #[arg(long)]
+    /// Default: stdout.
     pub output: Option<PathBuf>,
-    /// Most bins per numeric column.
-    #[arg(long, default_value_t = 10)]
     pub max_bins: usize,
-    /// Rows a value needs to get its own points.
-    #[arg(long, default_value_t = 20)]
     pub min_count: usize,
 }
 
-pub fn run(args: &LearnArgs) -> anyhow::Result<()> {
+pub fn run(args: &LearnJob) -> anyhow::Result<()> {
     let mapping = match &args.config {
         Some(path) => Config::load(path)?.input,
         None => InputConfig::default(),

@@ -6,8 +6,12 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+
+mod args;
+use args::named;
 use leadwire::capabilities::MemoryState;
 use leadwire::decision::{Decision, DecisionStatus};
+use leadwire::lab::generate::FileFormat;
 use leadwire::lab::numbers::thousands;
 use leadwire::lead::{EventDoc, LeadFile, Timestamp, TriggerDoc};
 use leadwire::runtime::inspect_file;
@@ -37,7 +41,7 @@ enum Command {
         #[arg(long)]
         lead: PathBuf,
         /// The trigger, overriding the file's event.
-        #[arg(long, value_enum)]
+        #[arg(long, value_parser = named::<TriggerDoc>(&["created", "updated", "sla-breached", "rejected"]))]
         event: Option<TriggerDoc>,
         /// The event time (RFC 3339), overriding the file's; default: the file's, else now.
         #[arg(long)]
@@ -65,19 +69,19 @@ enum Command {
         rows: u64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        #[arg(long, value_enum, default_value_t = leadwire::lab::generate::FileFormat::Csv)]
-        format: leadwire::lab::generate::FileFormat,
+        #[arg(long, default_value = "csv", value_parser = named::<FileFormat>(&["csv", "jsonl"]))]
+        format: FileFormat,
         #[arg(long)]
         output: PathBuf,
     },
     /// Decide a whole file of leads (CSV or JSONL) with a pipeline, on every
     /// core, plugin state in an in-memory sandbox; one result per row.
-    Score(leadwire::lab::bulk::ScoreArgs),
+    Score(args::Score),
     /// Replay history through a pipeline and measure how well its decisions
     /// predict the outcome (optionally against a baseline config).
-    Backtest(leadwire::lab::backtest::BacktestArgs),
+    Backtest(args::Backtest),
     /// Fit a points model (a rules-scorer config) on history with an outcome.
-    Learn(leadwire::lab::learn::command::LearnArgs),
+    Learn(args::Learn),
     /// Plugin tools.
     Plugin {
         #[command(subcommand)]
@@ -133,6 +137,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Validate { config } => validate(&config),
         Command::Backtest(args) => {
+            let args = args.into();
             let result = leadwire::lab::backtest::backtest(&args)?;
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&result)?);
@@ -145,11 +150,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Learn(args) => {
-            leadwire::lab::learn::command::run(&args)?;
+            leadwire::lab::learn::command::run(&args.into())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Score(args) => {
-            let tally = leadwire::lab::bulk::score(&args)?;
+            let tally = leadwire::lab::bulk::score(&args.into())?;
             Ok(if tally.error_count() > 0 {
                 ExitCode::from(3)
             } else {
