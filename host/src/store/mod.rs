@@ -17,6 +17,7 @@
 //! one transaction and recorded in `schema_version`; opening is idempotent and
 //! safe when two replicas start at once.
 
+mod codec;
 mod pool;
 mod postgres;
 pub mod snapshot;
@@ -210,43 +211,4 @@ pub fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
     Err(bad(
         "unknown kind of store: write sqlite://leadwire.db, sqlite::memory: or postgres://USER@HOST:PORT/DATABASE",
     ))
-}
-
-/// `decided_at` (RFC 3339) as milliseconds, for ordering the decision log.
-fn decided_at_ms(decision: &Decision) -> Result<i64, String> {
-    chrono::DateTime::parse_from_rfc3339(&decision.decided_at)
-        .map(|t| t.timestamp_millis())
-        .map_err(|e| {
-            format!(
-                "decision {} has decided_at `{}`, not an RFC 3339 time: {e}",
-                decision.id, decision.decided_at
-            )
-        })
-}
-
-/// The JSON text of a decision's status (`ok`, `error`), for its column.
-fn status_text(decision: &Decision) -> String {
-    match serde_json::to_value(decision.status) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => "ok".to_string(),
-    }
-}
-
-/// A state key's value is not an integer (the same words as `MemoryState`).
-fn not_an_integer(key: &str, value: &str) -> StateError {
-    StateError(format!("key `{key}` holds `{value}`, not an integer"))
-}
-
-fn overflow(key: &str) -> StateError {
-    StateError(format!("key `{key}` would overflow"))
-}
-
-/// PostgreSQL's text cannot hold U+0000; refuse it on both backends alike.
-fn check_text(what: &str, key: &str, text: &str) -> Result<(), StateError> {
-    if text.contains('\0') {
-        return Err(StateError(format!(
-            "{what} for key `{key}` contains a NUL character (U+0000), which the store cannot hold"
-        )));
-    }
-    Ok(())
 }

@@ -15,10 +15,12 @@
 use std::time::Duration;
 
 use ::postgres::error::SqlState;
+use ::postgres::types::ToSql;
 use ::postgres::{Client, Config, NoTls};
 
 use super::pool::{self, Postgres};
-use super::snapshot::{self, FieldTimes, Merged};
+use super::codec::{self, already_done, merge_row, not_claimed, parse, state_op, to_json};
+use super::snapshot::Merged;
 use super::{Claim, Store, StoreError, StoreResult};
 use crate::capabilities::{StateResult, StateStore, Usage};
 use crate::decision::Decision;
@@ -107,20 +109,7 @@ pub struct PgStore {
     pool: Option<r2d2::Pool<Postgres>>,
 }
 
-/// What went wrong inside an operation.
-enum OpError {
-    Db(::postgres::Error),
-    /// Bad data, in words.
-    Data(String),
-    /// Stop and return this error as it is.
-    Store(StoreError),
-}
-
-impl From<::postgres::Error> for OpError {
-    fn from(e: ::postgres::Error) -> OpError {
-        OpError::Db(e)
-    }
-}
+type OpError = codec::OpError<::postgres::Error>;
 
 /// A PostgreSQL error in one line: the server's message and code, or what
 /// failed on the way (connecting, the connection closing).
@@ -146,15 +135,6 @@ fn describe(e: &::postgres::Error) -> String {
             text
         }
     }
-}
-
-fn parse<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, OpError> {
-    serde_json::from_str(text)
-        .map_err(|e| OpError::Data(format!("stored {what} is unreadable: {e}")))
-}
-
-fn to_json<T: serde::Serialize>(what: &str, value: &T) -> Result<String, OpError> {
-    serde_json::to_string(value).map_err(|e| OpError::Data(format!("{what} as JSON: {e}")))
 }
 
 impl PgStore {
@@ -272,10 +252,6 @@ fn migrate(client: &mut Client) -> Result<(), OpError> {
     Ok(())
 }
 
-fn state_op(op: &str, namespace: &str, key: &str) -> String {
-    format!("{op} state `{key}` of `{namespace}`")
-}
-
 impl StateStore for PgStore {
     fn usage(&self, namespace: &str) -> StateResult<Usage> {
         Ok(self.with(&format!("state usage of `{namespace}`"), |c| {
@@ -302,7 +278,7 @@ impl StateStore for PgStore {
     }
 
     fn set(&self, namespace: &str, key: &str, value: &str) -> StateResult<()> {
-        super::check_text("the value", key, value)?;
+        codec::check_text("the value", key, value)?;
         Ok(self.with(&state_op("set", namespace, key), |c| {
             c.execute(
                 "INSERT INTO plugin_state (namespace, key, value) VALUES ($1, $2, $3)
@@ -345,10 +321,10 @@ impl StateStore for PgStore {
                         &[&namespace, &key],
                     )?
                     .map(|r| r.get(0));
-                return Ok(Err(super::not_an_integer(key, &value.unwrap_or_default())));
+                return Ok(Err(codec::not_an_integer(key, &value.unwrap_or_default())));
             }
             if e.code() == Some(&SqlState::NUMERIC_VALUE_OUT_OF_RANGE) {
-                return Ok(Err(super::overflow(key)));
+                return Ok(Err(codec::overflow(key)));
             }
             Err(OpError::Db(e))
         })
@@ -362,7 +338,7 @@ impl StateStore for PgStore {
         expected: Option<&str>,
         new: &str,
     ) -> StateResult<bool> {
-        super::check_text("the new value", key, new)?;
+        codec::check_text("the new value", key, new)?;
         Ok(
             self.with(&state_op("compare-and-swap", namespace, key), |c| {
                 let swapped = match expected {
@@ -408,45 +384,37 @@ impl Store for PgStore {
                      FOR UPDATE",
                     &[&source, &update.id],
                 )?;
-                if let Some(row) = row {
-                    let previous = (
-                        parse::<LeadDoc>("lead", row.get(0))?,
-                        parse::<FieldTimes>("field times", row.get(1))?,
-                    );
-                    let (merged, times) = snapshot::merge(Some(previous), update, at_ms);
+                let stored = row.as_ref().map(|r| (r.get(0), r.get(1)));
+                let exists = stored.is_some();
+                let merged = merge_row(stored, update, at_ms)?;
+                let params: [&(dyn ToSql + Sync); 5] = [
+                    &source,
+                    &update.id,
+                    &merged.doc,
+                    &merged.field_times,
+                    &at_ms,
+                ];
+                if exists {
                     tx.execute(
                         "UPDATE lead_snapshots
                          SET doc = $3::text::json,
                              field_times = $4::text::json,
                              updated_at = GREATEST(updated_at, $5)
                          WHERE source = $1 AND lead_id = $2",
-                        &[
-                            &source,
-                            &update.id,
-                            &to_json("the lead", &merged.lead)?,
-                            &to_json("the field times", &times)?,
-                            &at_ms,
-                        ],
+                        &params,
                     )?;
                     tx.commit()?;
-                    return Ok(merged);
+                    return Ok(merged.merged);
                 }
-                let (merged, times) = snapshot::merge(None, update, at_ms);
                 let inserted = tx.execute(
                     "INSERT INTO lead_snapshots (source, lead_id, doc, field_times, updated_at)
                      VALUES ($1, $2, $3::text::json, $4::text::json, $5)
                      ON CONFLICT (source, lead_id) DO NOTHING",
-                    &[
-                        &source,
-                        &update.id,
-                        &to_json("the lead", &merged.lead)?,
-                        &to_json("the field times", &times)?,
-                        &at_ms,
-                    ],
+                    &params,
                 )?;
                 if inserted == 1 {
                     tx.commit()?;
-                    return Ok(merged);
+                    return Ok(merged.merged);
                 }
             }
             Err(OpError::Data(
@@ -497,15 +465,7 @@ impl Store for PgStore {
                     &[&source, &dedup_key],
                 )?;
                 let Some(row) = row else { continue };
-                let status: &str = row.get(0);
-                let doc: Option<&str> = row.get(1);
-                return match (status, doc) {
-                    ("done", Some(doc)) => Ok(Claim::Done(Box::new(parse("decision", doc)?))),
-                    ("done", None) => Err(OpError::Data(
-                        "the key is done but its decision is missing from the log".into(),
-                    )),
-                    _ => Ok(Claim::InProgress),
-                };
+                return not_claimed(row.get(0), row.get(1));
             }
             Ok(Claim::InProgress)
         })
@@ -517,7 +477,7 @@ impl Store for PgStore {
             decision.id
         );
         self.with(&op, |c| {
-            let decided_at = super::decided_at_ms(decision).map_err(OpError::Data)?;
+            let decided_at = codec::decided_at_ms(decision)?;
             let mut tx = c.transaction()?;
             tx.execute(
                 "INSERT INTO decisions
@@ -530,7 +490,7 @@ impl Store for PgStore {
                     &decision.lead_id,
                     &decision.event_id,
                     &decision.pipeline,
-                    &super::status_text(decision),
+                    &codec::status_text(decision),
                     &decided_at,
                     &to_json("the decision", decision)?,
                 ],
@@ -555,19 +515,9 @@ impl Store for PgStore {
                  WHERE i.source = $1 AND i.dedup_key = $2",
                 &[&source, &dedup_key],
             )?;
-            let existing_id: &str = row.get(0);
-            if existing_id == decision.id {
-                tx.commit()?;
-                return Ok(());
-            }
-            // Dropping the transaction rolls back the decision inserted above.
-            Err(OpError::Store(StoreError::AlreadyDecided {
-                at: self.at.clone(),
-                event_source: source.to_string(),
-                dedup_key: dedup_key.to_string(),
-                rejected: decision.id.clone(),
-                existing: Box::new(parse("decision", row.get(1))?),
-            }))
+            already_done(&self.at, source, dedup_key, decision, row.get(0), row.get(1))?;
+            tx.commit()?;
+            Ok(())
         })
     }
 

@@ -15,7 +15,8 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use super::pool::{self, SqliteReaders};
-use super::snapshot::{self, FieldTimes, Merged};
+use super::codec::{self, already_done, merge_row, not_claimed, parse, state_op, to_json};
+use super::snapshot::Merged;
 use super::{Claim, Store, StoreError, StoreResult};
 use crate::capabilities::{StateResult, StateStore, Usage};
 use crate::decision::Decision;
@@ -212,20 +213,7 @@ impl SqliteStore {
     }
 }
 
-/// What went wrong inside a transaction.
-enum OpError {
-    Db(rusqlite::Error),
-    /// Bad data, in words.
-    Data(String),
-    /// Stop and return this error as it is.
-    Store(StoreError),
-}
-
-impl From<rusqlite::Error> for OpError {
-    fn from(e: rusqlite::Error) -> OpError {
-        OpError::Db(e)
-    }
-}
+type OpError = codec::OpError<rusqlite::Error>;
 
 impl OpError {
     fn into_store(self, store: &SqliteStore, op: &str) -> StoreError {
@@ -235,15 +223,6 @@ impl OpError {
             OpError::Store(e) => e,
         }
     }
-}
-
-fn parse<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, OpError> {
-    serde_json::from_str(text)
-        .map_err(|e| OpError::Data(format!("stored {what} is unreadable: {e}")))
-}
-
-fn to_json<T: serde::Serialize>(what: &str, value: &T) -> Result<String, OpError> {
-    serde_json::to_string(value).map_err(|e| OpError::Data(format!("{what} as JSON: {e}")))
 }
 
 enum Migration {
@@ -290,10 +269,6 @@ fn migrate(conn: &mut Connection) -> Result<(), Migration> {
     Ok(())
 }
 
-fn state_op(op: &str, namespace: &str, key: &str) -> String {
-    format!("{op} state `{key}` of `{namespace}`")
-}
-
 impl StateStore for SqliteStore {
     fn usage(&self, namespace: &str) -> StateResult<Usage> {
         Ok(self.read(&format!("state usage of `{namespace}`"), |conn| {
@@ -324,7 +299,7 @@ impl StateStore for SqliteStore {
     }
 
     fn set(&self, namespace: &str, key: &str, value: &str) -> StateResult<()> {
-        super::check_text("the value", key, value)?;
+        codec::check_text("the value", key, value)?;
         Ok(self.write(&state_op("set", namespace, key), |tx| {
             tx.execute(
                 "INSERT INTO plugin_state (namespace, key, value) VALUES (?1, ?2, ?3)
@@ -359,11 +334,11 @@ impl StateStore for SqliteStore {
                 None => 0,
                 Some(text) => match text.parse::<i64>() {
                     Ok(n) => n,
-                    Err(_) => return Ok(Err(super::not_an_integer(key, &text))),
+                    Err(_) => return Ok(Err(codec::not_an_integer(key, &text))),
                 },
             };
             let Some(new) = current.checked_add(delta) else {
-                return Ok(Err(super::overflow(key)));
+                return Ok(Err(codec::overflow(key)));
             };
             tx.execute(
                 "INSERT INTO plugin_state (namespace, key, value) VALUES (?1, ?2, ?3)
@@ -382,7 +357,7 @@ impl StateStore for SqliteStore {
         expected: Option<&str>,
         new: &str,
     ) -> StateResult<bool> {
-        super::check_text("the new value", key, new)?;
+        codec::check_text("the new value", key, new)?;
         Ok(
             self.write(&state_op("compare-and-swap", namespace, key), |tx| {
                 let swapped = match expected {
@@ -426,14 +401,7 @@ impl Store for SqliteStore {
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?;
-            let previous = match row {
-                None => None,
-                Some((doc, times)) => Some((
-                    parse::<LeadDoc>("lead", &doc)?,
-                    parse::<FieldTimes>("field times", &times)?,
-                )),
-            };
-            let (merged, times) = snapshot::merge(previous, update, at_ms);
+            let row = merge_row(row.as_ref().map(|(d, t)| (d.as_str(), t.as_str())), update, at_ms)?;
             tx.execute(
                 "INSERT INTO lead_snapshots (source, lead_id, doc, field_times, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)
@@ -441,15 +409,9 @@ impl Store for SqliteStore {
                      doc = excluded.doc,
                      field_times = excluded.field_times,
                      updated_at = MAX(updated_at, excluded.updated_at)",
-                params![
-                    source,
-                    update.id,
-                    to_json("the lead", &merged.lead)?,
-                    to_json("the field times", &times)?,
-                    at_ms
-                ],
+                params![source, update.id, row.doc, row.field_times, at_ms],
             )?;
-            Ok(merged)
+            Ok(row.merged)
         })
     }
 
@@ -494,12 +456,7 @@ impl Store for SqliteStore {
                     )?;
                     Ok(Claim::New)
                 }
-                Some((status, _, Some(doc))) if status == "done" => {
-                    Ok(Claim::Done(Box::new(parse("decision", &doc)?)))
-                }
-                Some((status, _, None)) if status == "done" => Err(OpError::Data(
-                    "the key is done but its decision is missing from the log".into(),
-                )),
+                Some((status, _, doc)) if status == "done" => not_claimed(&status, doc.as_deref()),
                 Some((_, claimed_at, _)) if now_ms.saturating_sub(claimed_at) < lease_ms => {
                     Ok(Claim::InProgress)
                 }
@@ -522,7 +479,7 @@ impl Store for SqliteStore {
             decision.id
         );
         self.write(&op, |tx| {
-            let decided_at = super::decided_at_ms(decision).map_err(OpError::Data)?;
+            let decided_at = codec::decided_at_ms(decision)?;
             tx.execute(
                 "INSERT INTO decisions
                      (id, source, lead_id, event_id, pipeline, status, decided_at, doc)
@@ -534,7 +491,7 @@ impl Store for SqliteStore {
                     decision.lead_id,
                     decision.event_id,
                     decision.pipeline,
-                    super::status_text(decision),
+                    codec::status_text(decision),
                     decided_at,
                     to_json("the decision", decision)?
                 ],
@@ -561,16 +518,7 @@ impl Store for SqliteStore {
                 params![source, dedup_key],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
-            if existing_id == decision.id {
-                return Ok(());
-            }
-            Err(OpError::Store(StoreError::AlreadyDecided {
-                at: self.at.clone(),
-                event_source: source.to_string(),
-                dedup_key: dedup_key.to_string(),
-                rejected: decision.id.clone(),
-                existing: Box::new(parse("decision", &existing_doc)?),
-            }))
+            already_done(&self.at, source, dedup_key, decision, &existing_id, &existing_doc)
         })
     }
 
