@@ -12,7 +12,9 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use crate::host::{Account, Availability, Level, Rep, Team};
+use crate::bindings::leadwire::plugin::accounts::Account;
+use crate::bindings::leadwire::plugin::directory::{Availability, Rep, Team};
+use crate::bindings::leadwire::plugin::log::Level;
 use crate::types::*;
 
 /// A fixed "now" for tests: 2026-01-15T12:00:00Z.

@@ -27,12 +27,6 @@ pub struct CallState {
     pub(super) caps: Capabilities,
 }
 
-impl CallState {
-    pub(super) fn table_mut(&mut self) -> &mut ResourceTable {
-        &mut self.table
-    }
-}
-
 impl WasiView for CallState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {

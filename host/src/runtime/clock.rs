@@ -10,7 +10,6 @@ use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 use wasmtime_wasi::p2::bindings::clocks::monotonic_clock;
 use wasmtime_wasi::p2::{DynPollable, Pollable, subscribe};
 
-use super::call::CallState;
 
 /// A wall clock stuck at the event's time (milliseconds since the epoch).
 pub(super) struct FrozenClock(pub i64);
@@ -72,10 +71,12 @@ impl monotonic_clock::Host for Monotonic<'_> {
 
 /// Replace WASI's monotonic clock in `linker` (which already has WASI) with
 /// the frozen one.
-pub(super) fn add_frozen_monotonic_clock(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
+pub(super) fn add_frozen_monotonic_clock<T: wasmtime_wasi::WasiView + 'static>(
+    linker: &mut Linker<T>,
+) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
-    monotonic_clock::add_to_linker::<CallState, HasMonotonic>(linker, |state| {
-        Monotonic(state.table_mut())
+    monotonic_clock::add_to_linker::<T, HasMonotonic>(linker, |state| {
+        Monotonic(state.ctx().table)
     })?;
     linker.allow_shadowing(false);
     Ok(())

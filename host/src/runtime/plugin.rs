@@ -233,7 +233,7 @@ impl Plugin {
 /// but `load` reports it first with a clearer message.
 fn linker(engine: &Engine, grants: &[String]) -> wasmtime::Result<Linker<CallState>> {
     use bindings::leadwire::plugin as caps;
-    let mut linker = Linker::new(engine);
+    let mut linker = Linker::<CallState>::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     super::clock::add_frozen_monotonic_clock(&mut linker)?;
     caps::types::add_to_linker::<_, HasSelf<Capabilities>>(&mut linker, |s| &mut s.caps)?;

@@ -1,6 +1,6 @@
 //! Connection pools on `r2d2`: connections opened on demand up to a maximum,
 //! reused, dropped when broken or idle for long (so a connection handed out
-//! was in use recently). The managers say how each backend connects.
+//! was in use recently). Each backend's manager, beside its code, says how it connects.
 
 use std::time::Duration;
 
@@ -32,45 +32,5 @@ pub(crate) fn unavailable(at: &str, e: r2d2::Error) -> StoreError {
         at: at.to_string(),
         op: "get a connection".into(),
         message: e.to_string(),
-    }
-}
-
-/// PostgreSQL clients from one parsed configuration.
-pub(crate) struct Postgres(pub ::postgres::Config);
-
-impl r2d2::ManageConnection for Postgres {
-    type Connection = ::postgres::Client;
-    type Error = ::postgres::Error;
-
-    fn connect(&self) -> Result<Self::Connection, Self::Error> {
-        self.0.connect(::postgres::NoTls)
-    }
-
-    fn is_valid(&self, client: &mut Self::Connection) -> Result<(), Self::Error> {
-        client.is_valid(Duration::from_secs(5))
-    }
-
-    fn has_broken(&self, client: &mut Self::Connection) -> bool {
-        client.is_closed()
-    }
-}
-
-/// Read-only SQLite connections to one file.
-pub(crate) struct SqliteReaders(pub String);
-
-impl r2d2::ManageConnection for SqliteReaders {
-    type Connection = rusqlite::Connection;
-    type Error = rusqlite::Error;
-
-    fn connect(&self) -> Result<Self::Connection, Self::Error> {
-        super::sqlite::connect(Some(&self.0), true)
-    }
-
-    fn is_valid(&self, conn: &mut Self::Connection) -> Result<(), Self::Error> {
-        conn.execute_batch("")
-    }
-
-    fn has_broken(&self, _conn: &mut Self::Connection) -> bool {
-        false
     }
 }

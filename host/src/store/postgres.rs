@@ -18,7 +18,7 @@ use ::postgres::error::SqlState;
 use ::postgres::types::ToSql;
 use ::postgres::{Client, Config, NoTls};
 
-use super::pool::{self, Postgres};
+use super::pool;
 use super::codec::{self, already_done, merge_row, not_claimed, parse, state_op, to_json};
 use super::snapshot::Merged;
 use super::{Claim, Store, StoreError, StoreResult};
@@ -100,6 +100,26 @@ pub(super) fn redact(url: &str) -> String {
             format!("{scheme}://{user}@{hosts}")
         }
         None => format!("{scheme}://{rest}"),
+    }
+}
+
+/// PostgreSQL clients from one parsed configuration.
+struct Postgres(::postgres::Config);
+
+impl r2d2::ManageConnection for Postgres {
+    type Connection = ::postgres::Client;
+    type Error = ::postgres::Error;
+
+    fn connect(&self) -> Result<Self::Connection, Self::Error> {
+        self.0.connect(::postgres::NoTls)
+    }
+
+    fn is_valid(&self, client: &mut Self::Connection) -> Result<(), Self::Error> {
+        client.is_valid(Duration::from_secs(5))
+    }
+
+    fn has_broken(&self, client: &mut Self::Connection) -> bool {
+        client.is_closed()
     }
 }
 

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
-use super::pool::{self, SqliteReaders};
+use super::pool;
 use super::codec::{self, already_done, merge_row, not_claimed, parse, state_op, to_json};
 use super::snapshot::Merged;
 use super::{Claim, Store, StoreError, StoreResult};
@@ -87,7 +87,7 @@ pub struct SqliteStore {
     readers: Option<r2d2::Pool<SqliteReaders>>,
 }
 
-pub(super) fn connect(path: Option<&str>, read_only: bool) -> rusqlite::Result<Connection> {
+fn connect(path: Option<&str>, read_only: bool) -> rusqlite::Result<Connection> {
     let conn = match path {
         None => Connection::open_in_memory()?,
         Some(path) => {
@@ -124,6 +124,26 @@ pub(super) fn connect(path: Option<&str>, read_only: bool) -> rusqlite::Result<C
         conn.pragma_update(None, "foreign_keys", "ON")?;
     }
     Ok(conn)
+}
+
+/// Read-only SQLite connections to one file.
+struct SqliteReaders(String);
+
+impl r2d2::ManageConnection for SqliteReaders {
+    type Connection = rusqlite::Connection;
+    type Error = rusqlite::Error;
+
+    fn connect(&self) -> Result<Self::Connection, Self::Error> {
+        connect(Some(&self.0), true)
+    }
+
+    fn is_valid(&self, conn: &mut Self::Connection) -> Result<(), Self::Error> {
+        conn.execute_batch("")
+    }
+
+    fn has_broken(&self, _conn: &mut Self::Connection) -> bool {
+        false
+    }
 }
 
 impl SqliteStore {
