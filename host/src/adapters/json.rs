@@ -649,6 +649,42 @@ mod tests {
         separator = ":"
     "#;
 
+    /// The README's Twenty example on a delivery shaped as Twenty's webhook
+    /// job builds it (tests/fixtures/webhooks/SOURCES.md): no event id, so the
+    /// dedup key is the record and its eventDate.
+    #[test]
+    fn the_readme_twenty_example_takes_a_twenty_delivery() {
+        let readme = include_str!("../../../README.md");
+        let start = readme.find("[sources.twenty.options]\n").expect("the Twenty example") + 25;
+        let options = &readme[start..start + readme[start..].find("```").unwrap()];
+        let a = JsonAdapter::new(&table(options), Some("leadwire-test-secret".into())).unwrap();
+        let body = include_bytes!("../../../tests/fixtures/webhooks/twenty-person-updated.json");
+        let ts = NOW.to_string();
+        let sig = hex::encode(mac(b"leadwire-test-secret", &[ts.as_bytes(), b":", body].concat()));
+        let h = json_headers(&[
+            ("X-Twenty-Webhook-Signature", &sig),
+            ("X-Twenty-Webhook-Timestamp", &ts),
+        ]);
+        let req = request("POST", URL, &h, body, NOW);
+        a.verify(&req).unwrap();
+        let events = a.parse(&req).unwrap();
+        assert_eq!(events.len(), 1);
+        let e = &events[0];
+        assert_eq!(e.kind, EventKind::Updated);
+        assert_eq!(e.lead.id, "3f6b1c2a-8d4e-4b71-9a05-6e2d7c1f8b34");
+        assert_eq!(
+            e.lead.email.as_deref(),
+            Some("ada.lovelace@analytical-engines.example")
+        );
+        assert_eq!(e.changed, vec!["jobTitle", "leadStatus"]);
+        let at = chrono::DateTime::parse_from_rfc3339("2024-05-14T10:02:11.391Z")
+            .unwrap()
+            .timestamp_millis();
+        assert_eq!(e.at, at);
+        assert!(e.dedup_key.contains("3f6b1c2a-8d4e-4b71-9a05-6e2d7c1f8b34"), "{}", e.dedup_key);
+        assert!(e.dedup_key.contains(&at.to_string()), "{}", e.dedup_key);
+    }
+
     #[test]
     fn twenty_like_timestamp_body_hex() {
         let a = JsonAdapter::new(&table(TWENTY), Some("twenty-secret".into())).unwrap();
