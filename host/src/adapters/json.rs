@@ -655,12 +655,18 @@ mod tests {
     #[test]
     fn the_readme_twenty_example_takes_a_twenty_delivery() {
         let readme = include_str!("../../../README.md");
-        let start = readme.find("[sources.twenty.options]\n").expect("the Twenty example") + 25;
+        let start = readme
+            .find("[sources.twenty.options]\n")
+            .expect("the Twenty example")
+            + 25;
         let options = &readme[start..start + readme[start..].find("```").unwrap()];
         let a = JsonAdapter::new(&table(options), Some("leadwire-test-secret".into())).unwrap();
         let body = include_bytes!("../../../tests/fixtures/webhooks/twenty-person-updated.json");
         let ts = NOW.to_string();
-        let sig = hex::encode(mac(b"leadwire-test-secret", &[ts.as_bytes(), b":", body].concat()));
+        let sig = hex::encode(mac(
+            b"leadwire-test-secret",
+            &[ts.as_bytes(), b":", body].concat(),
+        ));
         let h = json_headers(&[
             ("X-Twenty-Webhook-Signature", &sig),
             ("X-Twenty-Webhook-Timestamp", &ts),
@@ -681,7 +687,11 @@ mod tests {
             .unwrap()
             .timestamp_millis();
         assert_eq!(e.at, at);
-        assert!(e.dedup_key.contains("3f6b1c2a-8d4e-4b71-9a05-6e2d7c1f8b34"), "{}", e.dedup_key);
+        assert!(
+            e.dedup_key.contains("3f6b1c2a-8d4e-4b71-9a05-6e2d7c1f8b34"),
+            "{}",
+            e.dedup_key
+        );
         assert!(e.dedup_key.contains(&at.to_string()), "{}", e.dedup_key);
     }
 

@@ -10,7 +10,6 @@ use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 use wasmtime_wasi::p2::bindings::clocks::monotonic_clock;
 use wasmtime_wasi::p2::{DynPollable, Pollable, subscribe};
 
-
 /// A wall clock stuck at the event's time (milliseconds since the epoch).
 pub(super) struct FrozenClock(pub i64);
 

@@ -66,7 +66,10 @@ pub(super) fn merge_row<E>(
 
 /// A key that could not be claimed: done (with its decision's JSON, joined
 /// from the log), or claimed by another worker within the lease.
-pub(super) fn not_claimed<E>(status: &str, decision_doc: Option<&str>) -> Result<Claim, OpError<E>> {
+pub(super) fn not_claimed<E>(
+    status: &str,
+    decision_doc: Option<&str>,
+) -> Result<Claim, OpError<E>> {
     match (status, decision_doc) {
         ("done", Some(doc)) => Ok(Claim::Done(Box::new(parse("decision", doc)?))),
         ("done", None) => Err(OpError::Data(

@@ -18,8 +18,8 @@ use ::postgres::error::SqlState;
 use ::postgres::types::ToSql;
 use ::postgres::{Client, Config, NoTls};
 
-use super::pool;
 use super::codec::{self, already_done, merge_row, not_claimed, parse, state_op, to_json};
+use super::pool;
 use super::snapshot::Merged;
 use super::{Claim, Store, StoreError, StoreResult};
 use crate::capabilities::{StateResult, StateStore, Usage};
@@ -535,7 +535,14 @@ impl Store for PgStore {
                  WHERE i.source = $1 AND i.dedup_key = $2",
                 &[&source, &dedup_key],
             )?;
-            already_done(&self.at, source, dedup_key, decision, row.get(0), row.get(1))?;
+            already_done(
+                &self.at,
+                source,
+                dedup_key,
+                decision,
+                row.get(0),
+                row.get(1),
+            )?;
             tx.commit()?;
             Ok(())
         })

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
-use super::pool;
 use super::codec::{self, already_done, merge_row, not_claimed, parse, state_op, to_json};
+use super::pool;
 use super::snapshot::Merged;
 use super::{Claim, Store, StoreError, StoreResult};
 use crate::capabilities::{StateResult, StateStore, Usage};
@@ -421,7 +421,11 @@ impl Store for SqliteStore {
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?;
-            let row = merge_row(row.as_ref().map(|(d, t)| (d.as_str(), t.as_str())), update, at_ms)?;
+            let row = merge_row(
+                row.as_ref().map(|(d, t)| (d.as_str(), t.as_str())),
+                update,
+                at_ms,
+            )?;
             tx.execute(
                 "INSERT INTO lead_snapshots (source, lead_id, doc, field_times, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)
@@ -538,7 +542,14 @@ impl Store for SqliteStore {
                 params![source, dedup_key],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
-            already_done(&self.at, source, dedup_key, decision, &existing_id, &existing_doc)
+            already_done(
+                &self.at,
+                source,
+                dedup_key,
+                decision,
+                &existing_id,
+                &existing_doc,
+            )
         })
     }
 
