@@ -632,6 +632,15 @@ mod tests {
         headers(&pairs)
     }
 
+    /// Headers of a delivery signed as Twenty signs: hex HMAC of `{ts}:{body}`.
+    fn twenty_signed(key: &[u8], ts: &str, body: &[u8]) -> http::HeaderMap {
+        let sig = hex::encode(mac(key, &[ts.as_bytes(), b":", body].concat()));
+        json_headers(&[
+            ("X-Twenty-Webhook-Signature", &sig),
+            ("X-Twenty-Webhook-Timestamp", ts),
+        ])
+    }
+
     /// Twenty-like: one event per request, `{timestamp}:{body}` signed, hex.
     const TWENTY: &str = r#"
         record_id = "/record/id"
@@ -655,22 +664,12 @@ mod tests {
     #[test]
     fn the_readme_twenty_example_takes_a_twenty_delivery() {
         let readme = include_str!("../../../README.md");
-        let start = readme
-            .find("[sources.twenty.options]\n")
-            .expect("the Twenty example")
-            + 25;
+        let marker = "[sources.twenty.options]\n";
+        let start = readme.find(marker).expect("the Twenty example") + marker.len();
         let options = &readme[start..start + readme[start..].find("```").unwrap()];
         let a = JsonAdapter::new(&table(options), Some("leadwire-test-secret".into())).unwrap();
         let body = include_bytes!("../../../tests/fixtures/webhooks/twenty-person-updated.json");
-        let ts = NOW.to_string();
-        let sig = hex::encode(mac(
-            b"leadwire-test-secret",
-            &[ts.as_bytes(), b":", body].concat(),
-        ));
-        let h = json_headers(&[
-            ("X-Twenty-Webhook-Signature", &sig),
-            ("X-Twenty-Webhook-Timestamp", &ts),
-        ]);
+        let h = twenty_signed(b"leadwire-test-secret", &NOW.to_string(), body);
         let req = request("POST", URL, &h, body, NOW);
         a.verify(&req).unwrap();
         let events = a.parse(&req).unwrap();
@@ -701,10 +700,7 @@ mod tests {
         let body = br#"{"eventName":"person.updated","eventId":"ev-1","eventDate":"2024-05-14T09:16:00.000Z","updatedFields":["jobTitle"],"record":{"id":"p-1","jobTitle":"CTO","emails":{"primaryEmail":"ada@example.com","additionalEmails":[]},"accountOwnerId":"wm-7","name":{"firstName":"Ada","lastName":"Lovelace"}}}"#;
         let ts = (NOW - 2_000).to_string();
         let sig = hex::encode(mac(b"twenty-secret", &[ts.as_bytes(), b":", body].concat()));
-        let h = json_headers(&[
-            ("X-Twenty-Webhook-Signature", &sig),
-            ("X-Twenty-Webhook-Timestamp", &ts),
-        ]);
+        let h = twenty_signed(b"twenty-secret", &ts, body);
         let req = request("POST", URL, &h, body, NOW);
         a.verify(&req).unwrap();
         let events = a.parse(&req).unwrap();
@@ -727,23 +723,12 @@ mod tests {
 
         // Stale; wrong secret; tampered body; missing headers.
         let old = (NOW - 400_000).to_string();
-        let sig_old = hex::encode(mac(
-            b"twenty-secret",
-            &[old.as_bytes(), b":", body].concat(),
-        ));
-        let h = json_headers(&[
-            ("X-Twenty-Webhook-Signature", &sig_old),
-            ("X-Twenty-Webhook-Timestamp", &old),
-        ]);
+        let h = twenty_signed(b"twenty-secret", &old, body);
         is_unauthorized(
             a.verify(&request("POST", URL, &h, body, NOW)),
             "stale timestamp",
         );
-        let bad_sig = hex::encode(mac(b"other", &[ts.as_bytes(), b":", body].concat()));
-        let h = json_headers(&[
-            ("X-Twenty-Webhook-Signature", &bad_sig),
-            ("X-Twenty-Webhook-Timestamp", &ts),
-        ]);
+        let h = twenty_signed(b"other", &ts, body);
         is_unauthorized(
             a.verify(&request("POST", URL, &h, body, NOW)),
             "does not match",
