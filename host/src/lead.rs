@@ -104,7 +104,8 @@ impl Timestamp {
 /// A time as milliseconds since the epoch, from every form leadwire reads (the
 /// adapters, CSV cells, the lead JSON): RFC 3339; `YYYY-MM-DD HH:MM:SS[.f]` or
 /// `YYYY-MM-DDTHH:MM:SS[.f]` without an offset (UTC, as Pipedrive v1 writes it);
-/// a date (midnight UTC); or digits since the epoch (see [`epoch_to_ms`]).
+/// a date (midnight UTC); .NET `/Date(ms)/`; or digits since the epoch (see
+/// [`epoch_to_ms`]).
 pub fn parse_time(text: &str) -> Option<i64> {
     use chrono::{NaiveDate, NaiveDateTime};
     let s = text.trim();
@@ -113,6 +114,16 @@ pub fn parse_time(text: &str) -> Option<i64> {
     }
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.timestamp_millis());
+    }
+    // .NET DataContract (Dataverse): `/Date(1715680931000)/`, maybe with an
+    // offset (`+0000`) that does not change the instant, which is UTC ms.
+    if let Some(inner) = s.strip_prefix("/Date(").and_then(|r| r.strip_suffix(")/")) {
+        let digits = inner
+            .char_indices()
+            .skip(1)
+            .find(|(_, c)| *c == '+' || *c == '-')
+            .map_or(inner, |(i, _)| &inner[..i]);
+        return digits.parse::<i64>().ok();
     }
     for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, format) {
@@ -357,12 +368,16 @@ mod tests {
             "1715678153",
             "1715678153000",
             " 2024-05-14T09:15:53.000Z ",
+            "/Date(1715678153000)/",
+            "/Date(1715678153000+0000)/",
+            "/Date(1715678153000-0700)/",
         ] {
             assert_eq!(parse_time(text), Some(ms), "{text}");
         }
         assert_eq!(parse_time("2024-05-14"), Some(1_715_644_800_000));
         assert_eq!(parse_time("soon"), None);
         assert_eq!(parse_time(""), None);
+        assert_eq!(parse_time("/Date(soon)/"), None);
         let doc: ActivityDoc =
             serde_json::from_str(r#"{"kind": "call", "at": "2024-05-14 09:15:53"}"#).unwrap();
         assert_eq!(doc.at.millis(), ms);
