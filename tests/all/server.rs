@@ -569,6 +569,124 @@ fn a_redelivery_answers_the_recorded_decision_and_advances_no_round_robin() {
     );
 }
 
+/// A second CRM endpoint served on its own path, keeping its leads with the
+/// `generic` source's: one snapshot and one history per lead.
+const SHARED_SOURCE: &str = r#"
+[sources.crm-b]
+adapter = "json"
+pipeline = "inbound"
+secret_env = "LW_TEST_SECRET"
+path = "/webhooks/crm-b"
+namespace = "generic"
+[sources.crm-b.options]
+record_id = "/id"
+fields = "/fields"
+complete = false
+token_header = "X-Token"
+trigger_query = "event"
+triggers = { "lead.update" = "updated", "lead.create" = "created" }
+
+[sources.hubspot-at-path]
+adapter = "hubspot"
+pipeline = "inbound"
+secret_env = "LW_TEST_SECRET"
+path = "/webhooks/hubspot"
+[sources.hubspot-at-path.options]
+signature = "v3"
+"#;
+
+#[test]
+fn a_source_on_its_own_path_shares_the_snapshot_and_history_of_its_namespace() {
+    let server = Server::start_config(None, "", SHARED_SOURCE);
+    let first = generic_post(
+        &server,
+        &generic_lead("l9", "e1", "2026-11-20T12:00:00Z", "VP of Sales"),
+    );
+    assert_eq!(first.status, 200, "{first:?}");
+
+    // A delta from the other CRM, on its own path, the trigger in the query.
+    let delta = br#"{"id":"l9","fields":{"city":"Paris"}}"#;
+    let token = [JSON, ("X-Token", SECRET)];
+    let r = server.post("/webhooks/crm-b?event=lead.update", &token, delta);
+    assert_eq!(r.status, 200, "{r:?}");
+    let trail = decisions(&server, "generic", "l9");
+    assert_eq!(trail.len(), 2, "{trail:?}");
+    assert_eq!(decisions(&server, "crm-b", "l9"), trail, "one history");
+    // Decided on the shared snapshot: the title came through the other source.
+    let rules: Vec<_> = trail[0]["score"]["contributions"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", trail[0]))
+        .iter()
+        .map(|c| c["rule"].as_str().unwrap().to_string())
+        .collect();
+    assert!(rules.contains(&"senior-title".to_string()), "{rules:?}");
+
+    // A redelivery is recognised by its content; a new value is a new event.
+    let again = server.post("/webhooks/crm-b?event=lead.update", &token, delta);
+    assert_eq!(again.json()["decisions"], r.json()["decisions"]);
+    assert_eq!(decisions(&server, "generic", "l9").len(), 2);
+    let back = server.post(
+        "/hooks/crm-b?event=lead.update",
+        &token,
+        br#"{"id":"l9","fields":{"city":"Lyon"}}"#,
+    );
+    assert_eq!(back.status, 200, "{back:?}");
+    assert_eq!(decisions(&server, "generic", "l9").len(), 3);
+
+    let r = server.post("/webhooks/crm-b", &token, delta);
+    assert_eq!(r.status, 400, "{r:?}");
+    assert!(r.body.contains("no `event` query parameter"), "{}", r.body);
+    let r = server.post(
+        "/webhooks/crm-b?event=lead.update",
+        &[JSON, ("X-Token", "no")],
+        delta,
+    );
+    assert_eq!(r.status, 401, "{r:?}");
+    assert_eq!(server.get("/webhooks/crm-b").status, 405);
+    assert_eq!(server.post("/webhooks/crm-c", &token, delta).status, 404);
+
+    // HubSpot v3 signs the path the CRM calls: a custom one verifies.
+    let body = fixture("hubspot-app-contact-propertychange.json");
+    let ts = chrono::Utc::now().timestamp_millis().to_string();
+    let url = server.url("/webhooks/hubspot");
+    let sig = leadwire::adapters::hubspot::sign_v3(SECRET, "POST", &url, &body, &ts);
+    let signed = [
+        JSON,
+        ("X-HubSpot-Signature-v3", sig.as_str()),
+        ("X-HubSpot-Request-Timestamp", ts.as_str()),
+    ];
+    let r = server.post("/webhooks/hubspot", &signed, &body);
+    assert_eq!(r.status, 200, "{r:?}");
+}
+
+#[test]
+fn source_paths_and_namespaces_are_checked() {
+    let problem = |extra: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("leadwire.toml");
+        let url = format!("sqlite://{}", dir.path().join("l.db").display());
+        std::fs::write(&config, config_text(&url, "", extra)).unwrap();
+        let out = common::leadwire(&["validate", "--config", config.to_str().unwrap()]);
+        assert!(!out.status.success(), "{extra}");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let source = |line: &str| {
+        format!(
+            "[sources.other]\nadapter = \"generic\"\npipeline = \"even\"\nsecret_env = \"LW_TEST_SECRET\"\n{line}\n"
+        )
+    };
+    assert!(problem(&source("path = \"webhooks\"")).contains("must start with `/`"));
+    assert!(problem(&source("path = \"/v1/hooks\"")).contains("server's own"));
+    assert!(problem(&source("path = \"/hooks/generic\"")).contains("source `generic`"));
+    assert!(problem(&source("path = \"/a?b=1\"")).contains("plain path"));
+    assert!(problem(&source("namespace = \"a b\"")).contains("letters, digits"));
+    let twice = format!(
+        "{}[sources.third]\nadapter = \"generic\"\npipeline = \"even\"\nsecret_env = \"LW_TEST_SECRET\"\npath = \"/in\"\n",
+        source("path = \"/in\"")
+    );
+    assert!(problem(&twice).contains("served on it too"));
+}
+
 #[test]
 fn an_older_event_never_overwrites_a_newer_value_in_the_snapshot() {
     let server = Server::start(None);

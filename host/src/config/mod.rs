@@ -262,7 +262,31 @@ pub struct SourceConfig {
     /// Adapter settings (signature version, org id, JSON pointers…).
     #[serde(default)]
     pub options: toml::Table,
+    /// The path the CRM calls, when it is not `/hooks/NAME` (which always
+    /// works too); the URL the CRM signs is `server.public_url` + this path.
+    pub path: Option<Spanned<String>>,
+    /// Where this source's lead snapshots, dedup keys and decisions are kept
+    /// (default: its name). Sources naming the same namespace share each
+    /// lead's snapshot and history (a HubSpot app and a workflow, say).
+    pub namespace: Option<Spanned<String>>,
 }
+
+impl SourceConfig {
+    /// The namespace its leads are kept under.
+    pub fn namespace_or<'a>(&'a self, name: &'a str) -> &'a str {
+        self.namespace
+            .as_ref()
+            .map_or(name, |n| n.get_ref().as_str())
+    }
+
+    /// The path it is served on besides `/hooks/NAME`.
+    pub fn path(&self) -> Option<&str> {
+        self.path.as_ref().map(|p| p.get_ref().as_str())
+    }
+}
+
+/// Paths the server keeps for itself.
+const RESERVED_PATHS: [&str; 5] = ["/v1/", "/admin/", "/healthz", "/readyz", "/metrics"];
 
 pub const CAPABILITIES: [&str; 3] = ["state", "directory", "accounts"];
 
@@ -402,6 +426,7 @@ impl Config {
                 step_names.push(step_name);
             }
         }
+        let mut paths: BTreeMap<&str, &str> = BTreeMap::new();
         for (name, source) in &self.sources {
             let pipeline = source.pipeline.get_ref();
             if !self.pipelines.contains_key(pipeline) {
@@ -409,6 +434,50 @@ impl Config {
                     source.pipeline.span(),
                     format!("sources.{name}.pipeline: no pipeline named `{pipeline}`"),
                 ));
+            }
+            if let Some(path) = &source.path {
+                let p = path.get_ref().as_str();
+                let problem = if !p.starts_with('/') || p.len() < 2 {
+                    Some("must start with `/` and name a path, like \"/webhooks/hubspot\"".into())
+                } else if p.contains(['?', '#', ' ']) || p.contains("//") {
+                    Some("must be a plain path (no query, fragment, space or `//`)".into())
+                } else if let Some(r) = RESERVED_PATHS
+                    .iter()
+                    .find(|r| p.starts_with(**r) || **r == format!("{p}/"))
+                {
+                    Some(format!("`{r}` is the server's own"))
+                } else if let Some(other) = p
+                    .strip_prefix("/hooks/")
+                    .filter(|rest| *rest != name && self.sources.contains_key(*rest))
+                {
+                    Some(format!("it is source `{other}`'s /hooks/{other}"))
+                } else if let Some(other) = paths.insert(p, name) {
+                    Some(format!("source `{other}` is served on it too"))
+                } else {
+                    None
+                };
+                if let Some(problem) = problem {
+                    return Err(self.invalid(
+                        path.span(),
+                        format!("sources.{name}.path = \"{p}\": {problem}"),
+                    ));
+                }
+            }
+            if let Some(ns) = &source.namespace {
+                let n = ns.get_ref();
+                if n.is_empty()
+                    || !n
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                {
+                    return Err(self.invalid(
+                        ns.span(),
+                        format!(
+                            "sources.{name}.namespace = \"{n}\": use letters, digits, `-`, `_` \
+                             and `.`"
+                        ),
+                    ));
+                }
             }
         }
         for (team, config) in &self.directory.teams {

@@ -37,7 +37,8 @@ pub async fn not_found(uri: axum::http::Uri) -> Response {
     error(
         StatusCode::NOT_FOUND,
         format!(
-            "no route {}: webhooks are POST /hooks/SOURCE, the API is under /v1/",
+            "no route {}: webhooks are POST /hooks/SOURCE (or a source's `path`), the API is \
+             under /v1/",
             uri.path()
         ),
     )
@@ -54,6 +55,11 @@ pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri
     } else {
         "GET"
     };
+    wrong_method(path, &method, wanted)
+}
+
+/// 405 with the method `path` takes.
+pub fn wrong_method(path: &str, method: &axum::http::Method, wanted: &'static str) -> Response {
     let mut response = error(
         StatusCode::METHOD_NOT_ALLOWED,
         format!("{path} takes {wanted}, not {method}"),
@@ -141,7 +147,8 @@ pub async fn decisions(
     };
     let limit = q.limit.unwrap_or(50).min(1000);
     let store = app.store.clone();
-    match tokio::task::spawn_blocking(move || store.decisions(&source, &id, limit)).await {
+    let namespace = app.current().namespace_of(&source).to_string();
+    match tokio::task::spawn_blocking(move || store.decisions(&namespace, &id, limit)).await {
         Ok(Ok(list)) => Json(list).into_response(),
         Ok(Err(e)) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
@@ -178,8 +185,12 @@ pub async fn decisions_by_status(
     }
     let limit = q.limit.unwrap_or(50).min(1000);
     let store = app.store.clone();
+    let namespace = q
+        .source
+        .as_deref()
+        .map(|s| app.current().namespace_of(s).to_string());
     let result = tokio::task::spawn_blocking(move || {
-        store.decisions_with_status(&q.status, q.source.as_deref(), limit)
+        store.decisions_with_status(&q.status, namespace.as_deref(), limit)
     })
     .await;
     match result {
@@ -267,7 +278,9 @@ async fn evaluate_inner(
     }
     let now = chrono::Utc::now().timestamp_millis();
     let lead_source = doc.source.clone().unwrap_or_else(|| "api".into());
-    let record_source = q.source.unwrap_or_else(|| "api".into());
+    let record_source = q
+        .source
+        .map_or_else(|| "api".into(), |s| loaded.namespace_of(&s).to_string());
     let lead = match doc.to_lead(&lead_source) {
         Ok(lead) => lead,
         Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),

@@ -32,9 +32,10 @@ pub use metrics::Metrics;
 
 /// A CRM endpoint, ready to serve.
 pub struct Source {
-    pub name: String,
     pub adapter: Box<dyn Adapter>,
     pub pipeline: String,
+    /// Where its leads are kept (its name unless configured).
+    pub namespace: String,
 }
 
 /// One configuration, loaded: plugins, pipelines and sources.
@@ -42,6 +43,18 @@ pub struct Loaded {
     pub config: Config,
     pub pipelines: Pipelines,
     pub sources: BTreeMap<String, Source>,
+    /// Sources served on their own path (`sources.NAME.path`): path → name.
+    pub paths: BTreeMap<String, String>,
+}
+
+impl Loaded {
+    /// The configured source whose leads are kept under `name` if any, else
+    /// `name` itself: what the API's `{source}` means.
+    pub fn namespace_of<'a>(&'a self, name: &'a str) -> &'a str {
+        self.sources
+            .get(name)
+            .map_or(name, |s| s.namespace.as_str())
+    }
 }
 
 /// Everything the handlers share.
@@ -95,14 +108,18 @@ pub fn load(
 ) -> anyhow::Result<Loaded> {
     let pipelines = Pipelines::load(&config, runtime, store)?;
     let mut sources = BTreeMap::new();
+    let mut paths = BTreeMap::new();
     for (name, source) in &config.sources {
         let adapter = adapters::for_source(name, source).map_err(|e| anyhow::anyhow!(e))?;
+        if let Some(path) = source.path() {
+            paths.insert(path.to_string(), name.clone());
+        }
         sources.insert(
             name.clone(),
             Source {
-                name: name.clone(),
                 adapter,
                 pipeline: source.pipeline.get_ref().clone(),
+                namespace: source.namespace_or(name).to_string(),
             },
         );
     }
@@ -110,6 +127,7 @@ pub fn load(
         config,
         pipelines,
         sources,
+        paths,
     })
 }
 
@@ -168,7 +186,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/decisions", get(api::decisions_by_status))
         .route("/v1/pipelines/{name}/evaluate", post(api::evaluate))
         .route("/admin/reload", post(api::reload))
-        .fallback(api::not_found)
+        .fallback(webhook::hook_at_path)
         .method_not_allowed_fallback(api::method_not_allowed)
         .with_state(app)
 }

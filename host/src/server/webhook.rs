@@ -46,6 +46,35 @@ pub async fn hook(
         Ok(path) => path,
         Err(refused) => return refused,
     };
+    serve(app, source_name, method, uri, headers, body).await
+}
+
+/// A request on no route: a webhook if a source is served on that path
+/// (`sources.NAME.path`, read from the current configuration so a reload
+/// applies), else 404 or 405.
+pub async fn hook_at_path(
+    State(app): State<Arc<App>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let name = app.current().paths.get(uri.path()).cloned();
+    match name {
+        Some(_) if method != Method::POST => super::api::wrong_method(uri.path(), &method, "POST"),
+        Some(name) => serve(app, name, method, uri, headers, body).await,
+        None => super::api::not_found(uri).await,
+    }
+}
+
+async fn serve(
+    app: Arc<App>,
+    source_name: String,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let started = Instant::now();
     let loaded = app.current();
     let response = handle(&app, &loaded, &source_name, &method, &uri, &headers, body).await;
@@ -113,7 +142,7 @@ async fn handle(
             max_attempts: loaded2.config.server.max_attempts,
         };
         let route = Route {
-            source: &source.name,
+            source: &source.namespace,
             pipeline: &source.pipeline,
         };
         let decided = service.decide_all(route, events, now_ms);

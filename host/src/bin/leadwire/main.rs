@@ -346,8 +346,18 @@ fn validate(config_path: &Path) -> anyhow::Result<ExitCode> {
         println!("  pipeline {name}: {}", steps.join(" → "));
     }
     for (name, source) in &config.sources {
+        let also = source
+            .path()
+            .map(|p| format!(" and {p}"))
+            .unwrap_or_default();
+        let namespace = source.namespace_or(name);
+        let shared = if namespace == name {
+            String::new()
+        } else {
+            format!(", leads kept under `{namespace}`")
+        };
         println!(
-            "  source {name}: {} → pipeline {}, POST /hooks/{name}",
+            "  source {name}: {} → pipeline {}, POST /hooks/{name}{also}{shared}",
             source.adapter.get_ref(),
             source.pipeline.get_ref()
         );
