@@ -117,11 +117,100 @@ fn backtest_numbers_match_a_case_worked_by_hand() {
 }
 
 #[test]
-fn the_html_report_is_self_contained_with_its_three_charts() {
+fn the_sweep_suggestion_and_breakdown_match_the_case_worked_by_hand() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("plans.csv");
     std::fs::write(&input, PLANS).unwrap();
     let config = plan_scorer(dir.path(), 30);
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "backtest",
+            "--config",
+            path(&config),
+            "--pipeline",
+            "score",
+            "--input",
+            path(&input),
+            "--outcome",
+            "won",
+        ];
+        args.extend_from_slice(extra);
+        leadwire(&args)
+    };
+    let out = ok(run(&[
+        "--by",
+        "plan",
+        "--target-precision",
+        "50%",
+        "--json",
+    ]));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Gold 30 (+ + -), silver 20 (+ - -), bronze 10 (+ - - -).
+    let cuts: Vec<(f64, u64, u64)> = json["quality"]["thresholds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["score"].as_f64().unwrap(),
+                t["leads"].as_u64().unwrap(),
+                t["positives"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(cuts, [(30.0, 3, 2), (20.0, 6, 3), (10.0, 10, 4)]);
+    // The most leads at precision ≥ 50%: score ≥ 20 (3 of 6).
+    let suggested = &json["suggestion"]["threshold"];
+    assert_eq!(suggested["score"], 20.0, "{json}");
+    assert_eq!(suggested["recall"], 0.75);
+    let by: Vec<(String, u64, u64)> = json["by"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["name"].as_str().unwrap().to_string(),
+                g["rows"].as_u64().unwrap(),
+                g["positives"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by,
+        [
+            ("bronze".to_string(), 4, 1),
+            ("gold".to_string(), 3, 2),
+            ("silver".to_string(), 3, 1)
+        ]
+    );
+    let summary = text(&ok(run(&["--by", "plan", "--target-volume", "0.6"])).stdout);
+    assert!(
+        summary.contains("suggested cut-off for 60.0% of the leads: score ≥ 20 (6 leads"),
+        "{summary}"
+    );
+    assert!(summary.contains("by plan: bronze 4 (25.0%)"), "{summary}");
+    let refused = run(&["--by", "won"]);
+    assert!(text(&refused.stderr).contains("--by won is the outcome column"));
+    let refused = run(&["--by", "region"]);
+    assert!(
+        text(&refused.stderr).contains("the --by column `region` is not in the header"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let refused = run(&["--target-precision", "40"]);
+    assert!(text(&refused.stderr).contains("write it like 40% or 0.4"));
+}
+
+/// The report with a baseline, opened in headless Chromium (Debian's
+/// `chromium`, which .ci/run installs): the screenshot must show the
+/// candidate's curve, drawn over the baseline's.
+#[test]
+fn the_html_report_has_four_charts_with_ticks_and_renders_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("plans.csv");
+    std::fs::write(&input, PLANS).unwrap();
+    let config = plan_scorer(dir.path(), 30);
+    let baseline = plan_scorer(dir.path(), 5);
     let report = dir.path().join("report.html");
     let out = ok(leadwire(&[
         "backtest",
@@ -133,23 +222,99 @@ fn the_html_report_is_self_contained_with_its_three_charts() {
         path(&input),
         "--outcome",
         "won",
+        "--baseline",
+        path(&baseline),
+        "--by",
+        "plan",
+        "--target-precision",
+        "50%",
         "--report",
         path(&report),
     ]));
-    // The terminal summary names the AUC.
     assert!(
         text(&out.stdout).contains("ROC AUC 0.6875 (95% interval "),
         "{}",
         text(&out.stdout)
     );
     let html = std::fs::read_to_string(&report).unwrap();
-    assert_eq!(html.matches("<svg").count(), 3);
-    assert_eq!(html.matches("class=\"roc\"").count(), 1);
-    assert!(html.contains("Conversion by score decile"));
-    assert!(html.contains("Score distribution by outcome"));
-    // Nothing fetched from elsewhere: no scripts, stylesheets or images by URL.
+    assert_eq!(html.matches("<svg").count(), 4, "a 2×2 grid, no blank cell");
+    for chart in html.split("<svg").skip(1) {
+        let chart = &chart[..chart.find("</svg>").unwrap()];
+        assert!(
+            chart.matches("class=\"tick-label\"").count() >= 8,
+            "{chart}"
+        );
+        // The legend is drawn above the plot area (y < TOP = 50).
+        assert!(chart.contains("class=\"legend\""), "{chart}");
+    }
+    let baseline_at = html.find("class=\"roc baseline\"").unwrap();
+    let candidate_at = html.find("class=\"roc candidate\"").unwrap();
+    assert!(
+        baseline_at < candidate_at,
+        "the candidate is drawn last, on top"
+    );
+    assert!(html.contains("Suggested cut-off for precision ≥ 50.0%:</b> score ≥ 20"));
+    assert!(html.contains("<h3>By plan</h3>"));
+    assert!(html.contains("Leads with equal scores are split"));
+    // No table of nothing: these pipelines set no grade, segment or stage.
+    for empty in ["<h3>By grade", "<h3>By segment", "<h3>Qualified stages"] {
+        assert!(!html.contains(empty), "{empty} in the report");
+    }
     for external in ["<script", "<link", "src=", "url("] {
         assert!(!html.contains(external), "{external} in the report");
+    }
+
+    let shot = dir.path().join("report.png");
+    let chromium = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|c| {
+            std::process::Command::new(c)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .expect("headless Chromium: install Debian's chromium (.ci/run does)");
+    let profile = dir.path().join("chromium-profile");
+    let run = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--window-size=1200,900",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", report.display()))
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "chromium: {}", text(&run.stderr));
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&shot).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let frame = reader.next_frame(&mut pixels).unwrap();
+    assert_eq!((frame.width, frame.height), (1200, 900));
+    let channels = frame.color_type.samples();
+    let count = |rgb: [u8; 3]| {
+        pixels[..frame.buffer_size()]
+            .chunks(channels)
+            .filter(|p| p[..3] == rgb)
+            .count()
+    };
+    // The candidate's blue (#1f6feb: ROC curve, decile bars) and the
+    // baseline's red (#d1242f) are on screen.
+    assert!(
+        count([0x1f, 0x6f, 0xeb]) > 500,
+        "no candidate blue on screen"
+    );
+    assert!(count([0xd1, 0x24, 0x2f]) > 50, "no baseline red on screen");
+    if let Ok(keep) = std::env::var("LEADWIRE_KEEP_SCREENSHOT") {
+        std::fs::copy(&shot, keep).unwrap();
     }
 }
 
@@ -317,6 +482,27 @@ fn learn_finds_the_planted_signal_and_backtest_confirms_it_on_fresh_leads() {
         text(&out.stderr).contains("cross-validated AUC"),
         "{}",
         text(&out.stderr)
+    );
+    // The calibration table: ten tenths, the top one far likelier to convert.
+    let calibration: Vec<Vec<f64>> = text(&out.stderr)
+        .lines()
+        .skip_while(|l| !l.starts_with("decile  leads  predicted  actual"))
+        .skip(1)
+        .take_while(|l| l.trim_end().ends_with('%'))
+        .map(|l| {
+            l.split_whitespace()
+                .map(|c| c.trim_end_matches('%').parse().unwrap())
+                .collect()
+        })
+        .collect();
+    assert_eq!(calibration.len(), 10, "{}", text(&out.stderr));
+    assert!(
+        calibration[0][2] > calibration[9][2] + 10.0,
+        "{calibration:?}"
+    );
+    assert!(
+        calibration[0][3] > calibration[9][3] + 10.0,
+        "{calibration:?}"
     );
     // The points scale is said, and the same, in the summary and the file.
     let err = text(&out.stderr);

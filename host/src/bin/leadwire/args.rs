@@ -111,10 +111,38 @@ pub struct Backtest {
     /// Write a self-contained HTML report here.
     #[arg(long)]
     report: Option<PathBuf>,
+    /// Break conversion down by this input column (e.g. `--by origin`).
+    #[arg(long, value_name = "COLUMN")]
+    by: Option<String>,
+    /// Suggest the cut-off qualifying the most leads at this precision
+    /// (`40%` or `0.4`).
+    #[arg(long, value_name = "SHARE", value_parser = share, conflicts_with = "target_volume")]
+    target_precision: Option<f64>,
+    /// Suggest the cut-off qualifying this share of the leads (`20%` or `0.2`).
+    #[arg(long, value_name = "SHARE", value_parser = share)]
+    target_volume: Option<f64>,
+}
+
+/// A share: `40%` or `0.4`, above 0 and at most 1.
+fn share(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let value = match t.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map(|p| p / 100.0),
+        None => t.parse::<f64>(),
+    }
+    .map_err(|_| format!("`{text}` is not a share: write it like 40% or 0.4"))?;
+    if value > 0.0 && value <= 1.0 {
+        Ok(value)
+    } else {
+        Err(format!(
+            "`{text}` is not a share between 0 and 100%: write it like 40% or 0.4"
+        ))
+    }
 }
 
 impl From<Backtest> for BacktestJob {
     fn from(a: Backtest) -> Self {
+        use leadwire::lab::backtest::metrics::Target;
         BacktestJob {
             bulk: a.bulk.into(),
             outcome: a.outcome,
@@ -122,6 +150,11 @@ impl From<Backtest> for BacktestJob {
             baseline: a.baseline,
             json: a.json,
             report: a.report,
+            by: a.by,
+            target: a
+                .target_precision
+                .map(Target::Precision)
+                .or(a.target_volume.map(Target::Volume)),
         }
     }
 }

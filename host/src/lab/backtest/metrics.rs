@@ -1,6 +1,7 @@
 //! How well a configuration's decisions predict the outcome: ROC AUC, lift by
-//! score decile, precision/recall of the qualified stages, conversion by
-//! grade, and counts by segment and route.
+//! score decile, a threshold sweep (what each cut-off would qualify),
+//! precision/recall of the qualified stages, conversion by grade, and counts
+//! by segment, route and any input column.
 
 use std::collections::BTreeMap;
 
@@ -24,6 +25,8 @@ pub struct Replayed {
     /// None when the outcome cell is empty.
     pub positive: Option<bool>,
     pub error: Option<String>,
+    /// The row's value in the `--by` column.
+    pub by: Option<String>,
 }
 
 /// The stage order qualified stages are counted in (HubSpot's, with its long
@@ -62,6 +65,8 @@ pub struct Quality {
     /// how much of a difference between two configs is noise.
     pub auc_interval: Option<(f64, f64)>,
     pub deciles: Vec<Decile>,
+    /// The cut-off at each decile's lowest score: what "score ≥ t" qualifies.
+    pub thresholds: Vec<Threshold>,
     /// At-or-beyond MQL and at-or-beyond SQL, against the outcome.
     pub stages: Vec<StageQuality>,
     pub grades: Vec<Group>,
@@ -83,6 +88,27 @@ pub struct Decile {
     pub lift: f64,
     pub min_score: f64,
     pub max_score: f64,
+}
+
+/// What qualifying every lead scoring at least `score` would give.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Threshold {
+    pub score: f64,
+    pub leads: u64,
+    /// `leads` over the evaluated leads.
+    pub share: f64,
+    pub positives: u64,
+    pub precision: f64,
+    pub recall: f64,
+}
+
+/// A cut-off to aim for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Target {
+    /// The most leads at this precision or better.
+    Precision(f64),
+    /// The fewest leads that make at least this share of all.
+    Volume(f64),
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -155,13 +181,12 @@ pub fn quality(rows: &[Replayed]) -> Quality {
         auc_interval: roc_auc(&scores, &labels)
             .and_then(|a| auc_interval(a, positives, n - positives)),
         deciles: deciles(&scores, &labels, base_rate),
+        thresholds: at_decile_cuts(&sweep(&scores, &labels)),
         stages: ["mql", "sql"]
             .iter()
             .map(|s| stage_quality(&known, s))
             .collect(),
-        grades: groups(&known, |r| {
-            vec![r.grade.clone().unwrap_or_else(|| "(none)".into())]
-        }),
+        grades: grades(&known),
         segments: groups(&known, |r| r.segments.clone()),
         routes: groups(&known, |r| {
             vec![r.route.clone().unwrap_or_else(|| "(none)".into())]
@@ -256,6 +281,84 @@ fn groups(rows: &[&Replayed], keys: impl Fn(&Replayed) -> Vec<String>) -> Vec<Gr
         .collect();
     out.sort_by(|a, b| b.rows.cmp(&a.rows).then(a.name.cmp(&b.name)));
     out
+}
+
+/// Conversion by grade, best grade first: by their leads' mean score, so the
+/// order holds whatever the grades are called; "(none)" last.
+fn grades(rows: &[&Replayed]) -> Vec<Group> {
+    let name = |r: &Replayed| r.grade.clone().unwrap_or_else(|| "(none)".into());
+    let mut sums: BTreeMap<String, (f64, u64)> = BTreeMap::new();
+    for r in rows {
+        let entry = sums.entry(name(r)).or_default();
+        entry.0 += r.score.unwrap_or_default();
+        entry.1 += 1;
+    }
+    let mean = |g: &Group| sums.get(&g.name).map_or(0.0, |(s, n)| s / *n as f64);
+    let mut out = groups(rows, |r| vec![name(r)]);
+    out.sort_by(|a, b| {
+        (a.name == "(none)")
+            .cmp(&(b.name == "(none)"))
+            .then(mean(b).total_cmp(&mean(a)))
+    });
+    out
+}
+
+/// Every distinct score as a cut-off, highest first.
+pub fn sweep(scores: &[f64], labels: &[bool]) -> Vec<Threshold> {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let n = scores.len() as u64;
+    let all_positive = labels.iter().filter(|l| **l).count() as u64;
+    let (mut leads, mut positives) = (0, 0);
+    let mut out = Vec::new();
+    for (k, &i) in order.iter().enumerate() {
+        leads += 1;
+        positives += u64::from(labels[i]);
+        if order.get(k + 1).is_none_or(|&j| scores[j] != scores[i]) {
+            out.push(Threshold {
+                score: scores[i],
+                leads,
+                share: ratio(leads, n),
+                positives,
+                precision: ratio(positives, leads),
+                recall: ratio(positives, all_positive),
+            });
+        }
+    }
+    out
+}
+
+/// The sweep's rows closest to each tenth of the leads (distinct cut-offs).
+fn at_decile_cuts(sweep: &[Threshold]) -> Vec<Threshold> {
+    let mut out: Vec<Threshold> = Vec::new();
+    for d in 1..=10 {
+        let wanted = d as f64 / 10.0;
+        if let Some(t) = sweep.iter().find(|t| t.share >= wanted - 1e-9) {
+            if out.last().is_none_or(|last| last.score != t.score) {
+                out.push(t.clone());
+            }
+        }
+    }
+    out
+}
+
+/// The cut-off meeting `target`, if any does.
+pub fn suggest(sweep: &[Threshold], target: Target) -> Option<&Threshold> {
+    match target {
+        Target::Precision(p) => sweep.iter().rev().find(|t| t.precision >= p - 1e-12),
+        Target::Volume(v) => sweep.iter().find(|t| t.share >= v - 1e-12),
+    }
+}
+
+/// Conversion by the rows' value in one column, most rows first.
+pub fn by_value(rows: &[Replayed]) -> Vec<Group> {
+    let known: Vec<&Replayed> = rows
+        .iter()
+        .filter(|r| r.score.is_some() && r.positive.is_some())
+        .collect();
+    groups(&known, |r| {
+        vec![r.by.clone().unwrap_or_else(|| "(empty)".into())]
+    })
 }
 
 /// The ROC curve at each distinct score, thinned to about 200 points.
@@ -410,6 +513,28 @@ mod tests {
         assert_eq!(q.histogram.positives.iter().sum::<u64>(), 4);
         assert_eq!(q.roc.first(), Some(&(0.0, 0.0)));
         assert_eq!(q.roc.last(), Some(&(1.0, 1.0)));
+    }
+
+    /// Scores 5 4 4 3 1 with outcomes + + - - +: cut-offs 5, 4, 3, 1.
+    #[test]
+    fn the_sweep_counts_what_each_cut_off_qualifies_and_suggests_one() {
+        let scores = [5.0, 4.0, 4.0, 3.0, 1.0];
+        let labels = [true, true, false, false, true];
+        let sweep = sweep(&scores, &labels);
+        let cut: Vec<(f64, u64, u64)> = sweep
+            .iter()
+            .map(|t| (t.score, t.leads, t.positives))
+            .collect();
+        assert_eq!(cut, [(5.0, 1, 1), (4.0, 3, 2), (3.0, 4, 2), (1.0, 5, 3)]);
+        assert!((sweep[1].precision - 2.0 / 3.0).abs() < 1e-12);
+        assert!((sweep[1].recall - 2.0 / 3.0).abs() < 1e-12);
+        // The most leads at precision ≥ 60%: score ≥ 1 (3 of 5).
+        assert_eq!(suggest(&sweep, Target::Precision(0.6)).unwrap().score, 1.0);
+        assert_eq!(suggest(&sweep, Target::Precision(0.7)).unwrap().score, 5.0);
+        assert!(suggest(&sweep, Target::Precision(1.01)).is_none());
+        // The fewest leads making 50%: score ≥ 4 (3 of 5).
+        assert_eq!(suggest(&sweep, Target::Volume(0.5)).unwrap().score, 4.0);
+        assert_eq!(suggest(&sweep, Target::Volume(0.2)).unwrap().score, 5.0);
     }
 
     #[test]

@@ -29,6 +29,10 @@ pub struct BacktestJob {
     pub json: bool,
     /// Where to write the HTML report.
     pub report: Option<PathBuf>,
+    /// An input column to break conversion down by.
+    pub by: Option<String>,
+    /// The cut-off to suggest.
+    pub target: Option<metrics::Target>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -39,7 +43,27 @@ pub struct Backtest {
     pub outcome: String,
     pub quality: Quality,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<Breakdown>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggestion: Option<Suggestion>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<Baseline>,
+}
+
+/// Conversion by the values of one input column (`--by`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Breakdown {
+    pub column: String,
+    pub groups: Vec<metrics::Group>,
+}
+
+/// The cut-off meeting `--target-precision` or `--target-volume`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Suggestion {
+    /// What was asked, e.g. "precision ≥ 40.0%".
+    pub target: String,
+    /// None when no cut-off meets it.
+    pub threshold: Option<metrics::Threshold>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -59,6 +83,7 @@ fn replayed(s: &Scored, positive: Option<&str>) -> Replayed {
             .outcome
             .as_deref()
             .and_then(|o| bulk::is_positive(o, positive)),
+        by: s.by.clone(),
         ..Replayed::default()
     };
     match &s.result {
@@ -95,7 +120,8 @@ fn replay(args: &BacktestJob, bulk: &BulkJob) -> anyhow::Result<Vec<Replayed>> {
         .iter()
         .any(|s| s.plugin.grants.iter().any(|g| g == "state"));
     let threads = if stateful { 1 } else { bulk::threads(bulk) };
-    let options = bulk::input_options(bulk, Some(args.outcome.clone()), 0)?;
+    let mut options = bulk::input_options(bulk, Some(args.outcome.clone()), 0)?;
+    options.by = args.by.clone();
     let mut rows = Vec::new();
     let positive = args.positive.as_deref();
     bulk::each_row(
@@ -114,6 +140,9 @@ fn replay(args: &BacktestJob, bulk: &BulkJob) -> anyhow::Result<Vec<Replayed>> {
 }
 
 pub fn backtest(args: &BacktestJob) -> anyhow::Result<Backtest> {
+    if let Some(by) = args.by.as_ref().filter(|by| **by == args.outcome) {
+        anyhow::bail!("--by {by} is the outcome column: break down by another column");
+    }
     let rows = replay(args, &args.bulk)?;
     let quality = metrics::quality(&rows);
     if quality.evaluated == 0 {
@@ -158,11 +187,30 @@ pub fn backtest(args: &BacktestJob) -> anyhow::Result<Backtest> {
         }
         None => None,
     };
+    let suggestion = args.target.map(|target| {
+        let (scores, labels): (Vec<f64>, Vec<bool>) = rows
+            .iter()
+            .filter_map(|r| Some((r.score?, r.positive?)))
+            .unzip();
+        let sweep = metrics::sweep(&scores, &labels);
+        Suggestion {
+            target: match target {
+                metrics::Target::Precision(p) => format!("precision ≥ {:.1}%", p * 100.0),
+                metrics::Target::Volume(v) => format!("{:.1}% of the leads", v * 100.0),
+            },
+            threshold: metrics::suggest(&sweep, target).cloned(),
+        }
+    });
     let result = Backtest {
         config: bulk::shown(&args.bulk.config),
         pipeline: args.bulk.pipeline.clone(),
         input: bulk::shown(&args.bulk.input),
         outcome: args.outcome.clone(),
+        by: args.by.as_ref().map(|column| Breakdown {
+            column: column.clone(),
+            groups: metrics::by_value(&rows),
+        }),
+        suggestion,
         quality,
         baseline,
     };
@@ -209,6 +257,33 @@ pub fn summary(b: &Backtest) -> String {
             d.max_score
         );
     }
+    out += "cut-off  leads  share  converted  precision  recall\n";
+    for t in &q.thresholds {
+        out += &format!(
+            "≥{:>7} {:>6} {:>5.1}% {:>10} {:>9.1}% {:>6.1}%\n",
+            t.score,
+            t.leads,
+            t.share * 100.0,
+            t.positives,
+            t.precision * 100.0,
+            t.recall * 100.0
+        );
+    }
+    if let Some(s) = &b.suggestion {
+        out += &match &s.threshold {
+            Some(t) => format!(
+                "suggested cut-off for {}: score ≥ {} ({} leads, {:.1}%; precision {:.1}%, recall \
+                 {:.1}%)\n",
+                s.target,
+                t.score,
+                t.leads,
+                t.share * 100.0,
+                t.precision * 100.0,
+                t.recall * 100.0
+            ),
+            None => format!("no cut-off gives {}\n", s.target),
+        };
+    }
     let staged = q.stages.iter().any(|s| s.predicted > 0);
     if !staged {
         out += "no lead reached MQL or later (no segmentation step sets lifecycle stages?)\n";
@@ -234,6 +309,9 @@ pub fn summary(b: &Backtest) -> String {
     out += &line("grade", &q.grades);
     out += &line("segment", &q.segments);
     out += &line("route", &q.routes);
+    if let Some(by) = &b.by {
+        out += &line(&by.column, &by.groups);
+    }
     if let Some(base) = &b.baseline {
         out += &format!(
             "baseline {}: ROC AUC {} (candidate − baseline: {})\n",

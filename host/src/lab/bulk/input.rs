@@ -23,6 +23,8 @@ pub struct InputOptions {
     pub default_at: i64,
     /// A column taken out of the lead and returned beside it (backtest's outcome).
     pub outcome: Option<String>,
+    /// A column returned beside the lead and left in it (backtest's `--by`).
+    pub by: Option<String>,
 }
 
 /// One row, read.
@@ -33,6 +35,8 @@ pub struct Row {
     pub event: EventDoc,
     /// The outcome column's raw value, if one was asked for.
     pub outcome: Option<String>,
+    /// The `by` column's value (None when empty or absent).
+    pub by: Option<String>,
 }
 
 /// A row as read, not yet typed: typing and conversion run on the worker
@@ -228,6 +232,10 @@ impl CsvRows {
             Some(name) => Some(find("outcome", name)?),
             None => None,
         };
+        let by = match &options.by {
+            Some(name) => Some(find("--by", name)?),
+            None => None,
+        };
         for name in config.types.keys() {
             find("typed", name)?;
         }
@@ -270,6 +278,7 @@ impl CsvRows {
                 headers,
                 slots,
                 event_at,
+                by,
                 nulls,
                 separator: config.list_separator.clone().unwrap_or_else(|| ";".into()),
                 default_at: options.default_at,
@@ -286,6 +295,7 @@ pub struct CsvMapping {
     headers: Vec<String>,
     slots: Vec<Slot>,
     event_at: Option<usize>,
+    by: Option<usize>,
     nulls: HashSet<String>,
     separator: String,
     default_at: i64,
@@ -297,11 +307,15 @@ impl CsvMapping {
         let mut lead = LeadDoc::default();
         let mut outcome = None;
         let mut event_at = None;
+        let mut by = None;
         for (i, raw) in record.iter().enumerate() {
             let cell = raw.trim();
             let null = self.nulls.contains(cell);
             let column = &self.headers[i];
             let text = || (!null).then(|| cell.to_string());
+            if Some(i) == self.by {
+                by = text();
+            }
             match self.slots[i] {
                 Slot::Outcome => outcome = Some(cell.to_string()),
                 Slot::Id => lead.id = cell.to_string(),
@@ -348,6 +362,7 @@ impl CsvMapping {
             },
             lead,
             outcome,
+            by,
         })
     }
 
@@ -524,6 +539,16 @@ impl InputOptions {
             },
             None => None,
         };
+        let by = self
+            .by
+            .as_ref()
+            .and_then(|column| lead.fields.get(column))
+            .and_then(|v| match v {
+                Json::Null => None,
+                Json::String(s) if s.is_empty() => None,
+                Json::String(s) => Some(s.clone()),
+                other => Some(other.to_string()),
+            });
         let mut event = event.unwrap_or_default();
         if event.at.is_none() {
             event.at = Some(Timestamp::Millis(self.default_at));
@@ -536,6 +561,7 @@ impl InputOptions {
             lead,
             event,
             outcome,
+            by,
         })
     }
 }

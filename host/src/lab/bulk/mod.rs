@@ -179,6 +179,7 @@ pub fn input_options(
         null_values: args.null_values.clone(),
         default_at,
         outcome,
+        by: None,
     })
 }
 

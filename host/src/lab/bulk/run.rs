@@ -25,6 +25,8 @@ pub struct Scored {
     /// could not be read.
     pub result: Result<Decision, RowError>,
     pub outcome: Option<String>,
+    /// The row's `by` column value (backtest's breakdown).
+    pub by: Option<String>,
 }
 
 /// Decide every row with `threads` workers; `each` sees the results in input
@@ -123,6 +125,7 @@ fn decide(
                 lead_id: String::new(),
                 result: Err(e),
                 outcome: None,
+                by: None,
             };
         }
     };
@@ -144,5 +147,6 @@ fn decide(
         lead_id,
         result: decided,
         outcome: row.outcome,
+        by: row.by,
     }
 }

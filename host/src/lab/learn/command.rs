@@ -131,6 +131,19 @@ pub fn run(args: &LearnJob) -> anyhow::Result<()> {
     for (name, why) in &learned.fields_skipped {
         eprintln!("skipped column `{name}`: {why}");
     }
+    eprintln!(
+        "calibration (each row predicted by a cross-validation model that did not see it):\n\
+         decile  leads  predicted  actual"
+    );
+    for c in &learned.calibration {
+        eprintln!(
+            "{:>6} {:>6} {:>9.1}% {:>6.1}%",
+            c.decile,
+            c.rows,
+            c.predicted * 100.0,
+            c.actual * 100.0
+        );
+    }
     match &args.output {
         Some(path) => std::fs::write(path, &learned.toml)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?,

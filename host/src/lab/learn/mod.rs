@@ -80,6 +80,21 @@ pub struct Learned {
     pub fields_used: Vec<String>,
     /// Column and why it was skipped.
     pub fields_skipped: Vec<(String, String)>,
+    /// Predicted chance against what happened, by tenth of the rows, from the
+    /// cross-validation's held-out predictions (each row predicted by a model
+    /// that did not see it).
+    pub calibration: Vec<Calibration>,
+}
+
+/// One tenth of the rows, highest predicted chance first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Calibration {
+    pub decile: usize,
+    pub rows: usize,
+    /// The mean predicted chance of a positive.
+    pub predicted: f64,
+    /// The share that was positive.
+    pub actual: f64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -173,10 +188,11 @@ pub fn learn(examples: &[Example], options: &LearnOptions) -> Result<Learned, Le
 
     // Choose the penalty by cross-validation, then refit on every row.
     let folds = options.folds.min(smaller);
-    let cv = cross_validate(&encoded, &y, folds, options.seed);
+    let (cv, held_out) = cross_validate(&encoded, &y, folds, options.seed);
     let best = cv.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let chosen = cv.iter().position(|&a| a >= best - CV_TIE).unwrap_or(0);
     let (lambda, cv_auc) = (LAMBDAS[chosen], cv[chosen]);
+    let calibration = calibration(&held_out[chosen], &y);
     let all: Vec<usize> = (0..y.len()).collect();
     let beta = logistic::fit(&encoded.rows, &y, &all, encoded.features, lambda, None);
 
@@ -236,7 +252,36 @@ pub fn learn(examples: &[Example], options: &LearnOptions) -> Result<Learned, Le
             .map(|&f| encoded.fields[f].name.clone())
             .collect(),
         fields_skipped: encoded.skipped,
+        calibration,
     })
+}
+
+/// Held-out log-odds against outcomes, by tenth (highest first).
+fn calibration(log_odds: &[f64], y: &[bool]) -> Vec<Calibration> {
+    let mut order: Vec<usize> = (0..y.len()).collect();
+    order.sort_by(|&a, &b| log_odds[b].total_cmp(&log_odds[a]).then(a.cmp(&b)));
+    let n = order.len();
+    (0..10)
+        .filter_map(|d| {
+            let part = &order[d * n / 10..(d + 1) * n / 10];
+            if part.is_empty() {
+                return None;
+            }
+            let rows = part.len();
+            let predicted = part
+                .iter()
+                .map(|&i| logistic::sigmoid(log_odds[i]))
+                .sum::<f64>()
+                / rows as f64;
+            let actual = part.iter().filter(|&&i| y[i]).count() as f64 / rows as f64;
+            Some(Calibration {
+                decile: d + 1,
+                rows,
+                predicted,
+                actual,
+            })
+        })
+        .collect()
 }
 
 fn total(points: &[i64], row: &[u32]) -> i64 {
@@ -245,11 +290,17 @@ fn total(points: &[i64], row: &[u32]) -> i64 {
         .sum()
 }
 
-/// Mean AUC over stratified folds for each of [`LAMBDAS`]. Folds run on a few
-/// threads; each fold's result depends only on its rows, so it is deterministic.
-fn cross_validate(encoded: &Encoded, y: &[bool], folds: usize, seed: u64) -> Vec<f64> {
+/// Mean AUC over stratified folds for each of [`LAMBDAS`], and each row's
+/// held-out log-odds for each. Folds run on a few threads; each fold's result
+/// depends only on its rows, so it is deterministic.
+fn cross_validate(
+    encoded: &Encoded,
+    y: &[bool],
+    folds: usize,
+    seed: u64,
+) -> (Vec<f64>, Vec<Vec<f64>>) {
     let fold_of = assign_folds(y, folds, seed);
-    let one_fold = |k: usize| -> Vec<Option<f64>> {
+    let one_fold = |k: usize| -> Vec<(Option<f64>, Vec<(usize, f64)>)> {
         let train: Vec<usize> = (0..y.len()).filter(|&i| fold_of[i] != k).collect();
         let test: Vec<usize> = (0..y.len()).filter(|&i| fold_of[i] == k).collect();
         let test_y: Vec<bool> = test.iter().map(|&i| y[i]).collect();
@@ -270,17 +321,18 @@ fn cross_validate(encoded: &Encoded, y: &[bool], folds: usize, seed: u64) -> Vec
                     .map(|&i| logistic::linear(&b, &encoded.rows[i]))
                     .collect();
                 beta = Some(b);
-                roc_auc(&scores, &test_y)
+                let auc = roc_auc(&scores, &test_y);
+                (auc, test.iter().copied().zip(scores).collect())
             })
             .collect()
     };
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(folds);
-    let mut per_fold: Vec<Vec<Option<f64>>> = vec![Vec::new(); folds];
+    let mut per_fold: Vec<Vec<(Option<f64>, Vec<(usize, f64)>)>> = vec![Vec::new(); folds];
     std::thread::scope(|scope| {
         // Thread t takes folds t, t + threads, ...; inline if a thread cannot start.
-        let work = |t: usize| -> Vec<(usize, Vec<Option<f64>>)> {
+        let work = |t: usize| -> Vec<(usize, Vec<(Option<f64>, Vec<(usize, f64)>)>)> {
             (t..folds)
                 .step_by(threads)
                 .map(|k| (k, one_fold(k)))
@@ -304,11 +356,11 @@ fn cross_validate(encoded: &Encoded, y: &[bool], folds: usize, seed: u64) -> Vec
             }
         }
     });
-    (0..LAMBDAS.len())
+    let mean_aucs = (0..LAMBDAS.len())
         .map(|j| {
             let aucs: Vec<f64> = per_fold
                 .iter()
-                .filter_map(|f| f.get(j).copied().flatten())
+                .filter_map(|f| f.get(j).and_then(|(auc, _)| *auc))
                 .collect();
             if aucs.is_empty() {
                 0.5
@@ -316,7 +368,21 @@ fn cross_validate(encoded: &Encoded, y: &[bool], folds: usize, seed: u64) -> Vec
                 aucs.iter().sum::<f64>() / aucs.len() as f64
             }
         })
-        .collect()
+        .collect();
+    let held_out = (0..LAMBDAS.len())
+        .map(|j| {
+            let mut log_odds = vec![0.0; y.len()];
+            for (i, v) in per_fold
+                .iter()
+                .filter_map(|f| f.get(j))
+                .flat_map(|(_, p)| p)
+            {
+                log_odds[*i] = *v;
+            }
+            log_odds
+        })
+        .collect();
+    (mean_aucs, held_out)
 }
 
 /// Each row's fold: positives and negatives shuffled apart (seeded) and dealt

@@ -230,6 +230,21 @@ fn planted_truth_is_recovered() {
         .collect();
     assert_eq!(roc_auc(&scores, &labels), Some(learned.train_auc));
     assert_eq!(learned.fields_used[0], "industry");
+
+    // The data follow a logistic model, so held-out predictions are
+    // calibrated: each tenth's mean predicted chance is near its actual rate
+    // (500 rows a tenth: 0.07 is about three standard errors).
+    let c = &learned.calibration;
+    assert_eq!(c.len(), 10);
+    assert_eq!(c.iter().map(|d| d.rows).sum::<usize>(), 5000);
+    assert!(
+        c.windows(2).all(|w| w[0].predicted >= w[1].predicted),
+        "{c:?}"
+    );
+    assert!(c[0].actual > c[9].actual + 0.3, "{c:?}");
+    for d in c {
+        assert!((d.predicted - d.actual).abs() < 0.07, "{d:?}");
+    }
 }
 
 #[test]
