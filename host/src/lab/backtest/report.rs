@@ -195,12 +195,13 @@ fn roc(candidate: &Quality, baseline: Option<&Quality>) -> String {
 
 fn lift(q: &Quality) -> String {
     let mut svg = String::new();
-    let top = q
-        .deciles
-        .iter()
-        .map(|d| d.rate)
-        .fold(q.base_rate, f64::max)
-        .max(1e-9);
+    let highest = q.deciles.iter().map(|d| d.rate).fold(q.base_rate, f64::max);
+    // Round ticks: the axis runs to 4 × the first step that covers the data.
+    let step = [0.005, 0.01, 0.02, 0.025, 0.05, 0.1, 0.2, 0.25]
+        .into_iter()
+        .find(|s| 4.0 * s >= highest)
+        .unwrap_or(0.25);
+    let top = 4.0 * step;
     let slot = 1.0 / 10.0;
     let x_ticks: Vec<(f64, String)> = q
         .deciles
