@@ -197,7 +197,7 @@ fn lift(q: &Quality) -> String {
     let mut svg = String::new();
     let highest = q.deciles.iter().map(|d| d.rate).fold(q.base_rate, f64::max);
     // Round ticks: the axis runs to 4 × the first step that covers the data.
-    let step = [0.005, 0.01, 0.02, 0.025, 0.05, 0.1, 0.2, 0.25]
+    let step = [0.005, 0.01, 0.02, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25]
         .into_iter()
         .find(|s| 4.0 * s >= highest)
         .unwrap_or(0.25);
