@@ -65,13 +65,13 @@ a,gold,yes\nb,gold,yes\nc,gold,no\n\
 d,silver,yes\ne,silver,no\nf,silver,no\n\
 g,bronze,yes\nh,bronze,no\ni,bronze,no\nj,bronze,no\n";
 
-#[test]
-fn backtest_numbers_match_a_case_worked_by_hand() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("plans.csv");
+/// `leadwire backtest` of the plan scorer (gold 30) on [`PLANS`], outcome
+/// `won`, with `extra` arguments.
+fn backtest_plans(dir: &Path, extra: &[&str]) -> Output {
+    let input = dir.join("plans.csv");
     std::fs::write(&input, PLANS).unwrap();
-    let config = plan_scorer(dir.path(), 30);
-    let args = [
+    let config = plan_scorer(dir, 30);
+    let mut args = vec![
         "backtest",
         "--config",
         path(&config),
@@ -81,9 +81,15 @@ fn backtest_numbers_match_a_case_worked_by_hand() {
         path(&input),
         "--outcome",
         "won",
-        "--json",
     ];
-    let first = ok(leadwire(&args));
+    args.extend_from_slice(extra);
+    leadwire(&args)
+}
+
+#[test]
+fn backtest_numbers_match_a_case_worked_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = ok(backtest_plans(dir.path(), &["--json"]));
     let json: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
     let q = &json["quality"];
     assert_eq!(q["evaluated"], 10);
@@ -94,16 +100,17 @@ fn backtest_numbers_match_a_case_worked_by_hand() {
     assert_eq!(q["deciles"][0]["max_score"], 30.0);
     assert_eq!(q["deciles"][9]["max_score"], 10.0);
     // Replays are deterministic: the same bytes twice.
-    let second = ok(leadwire(&args));
+    let second = ok(backtest_plans(dir.path(), &["--json"]));
     assert_eq!(first.stdout, second.stdout);
 
     // Against a baseline that gives gold 5 points (below bronze): positives
     // silver 1×4 + 1×2×½, bronze 1×1 + 1×3×½, gold 2×1×½ = 8.5 of 24 pairs,
     // so the candidate is better by (16.5 − 8.5) / 24 = 1/3.
     let baseline = plan_scorer(dir.path(), 5);
-    let mut with_base = args.to_vec();
-    with_base.extend(["--baseline", path(&baseline)]);
-    let out = ok(leadwire(&with_base));
+    let out = ok(backtest_plans(
+        dir.path(),
+        &["--json", "--baseline", path(&baseline)],
+    ));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let base = &json["baseline"];
     assert!(
@@ -119,24 +126,7 @@ fn backtest_numbers_match_a_case_worked_by_hand() {
 #[test]
 fn the_sweep_suggestion_and_breakdown_match_the_case_worked_by_hand() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("plans.csv");
-    std::fs::write(&input, PLANS).unwrap();
-    let config = plan_scorer(dir.path(), 30);
-    let run = |extra: &[&str]| {
-        let mut args = vec![
-            "backtest",
-            "--config",
-            path(&config),
-            "--pipeline",
-            "score",
-            "--input",
-            path(&input),
-            "--outcome",
-            "won",
-        ];
-        args.extend_from_slice(extra);
-        leadwire(&args)
-    };
+    let run = |extra: &[&str]| backtest_plans(dir.path(), extra);
     let out = ok(run(&[
         "--by",
         "plan",
@@ -207,30 +197,21 @@ fn the_sweep_suggestion_and_breakdown_match_the_case_worked_by_hand() {
 #[test]
 fn the_html_report_has_four_charts_with_ticks_and_renders_in_chromium() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("plans.csv");
-    std::fs::write(&input, PLANS).unwrap();
-    let config = plan_scorer(dir.path(), 30);
     let baseline = plan_scorer(dir.path(), 5);
     let report = dir.path().join("report.html");
-    let out = ok(leadwire(&[
-        "backtest",
-        "--config",
-        path(&config),
-        "--pipeline",
-        "score",
-        "--input",
-        path(&input),
-        "--outcome",
-        "won",
-        "--baseline",
-        path(&baseline),
-        "--by",
-        "plan",
-        "--target-precision",
-        "50%",
-        "--report",
-        path(&report),
-    ]));
+    let out = ok(backtest_plans(
+        dir.path(),
+        &[
+            "--baseline",
+            path(&baseline),
+            "--by",
+            "plan",
+            "--target-precision",
+            "50%",
+            "--report",
+            path(&report),
+        ],
+    ));
     assert!(
         text(&out.stdout).contains("ROC AUC 0.6875 (95% interval "),
         "{}",
