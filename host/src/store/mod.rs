@@ -18,6 +18,7 @@
 //! safe when two replicas start at once.
 
 mod codec;
+pub mod outbox;
 mod pool;
 mod postgres;
 pub mod snapshot;
@@ -29,6 +30,7 @@ use crate::capabilities::{StateError, StateStore};
 use crate::decision::Decision;
 use crate::lead::LeadDoc;
 
+pub use outbox::{OutboxRow, OutboxWrite, Settled};
 pub use snapshot::{FieldTimes, Merged};
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -149,7 +151,37 @@ pub trait Store: StateStore {
     /// took it over), nothing is written and the error is
     /// [`StoreError::AlreadyDecided`] with that decision. A key that was never
     /// claimed is recorded as done.
-    fn record(&self, source: &str, dedup_key: &str, decision: &Decision) -> StoreResult<()>;
+    fn record(&self, source: &str, dedup_key: &str, decision: &Decision) -> StoreResult<()> {
+        self.record_with_writes(source, dedup_key, decision, &[])
+    }
+
+    /// [`record`](Store::record), and enqueue `writes` in the same
+    /// transaction (only when this call records the decision: a repeat
+    /// enqueues nothing). A write to a record with a write still pending on
+    /// the same connection replaces it, merged over it (latest wins).
+    fn record_with_writes(
+        &self,
+        source: &str,
+        dedup_key: &str,
+        decision: &Decision,
+        writes: &[OutboxWrite],
+    ) -> StoreResult<()>;
+
+    /// Lease up to `limit` writes due by `now_ms` (pending and due, or leased
+    /// by a worker whose lease ran out) to this worker for `lease_ms`; each
+    /// claim counts an attempt. Never two workers on one row at a time.
+    fn claim_outbox(&self, now_ms: i64, lease_ms: i64, limit: usize)
+    -> StoreResult<Vec<OutboxRow>>;
+
+    /// Record how the delivery of row `id` ended.
+    fn settle_outbox(&self, id: i64, settled: &Settled, now_ms: i64) -> StoreResult<()>;
+
+    /// Rows with `status` (any when None), oldest first.
+    fn outbox(&self, status: Option<&str>, limit: usize) -> StoreResult<Vec<OutboxRow>>;
+
+    /// Make a dead (or pending) row due now, its attempts reset; false when no
+    /// such row is dead or pending.
+    fn retry_outbox(&self, id: i64, now_ms: i64) -> StoreResult<bool>;
 
     /// Give up an undecided claim (processing failed before a decision), so
     /// that a retry can proceed at once. A decided key is left as it is.

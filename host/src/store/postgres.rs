@@ -19,6 +19,7 @@ use ::postgres::types::ToSql;
 use ::postgres::{Client, Config, NoTls};
 
 use super::codec::{self, already_done, merge_row, not_claimed, parse, state_op, to_json};
+use super::outbox::{self, OutboxRow, OutboxWrite, Settled};
 use super::pool;
 use super::snapshot::Merged;
 use super::{Claim, Store, StoreError, StoreResult};
@@ -86,7 +87,82 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX decisions_by_status ON decisions (status, decided_at, seq);
     ",
+    // 3: the outbox: writes to the CRMs, committed with their decisions.
+    "
+    CREATE TABLE outbox (
+        id              BIGSERIAL PRIMARY KEY,
+        connection      TEXT    NOT NULL,
+        record          TEXT    NOT NULL,   -- the CRM record written
+        decision_id     TEXT    NOT NULL,
+        payload         JSON    NOT NULL,   -- in the connection's terms
+        status          TEXT    NOT NULL
+                        CHECK (status IN ('pending', 'inflight', 'done', 'dead')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at BIGINT  NOT NULL,   -- ms since the epoch
+        lease_until     BIGINT,             -- while inflight
+        last_error      TEXT,
+        created_at      BIGINT  NOT NULL
+    );
+    CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+    CREATE INDEX outbox_by_record ON outbox (connection, record, status);
+    ",
 ];
+
+const OUTBOX_COLUMNS: &str = "id, connection, record, decision_id, payload::text, status, \
+                              attempts, next_attempt_at, last_error, created_at";
+
+fn outbox_row(r: &::postgres::Row) -> Result<OutboxRow, OpError> {
+    Ok(OutboxRow {
+        id: r.get(0),
+        connection: r.get(1),
+        record: r.get(2),
+        decision_id: r.get(3),
+        payload: parse("outbox payload", r.get::<_, &str>(4))?,
+        status: r.get(5),
+        attempts: u32::try_from(r.get::<_, i32>(6)).unwrap_or(0),
+        next_attempt_at: r.get(7),
+        last_error: r.get(8),
+        created_at: r.get(9),
+    })
+}
+
+/// Enqueue `writes` for `decision_id`, each merged over (and replacing) a
+/// write still pending for the same record (locked, so two enqueues of one
+/// record serialise).
+fn enqueue(
+    tx: &mut ::postgres::Transaction<'_>,
+    decision_id: &str,
+    writes: &[OutboxWrite],
+    now_ms: i64,
+) -> Result<(), OpError> {
+    for w in writes {
+        let pending = tx.query(
+            "SELECT id, payload::text FROM outbox
+             WHERE connection = $1 AND record = $2 AND status = 'pending'
+             ORDER BY id FOR UPDATE",
+            &[&w.connection, &w.record],
+        )?;
+        let mut payload = serde_json::Value::Null;
+        for row in &pending {
+            payload = outbox::merged(&payload, &parse("outbox payload", row.get::<_, &str>(1))?);
+            tx.execute("DELETE FROM outbox WHERE id = $1", &[&row.get::<_, i64>(0)])?;
+        }
+        let payload = outbox::merged(&payload, &w.payload);
+        tx.execute(
+            "INSERT INTO outbox
+                 (connection, record, decision_id, payload, status, next_attempt_at, created_at)
+             VALUES ($1, $2, $3, $4::text::json, 'pending', $5, $5)",
+            &[
+                &w.connection,
+                &w.record,
+                &decision_id,
+                &to_json("the outbox payload", &payload)?,
+                &now_ms,
+            ],
+        )?;
+    }
+    Ok(())
+}
 
 /// `url` without its password and query (which may hold one), for messages.
 pub(super) fn redact(url: &str) -> String {
@@ -491,7 +567,13 @@ impl Store for PgStore {
         })
     }
 
-    fn record(&self, source: &str, dedup_key: &str, decision: &Decision) -> StoreResult<()> {
+    fn record_with_writes(
+        &self,
+        source: &str,
+        dedup_key: &str,
+        decision: &Decision,
+        writes: &[OutboxWrite],
+    ) -> StoreResult<()> {
         let op = format!(
             "record decision {} for `{dedup_key}` of source `{source}`",
             decision.id
@@ -525,6 +607,7 @@ impl Store for PgStore {
                 &[&source, &dedup_key, &decided_at, &decision.id],
             )?;
             if marked.is_some() {
+                enqueue(&mut tx, &decision.id, writes, decided_at)?;
                 tx.commit()?;
                 return Ok(());
             }
@@ -545,6 +628,83 @@ impl Store for PgStore {
             )?;
             tx.commit()?;
             Ok(())
+        })
+    }
+
+    fn claim_outbox(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<OutboxRow>> {
+        self.with("claim outbox rows", |c| {
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            // Due rows, oldest first, skipping rows another replica is
+            // claiming; none behind an older row for the same record. The
+            // lease is committed at once: no transaction spans the delivery.
+            let rows = c.query(
+                &format!(
+                    "UPDATE outbox SET status = 'inflight', lease_until = $1 + $2,
+                         attempts = attempts + 1
+                     WHERE id IN (
+                         SELECT id FROM outbox o
+                         WHERE ((o.status = 'pending' AND o.next_attempt_at <= $1)
+                                OR (o.status = 'inflight' AND o.lease_until < $1))
+                           AND NOT EXISTS (
+                               SELECT 1 FROM outbox b
+                               WHERE b.connection = o.connection AND b.record = o.record
+                                 AND b.status IN ('pending', 'inflight') AND b.id < o.id)
+                         ORDER BY o.id LIMIT $3
+                         FOR UPDATE SKIP LOCKED)
+                     RETURNING {OUTBOX_COLUMNS}"
+                ),
+                &[&now_ms, &lease_ms, &limit],
+            )?;
+            let mut rows = rows.iter().map(outbox_row).collect::<Result<Vec<_>, _>>()?;
+            rows.sort_by_key(|r| r.id);
+            Ok(rows)
+        })
+    }
+
+    fn settle_outbox(&self, id: i64, settled: &Settled, now_ms: i64) -> StoreResult<()> {
+        self.with(&format!("settle outbox row {id}"), |c| {
+            let (status, next, error) = match settled {
+                Settled::Done => ("done", now_ms, None),
+                Settled::Retry { at_ms, error } => ("pending", *at_ms, Some(error.as_str())),
+                Settled::Dead { error } => ("dead", now_ms, Some(error.as_str())),
+            };
+            c.execute(
+                "UPDATE outbox SET status = $2, next_attempt_at = $3, lease_until = NULL,
+                     last_error = COALESCE($4, last_error)
+                 WHERE id = $1",
+                &[&id, &status, &next, &error],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn outbox(&self, status: Option<&str>, limit: usize) -> StoreResult<Vec<OutboxRow>> {
+        self.with("read the outbox", |c| {
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = c.query(
+                &format!(
+                    "SELECT {OUTBOX_COLUMNS} FROM outbox
+                     WHERE ($1::text IS NULL OR status = $1) ORDER BY id LIMIT $2"
+                ),
+                &[&status, &limit],
+            )?;
+            rows.iter().map(outbox_row).collect()
+        })
+    }
+
+    fn retry_outbox(&self, id: i64, now_ms: i64) -> StoreResult<bool> {
+        self.with(&format!("retry outbox row {id}"), |c| {
+            let changed = c.execute(
+                "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = $2
+                 WHERE id = $1 AND status IN ('dead', 'pending')",
+                &[&id, &now_ms],
+            )?;
+            Ok(changed > 0)
         })
     }
 

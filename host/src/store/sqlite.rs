@@ -15,6 +15,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use super::codec::{self, already_done, merge_row, not_claimed, parse, state_op, to_json};
+use super::outbox::{self, OutboxRow, OutboxWrite, Settled};
 use super::pool;
 use super::snapshot::Merged;
 use super::{Claim, Store, StoreError, StoreResult};
@@ -78,7 +79,120 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX decisions_by_status ON decisions (status, decided_at);
     ",
+    // 3: the outbox: writes to the CRMs, committed with their decisions.
+    "
+    CREATE TABLE outbox (
+        id              INTEGER PRIMARY KEY,
+        connection      TEXT    NOT NULL,
+        record          TEXT    NOT NULL,   -- the CRM record written
+        decision_id     TEXT    NOT NULL,
+        payload         TEXT    NOT NULL,   -- JSON, in the connection's terms
+        status          TEXT    NOT NULL
+                        CHECK (status IN ('pending', 'inflight', 'done', 'dead')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,   -- ms since the epoch
+        lease_until     INTEGER,            -- while inflight
+        last_error      TEXT,
+        created_at      INTEGER NOT NULL
+    );
+    CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+    CREATE INDEX outbox_by_record ON outbox (connection, record, status);
+    ",
 ];
+
+const OUTBOX_COLUMNS: &str = "id, connection, record, decision_id, payload, status, attempts, \
+                              next_attempt_at, last_error, created_at";
+
+fn outbox_rows(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    params: impl rusqlite::Params,
+) -> Result<Vec<OutboxRow>, OpError> {
+    let rows = stmt
+        .query_map(params, |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, i64>(6)?,
+                r.get::<_, i64>(7)?,
+                r.get::<_, Option<String>>(8)?,
+                r.get::<_, i64>(9)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.into_iter()
+        .map(
+            |(
+                id,
+                connection,
+                record,
+                decision_id,
+                payload,
+                status,
+                attempts,
+                next,
+                error,
+                created,
+            )| {
+                Ok(OutboxRow {
+                    id,
+                    connection,
+                    record,
+                    decision_id,
+                    payload: parse("outbox payload", &payload)?,
+                    status,
+                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                    next_attempt_at: next,
+                    last_error: error,
+                    created_at: created,
+                })
+            },
+        )
+        .collect()
+}
+
+/// Enqueue `writes` for `decision_id`, each merged over (and replacing) a
+/// write still pending for the same record.
+fn enqueue(
+    tx: &rusqlite::Transaction<'_>,
+    decision_id: &str,
+    writes: &[OutboxWrite],
+    now_ms: i64,
+) -> Result<(), OpError> {
+    for w in writes {
+        let pending: Vec<(i64, String)> = tx
+            .prepare_cached(
+                "SELECT id, payload FROM outbox
+                 WHERE connection = ?1 AND record = ?2 AND status = 'pending' ORDER BY id",
+            )?
+            .query_map(params![w.connection, w.record], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut payload = serde_json::Value::Null;
+        for (id, old) in &pending {
+            payload = outbox::merged(&payload, &parse("outbox payload", old)?);
+            tx.execute("DELETE FROM outbox WHERE id = ?1", params![id])?;
+        }
+        let payload = outbox::merged(&payload, &w.payload);
+        tx.execute(
+            "INSERT INTO outbox
+                 (connection, record, decision_id, payload, status, next_attempt_at, created_at)
+             VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)",
+            params![
+                w.connection,
+                w.record,
+                decision_id,
+                to_json("the outbox payload", &payload)?,
+                now_ms
+            ],
+        )?;
+    }
+    Ok(())
+}
 
 pub struct SqliteStore {
     at: String,
@@ -497,7 +611,13 @@ impl Store for SqliteStore {
         })
     }
 
-    fn record(&self, source: &str, dedup_key: &str, decision: &Decision) -> StoreResult<()> {
+    fn record_with_writes(
+        &self,
+        source: &str,
+        dedup_key: &str,
+        decision: &Decision,
+        writes: &[OutboxWrite],
+    ) -> StoreResult<()> {
         let op = format!(
             "record decision {} for `{dedup_key}` of source `{source}`",
             decision.id
@@ -533,7 +653,7 @@ impl Store for SqliteStore {
                 )
                 .optional()?;
             if marked.is_some() {
-                return Ok(());
+                return enqueue(tx, &decision.id, writes, decided_at);
             }
             // Already done: by this very decision (a retried record), or by another.
             let (existing_id, existing_doc): (String, String) = tx.query_row(
@@ -550,6 +670,75 @@ impl Store for SqliteStore {
                 &existing_id,
                 &existing_doc,
             )
+        })
+    }
+
+    fn claim_outbox(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<OutboxRow>> {
+        self.write("claim outbox rows", |tx| {
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            // Due rows, oldest first; none behind an older row for the same
+            // record (writes to one record land in order).
+            let mut stmt = tx.prepare_cached(&format!(
+                "UPDATE outbox SET status = 'inflight', lease_until = ?1 + ?2,
+                     attempts = attempts + 1
+                 WHERE id IN (
+                     SELECT id FROM outbox o
+                     WHERE ((o.status = 'pending' AND o.next_attempt_at <= ?1)
+                            OR (o.status = 'inflight' AND o.lease_until < ?1))
+                       AND NOT EXISTS (
+                           SELECT 1 FROM outbox b
+                           WHERE b.connection = o.connection AND b.record = o.record
+                             AND b.status IN ('pending', 'inflight') AND b.id < o.id)
+                     ORDER BY o.id LIMIT ?3)
+                 RETURNING {OUTBOX_COLUMNS}"
+            ))?;
+            let mut rows = outbox_rows(&mut stmt, params![now_ms, lease_ms, limit])?;
+            rows.sort_by_key(|r| r.id);
+            Ok(rows)
+        })
+    }
+
+    fn settle_outbox(&self, id: i64, settled: &Settled, now_ms: i64) -> StoreResult<()> {
+        self.write(&format!("settle outbox row {id}"), |tx| {
+            let (status, next, error) = match settled {
+                Settled::Done => ("done", now_ms, None),
+                Settled::Retry { at_ms, error } => ("pending", *at_ms, Some(error.as_str())),
+                Settled::Dead { error } => ("dead", now_ms, Some(error.as_str())),
+            };
+            tx.execute(
+                "UPDATE outbox SET status = ?2, next_attempt_at = ?3, lease_until = NULL,
+                     last_error = COALESCE(?4, last_error)
+                 WHERE id = ?1",
+                params![id, status, next, error],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn outbox(&self, status: Option<&str>, limit: usize) -> StoreResult<Vec<OutboxRow>> {
+        self.read("read the outbox", |conn| {
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE (?1 IS NULL OR status = ?1)
+                 ORDER BY id LIMIT ?2"
+            ))?;
+            outbox_rows(&mut stmt, params![status, limit])
+        })
+    }
+
+    fn retry_outbox(&self, id: i64, now_ms: i64) -> StoreResult<bool> {
+        self.write(&format!("retry outbox row {id}"), |tx| {
+            let changed = tx.execute(
+                "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?2
+                 WHERE id = ?1 AND status IN ('dead', 'pending')",
+                params![id, now_ms],
+            )?;
+            Ok(changed > 0)
         })
     }
 

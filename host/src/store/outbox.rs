@@ -1,0 +1,87 @@
+//! The outbox's rows: writes to a CRM, committed in the same transaction as
+//! the decision they carry, delivered at least once by the outbox workers.
+
+use serde::Serialize;
+use serde_json::Value as Json;
+
+/// A write to enqueue with a decision: absolute values for one CRM record, so
+/// delivering it twice is harmless.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutboxWrite {
+    /// The `[connections.NAME]` it goes through.
+    pub connection: String,
+    /// The CRM record it writes (the lead's id in that CRM).
+    pub record: String,
+    /// What to write, in the connection's terms (`{"properties": {…}}` for
+    /// HubSpot). A later write to the same record merges over a pending one.
+    pub payload: Json,
+}
+
+/// A row as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub connection: String,
+    pub record: String,
+    pub decision_id: String,
+    pub payload: Json,
+    /// `pending`, `inflight` (leased to a worker), `done` or `dead`.
+    pub status: String,
+    /// Delivery attempts so far (a claim counts one).
+    pub attempts: u32,
+    /// ms since the epoch.
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+}
+
+/// How a delivery ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Settled {
+    Done,
+    /// Try again at this time (ms since the epoch).
+    Retry {
+        at_ms: i64,
+        error: String,
+    },
+    /// Never again: the CRM's answer is kept for whoever fixes it.
+    Dead {
+        error: String,
+    },
+}
+
+pub const STATUSES: [&str; 4] = ["pending", "inflight", "done", "dead"];
+
+/// `new` over `old`, objects merged key by key (latest wins).
+pub fn merged(old: &Json, new: &Json) -> Json {
+    match (old, new) {
+        (Json::Object(a), Json::Object(b)) => {
+            let mut out = a.clone();
+            for (k, v) in b {
+                let value = match out.get(k) {
+                    Some(prev) => merged(prev, v),
+                    None => v.clone(),
+                };
+                out.insert(k.clone(), value);
+            }
+            Json::Object(out)
+        }
+        _ => new.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_later_write_merges_over_a_pending_one() {
+        let old = json!({"properties": {"hubspot_owner_id": "1", "score": "10"}});
+        let new = json!({"properties": {"score": "20"}});
+        assert_eq!(
+            merged(&old, &new),
+            json!({"properties": {"hubspot_owner_id": "1", "score": "20"}})
+        );
+    }
+}
