@@ -22,7 +22,7 @@ use std::thread;
 use leadwire::capabilities::StateStore;
 use leadwire::decision::Decision;
 use leadwire::lead::LeadDoc;
-use leadwire::store::{self, Claim, Store, StoreError};
+use leadwire::store::{self, Claim, OutboxWrite, Settled, Store, StoreError};
 use serde_json::json;
 
 const PG_ENV: &str = "LEADWIRE_TEST_POSTGRES_URL";
@@ -139,6 +139,7 @@ impl Db {
                 "decisions",
                 "idempotency",
                 "lead_snapshots",
+                "outbox",
                 "plugin_state",
                 "schema_version"
             ],
@@ -920,7 +921,175 @@ contract!(
     migrations_are_idempotent_and_keep_data,
     ping_and_location,
     dropping_a_store_inside_an_async_runtime_is_fine,
+    outbox_writes_commit_with_the_decision_and_coalesce,
+    outbox_rows_are_leased_settled_retried_and_taken_over,
+    outbox_writes_to_one_record_are_delivered_in_order,
+    outbox_concurrent_workers_claim_each_row_once,
 );
+
+// ---------------------------------------------------------------------------
+// The outbox
+
+/// 2026-11-20T10:00:00Z, the fixtures' decision time, in ms.
+const DECIDED_MS: i64 = 1_795_168_800_000;
+
+fn write(record: &str, properties: serde_json::Value) -> OutboxWrite {
+    OutboxWrite {
+        connection: "hs".into(),
+        record: record.into(),
+        payload: json!({ "properties": properties }),
+    }
+}
+
+fn outbox_writes_commit_with_the_decision_and_coalesce(db: &Db) {
+    let first = [write("L1", json!({"hubspot_owner_id": "1", "score": "10"}))];
+    let d1 = decision("d1", "L1", "2026-11-20T10:00:00Z");
+    db.record_with_writes("hubspot", "k1", &d1, &first).unwrap();
+    // Recording the same decision again enqueues nothing more.
+    db.record_with_writes("hubspot", "k1", &d1, &first).unwrap();
+    assert_eq!(db.outbox(None, 10).unwrap().len(), 1);
+
+    // A later decision on the same record merges over the pending write.
+    let d2 = decision("d2", "L1", "2026-11-20T10:00:00Z");
+    db.record_with_writes("hubspot", "k2", &d2, &[write("L1", json!({"score": "20"}))])
+        .unwrap();
+    let d3 = decision("d3", "L2", "2026-11-20T10:00:00Z");
+    db.record_with_writes("hubspot", "k3", &d3, &[write("L2", json!({"score": "5"}))])
+        .unwrap();
+    let rows = db.outbox(Some("pending"), 10).unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(
+        (rows[0].record.as_str(), rows[0].decision_id.as_str()),
+        ("L1", "d2")
+    );
+    assert_eq!(
+        rows[0].payload,
+        json!({"properties": {"hubspot_owner_id": "1", "score": "20"}})
+    );
+    assert_eq!(rows[0].next_attempt_at, DECIDED_MS);
+    assert_eq!((rows[1].record.as_str(), rows[1].attempts), ("L2", 0));
+    // A decision without writes leaves the outbox alone.
+    let d4 = decision("d4", "L3", "2026-11-20T10:00:00Z");
+    db.record("hubspot", "k4", &d4).unwrap();
+    assert_eq!(db.outbox(None, 10).unwrap().len(), 2);
+}
+
+fn outbox_rows_are_leased_settled_retried_and_taken_over(db: &Db) {
+    let d = decision("d1", "L1", "2026-11-20T10:00:00Z");
+    let writes = [write("L1", json!({"a": 1})), write("L2", json!({"b": 2}))];
+    db.record_with_writes("hubspot", "k1", &d, &writes).unwrap();
+    let now = DECIDED_MS + 1_000;
+    let lease = 30_000;
+    assert!(
+        db.claim_outbox(DECIDED_MS - 1, lease, 10)
+            .unwrap()
+            .is_empty(),
+        "not due yet"
+    );
+    let claimed = db.claim_outbox(now, lease, 10).unwrap();
+    assert_eq!(claimed.len(), 2);
+    assert!(
+        claimed
+            .iter()
+            .all(|r| r.status == "inflight" && r.attempts == 1)
+    );
+    assert!(
+        db.claim_outbox(now, lease, 10).unwrap().is_empty(),
+        "leased"
+    );
+    let (a, b) = (claimed[0].id, claimed[1].id);
+    let retry = Settled::Retry {
+        at_ms: now + 5_000,
+        error: "429 TEN_SECONDLY_ROLLING".into(),
+    };
+    db.settle_outbox(a, &retry, now).unwrap();
+    db.settle_outbox(b, &Settled::Done, now).unwrap();
+    assert!(db.claim_outbox(now + 1_000, lease, 10).unwrap().is_empty());
+    let again = db.claim_outbox(now + 6_000, lease, 10).unwrap();
+    assert_eq!((again.len(), again[0].id, again[0].attempts), (1, a, 2));
+    assert_eq!(
+        again[0].last_error.as_deref(),
+        Some("429 TEN_SECONDLY_ROLLING")
+    );
+    // The worker died: once its lease runs out another takes the row over.
+    let taken = db.claim_outbox(now + 6_000 + lease + 1, lease, 10).unwrap();
+    assert_eq!((taken.len(), taken[0].attempts), (1, 3));
+    let dead = Settled::Dead {
+        error: "400 {\"category\":\"VALIDATION_ERROR\"}".into(),
+    };
+    db.settle_outbox(a, &dead, now).unwrap();
+    let rows = db.outbox(Some("dead"), 10).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(
+        rows[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("VALIDATION_ERROR")
+    );
+    assert!(db.retry_outbox(a, now + 100_000).unwrap());
+    assert!(
+        !db.retry_outbox(b, now).unwrap(),
+        "a delivered row stays done"
+    );
+    let retried = db.claim_outbox(now + 100_000, lease, 10).unwrap();
+    assert_eq!((retried.len(), retried[0].attempts), (1, 1));
+}
+
+fn outbox_writes_to_one_record_are_delivered_in_order(db: &Db) {
+    let d1 = decision("d1", "L1", "2026-11-20T10:00:00Z");
+    db.record_with_writes("hubspot", "k1", &d1, &[write("L1", json!({"s": 1}))])
+        .unwrap();
+    let now = DECIDED_MS + 1_000;
+    let first = db.claim_outbox(now, 30_000, 10).unwrap();
+    // A new write while the first is in flight waits behind it.
+    let d2 = decision("d2", "L1", "2026-11-20T10:00:00Z");
+    db.record_with_writes("hubspot", "k2", &d2, &[write("L1", json!({"s": 2}))])
+        .unwrap();
+    assert!(db.claim_outbox(now, 30_000, 10).unwrap().is_empty());
+    db.settle_outbox(first[0].id, &Settled::Done, now).unwrap();
+    let second = db.claim_outbox(now, 30_000, 10).unwrap();
+    assert_eq!(second[0].payload, json!({"properties": {"s": 2}}));
+}
+
+fn outbox_concurrent_workers_claim_each_row_once(db: &Db) {
+    let writes: Vec<OutboxWrite> = (0..60)
+        .map(|i| write(&format!("L{i}"), json!({"i": i})))
+        .collect();
+    let d = decision("d1", "L0", "2026-11-20T10:00:00Z");
+    db.record_with_writes("hubspot", "k1", &d, &writes).unwrap();
+    let handles = [db.shared(), db.open_again()];
+    let start = Arc::new(Barrier::new(4));
+    let workers: Vec<_> = (0..4)
+        .map(|i| {
+            let store = handles[i % 2].clone();
+            let start = start.clone();
+            thread::spawn(move || {
+                start.wait();
+                let mut mine = Vec::new();
+                loop {
+                    let rows = store.claim_outbox(DECIDED_MS + 1, 600_000, 7).unwrap();
+                    if rows.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(rows.into_iter().map(|r| r.id));
+                }
+            })
+        })
+        .collect();
+    let mut all: Vec<i64> = workers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+    let claimed = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(
+        (claimed, all.len()),
+        (60, 60),
+        "each row claimed exactly once"
+    );
+}
 
 // ---------------------------------------------------------------------------
 // Backend-independent
