@@ -19,6 +19,7 @@ pub mod decision;
 pub mod error;
 pub mod lab;
 pub mod lead;
+pub mod outbox;
 pub mod pipeline;
 pub mod runtime;
 mod server;

@@ -11,8 +11,10 @@ use toml::Spanned;
 
 pub use crate::decision::OnError;
 use crate::verdict::Role;
+pub use connections::{ConnectionConfig, WriteConfig};
 pub use input::{ColumnType, InputConfig};
 
+mod connections;
 mod input;
 
 /// The largest `memory_mib` a plugin may be given: the runtime's pool slots
@@ -58,6 +60,9 @@ pub struct Config {
     /// CRM endpoints: `POST /hooks/NAME`.
     #[serde(default)]
     pub sources: BTreeMap<String, SourceConfig>,
+    /// CRM APIs decisions are written back to.
+    #[serde(default)]
+    pub connections: BTreeMap<String, ConnectionConfig>,
     /// How `leadwire score` / `backtest` read CSV and JSONL rows into leads.
     #[serde(default)]
     pub input: InputConfig,
@@ -149,6 +154,10 @@ pub struct RepConfig {
     pub daily_cap: Option<u32>,
     /// Set to a reason ("vacation until 2026-12-01") to take the rep out of rotation.
     pub unavailable: Option<String>,
+    /// The rep's owner id in each connection's CRM (`{ hubspot = "123" }`: a
+    /// HubSpot owner `id`, not a user id), for writing the owner back.
+    #[serde(default)]
+    pub owner_ids: BTreeMap<String, String>,
 }
 
 fn one() -> u32 {
@@ -269,6 +278,8 @@ pub struct SourceConfig {
     /// (default: its name). Sources naming the same namespace share each
     /// lead's snapshot and history (a HubSpot app and a workflow, say).
     pub namespace: Option<Spanned<String>>,
+    /// What to write back to the CRM, and through which connection.
+    pub write: Option<WriteConfig>,
 }
 
 impl SourceConfig {
@@ -475,6 +486,54 @@ impl Config {
                         format!(
                             "sources.{name}.namespace = \"{n}\": use letters, digits, `-`, `_` \
                              and `.`"
+                        ),
+                    ));
+                }
+            }
+        }
+        for (name, c) in &self.connections {
+            if !connections::KINDS.contains(&c.kind.get_ref().as_str()) {
+                return Err(self.invalid(
+                    c.kind.span(),
+                    format!(
+                        "connections.{name}.kind = \"{}\": leadwire writes to {} (Salesforce and \
+                         Pipedrive are not built yet)",
+                        c.kind.get_ref(),
+                        connections::KINDS.join(", ")
+                    ),
+                ));
+            }
+        }
+        for (name, source) in &self.sources {
+            let Some(write) = &source.write else { continue };
+            let connection = write.connection.get_ref();
+            if !self.connections.contains_key(connection) {
+                let known: Vec<&str> = self.connections.keys().map(String::as_str).collect();
+                return Err(self.invalid(
+                    write.connection.span(),
+                    format!(
+                        "sources.{name}.write.connection: no [connections.{connection}] (connections: {})",
+                        if known.is_empty() { "none".into() } else { known.join(", ") }
+                    ),
+                ));
+            }
+            if write.owner.is_some() {
+                // Writing a rep id where the CRM wants its owner id would fail
+                // for every lead: say which reps lack one, now.
+                let missing: Vec<&str> = self
+                    .directory
+                    .reps
+                    .iter()
+                    .filter(|(_, rep)| !rep.owner_ids.contains_key(connection))
+                    .map(|(id, _)| id.as_str())
+                    .collect();
+                if !missing.is_empty() {
+                    return Err(self.invalid(
+                        write.connection.span(),
+                        format!(
+                            "sources.{name}.write.owner: reps without an owner id for connection \
+                             `{connection}`: {} (set [directory.reps.REP] owner_ids = {{ {connection} = \"…\" }})",
+                            missing.join(", ")
                         ),
                     ));
                 }

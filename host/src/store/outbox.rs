@@ -44,6 +44,12 @@ pub enum Settled {
         at_ms: i64,
         error: String,
     },
+    /// The CRM asked to wait (a rate limit): try again then; the attempt does
+    /// not count towards the connection's `max_attempts`.
+    Later {
+        at_ms: i64,
+        error: String,
+    },
     /// Never again: the CRM's answer is kept for whoever fixes it.
     Dead {
         error: String,

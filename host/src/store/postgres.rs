@@ -668,16 +668,20 @@ impl Store for PgStore {
 
     fn settle_outbox(&self, id: i64, settled: &Settled, now_ms: i64) -> StoreResult<()> {
         self.with(&format!("settle outbox row {id}"), |c| {
+            let uncounted = i32::from(matches!(settled, Settled::Later { .. }));
             let (status, next, error) = match settled {
                 Settled::Done => ("done", now_ms, None),
-                Settled::Retry { at_ms, error } => ("pending", *at_ms, Some(error.as_str())),
+                Settled::Retry { at_ms, error } | Settled::Later { at_ms, error } => {
+                    ("pending", *at_ms, Some(error.as_str()))
+                }
                 Settled::Dead { error } => ("dead", now_ms, Some(error.as_str())),
             };
             c.execute(
                 "UPDATE outbox SET status = $2, next_attempt_at = $3, lease_until = NULL,
-                     last_error = COALESCE($4, last_error)
+                     last_error = COALESCE($4, last_error),
+                     attempts = attempts - $5
                  WHERE id = $1",
-                &[&id, &status, &next, &error],
+                &[&id, &status, &next, &error, &uncounted],
             )?;
             Ok(())
         })

@@ -705,16 +705,20 @@ impl Store for SqliteStore {
 
     fn settle_outbox(&self, id: i64, settled: &Settled, now_ms: i64) -> StoreResult<()> {
         self.write(&format!("settle outbox row {id}"), |tx| {
+            let uncounted = i32::from(matches!(settled, Settled::Later { .. }));
             let (status, next, error) = match settled {
                 Settled::Done => ("done", now_ms, None),
-                Settled::Retry { at_ms, error } => ("pending", *at_ms, Some(error.as_str())),
+                Settled::Retry { at_ms, error } | Settled::Later { at_ms, error } => {
+                    ("pending", *at_ms, Some(error.as_str()))
+                }
                 Settled::Dead { error } => ("dead", now_ms, Some(error.as_str())),
             };
             tx.execute(
                 "UPDATE outbox SET status = ?2, next_attempt_at = ?3, lease_until = NULL,
-                     last_error = COALESCE(?4, last_error)
+                     last_error = COALESCE(?4, last_error),
+                     attempts = attempts - ?5
                  WHERE id = ?1",
-                params![id, status, next, error],
+                params![id, status, next, error, uncounted],
             )?;
             Ok(())
         })

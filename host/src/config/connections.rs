@@ -1,0 +1,62 @@
+//! `[connections.NAME]`: the CRM APIs leadwire writes decisions to, and each
+//! source's `[sources.NAME.write]`: which decision values go to which CRM
+//! properties through which connection.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// One CRM API account.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionConfig {
+    /// `hubspot` (Salesforce and Pipedrive are not built yet).
+    pub kind: Spanned<String>,
+    /// The environment variable holding the access token (a HubSpot private
+    /// app's token), never the token itself.
+    pub token_env: String,
+    /// The API's origin (default: the vendor's; a sandbox or a test's fake).
+    pub base_url: Option<String>,
+    /// Requests allowed per 10 seconds from this host (HubSpot: 100 on Free
+    /// and Starter, 190 on Professional and Enterprise, per app).
+    #[serde(default = "hubspot_rate")]
+    pub requests_per_10s: u32,
+    /// How long one request may take.
+    #[serde(default = "ten")]
+    pub timeout_seconds: u64,
+    /// Delivery attempts before a write becomes a dead letter.
+    #[serde(default = "ten_attempts")]
+    pub max_attempts: u32,
+}
+
+fn hubspot_rate() -> u32 {
+    100
+}
+
+fn ten() -> u64 {
+    10
+}
+
+fn ten_attempts() -> u32 {
+    10
+}
+
+pub const KINDS: [&str; 1] = ["hubspot"];
+
+/// `[sources.NAME.write]`: the CRM property each decided value is written
+/// to; a value without a property is not written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WriteConfig {
+    /// The `[connections.NAME]` to write through.
+    pub connection: Spanned<String>,
+    /// The owner chosen by routing, as the CRM's owner id (see the directory's
+    /// `owner_ids`): HubSpot `hubspot_owner_id`.
+    pub owner: Option<String>,
+    pub score: Option<String>,
+    pub grade: Option<String>,
+    pub lifecycle_stage: Option<String>,
+    /// The segments' names, joined by `;` (a HubSpot multiple checkboxes value).
+    pub segments: Option<String>,
+    /// Why the route was taken.
+    pub route_reason: Option<String>,
+}

@@ -1,0 +1,108 @@
+//! Acting on decisions: what each decision writes back to the CRM
+//! ([`WriteBack`], committed with the decision as outbox rows), and the
+//! workers that deliver those rows at least once ([`worker`]) through each
+//! connection's API client ([`hubspot`]).
+
+pub mod hubspot;
+pub mod worker;
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value as Json};
+
+use crate::config::{Config, WriteConfig};
+use crate::decision::{Decision, DecisionStatus};
+use crate::store::OutboxWrite;
+
+/// One source's write-back: the decision's values as CRM properties.
+#[derive(Debug, Clone)]
+pub struct WriteBack {
+    connection: String,
+    map: WriteConfig,
+    /// Rep id → the CRM's owner id.
+    owner_ids: BTreeMap<String, String>,
+}
+
+impl WriteBack {
+    /// From a source's `[sources.NAME.write]` (checked by the config).
+    pub fn new(config: &Config, write: &WriteConfig) -> WriteBack {
+        let connection = write.connection.get_ref().clone();
+        let owner_ids = config
+            .directory
+            .reps
+            .iter()
+            .filter_map(|(rep, c)| Some((rep.clone(), c.owner_ids.get(&connection)?.clone())))
+            .collect();
+        WriteBack {
+            connection,
+            map: write.clone(),
+            owner_ids,
+        }
+    }
+
+    /// The writes a decision makes: none for a failed or empty one. Values are
+    /// absolute (a repeat is harmless) and text, as CRM properties are.
+    pub fn writes(&self, decision: &Decision) -> Vec<OutboxWrite> {
+        if decision.status != DecisionStatus::Ok || decision.steps.is_empty() {
+            return Vec::new();
+        }
+        let m = &self.map;
+        let mut properties = Map::new();
+        let mut set = |property: &Option<String>, value: Option<String>| {
+            if let (Some(p), Some(v)) = (property, value) {
+                properties.insert(p.clone(), Json::String(v));
+            }
+        };
+        set(
+            &m.owner,
+            decision
+                .owner
+                .as_ref()
+                .and_then(|rep| self.owner_ids.get(rep).cloned()),
+        );
+        set(&m.score, decision.score.as_ref().map(|s| number(s.value)));
+        set(
+            &m.grade,
+            decision.score.as_ref().and_then(|s| s.grade.clone()),
+        );
+        set(&m.lifecycle_stage, decision.lifecycle_stage.clone());
+        set(
+            &m.segments,
+            (!decision.segments.is_empty()).then(|| {
+                let names: Vec<&str> = decision.segments.iter().map(|s| s.name.as_str()).collect();
+                names.join(";")
+            }),
+        );
+        set(
+            &m.route_reason,
+            decision.route.as_ref().map(|r| route_reason(r).to_string()),
+        );
+        if properties.is_empty() {
+            return Vec::new();
+        }
+        vec![OutboxWrite {
+            connection: self.connection.clone(),
+            record: decision.lead_id.clone(),
+            payload: serde_json::json!({ "properties": properties }),
+        }]
+    }
+}
+
+fn route_reason(route: &crate::verdict::RouteOut) -> &str {
+    use crate::decision::RouteAction;
+    match &route.action {
+        RouteAction::Assign { reason, .. }
+        | RouteAction::Queue { reason, .. }
+        | RouteAction::KeepCurrent { reason }
+        | RouteAction::Unrouted { reason } => reason,
+    }
+}
+
+/// A score as CRM text: `42`, or `42.5`.
+fn number(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
+}
