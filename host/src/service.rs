@@ -10,6 +10,7 @@ use crate::adapters::LeadEvent;
 use crate::bindings::types::{Event, Lead};
 use crate::decision::{Decision, DecisionStatus};
 use crate::lead::{TriggerDoc, format_millis};
+use crate::outbox::WriteBack;
 use crate::pipeline::Pipelines;
 use crate::store::{Claim, Store, StoreError};
 
@@ -32,6 +33,8 @@ pub struct Route<'a> {
     /// The source: its snapshots, dedup keys and audit trail.
     pub source: &'a str,
     pub pipeline: &'a str,
+    /// What decisions write back to the CRM (committed with them).
+    pub write: Option<&'a WriteBack>,
 }
 
 /// What became of one event.
@@ -120,7 +123,14 @@ impl Service<'_> {
                 return Err(failure);
             }
         };
-        match self.store.record(route.source, key, outcome.decision()) {
+        let writes = match (&outcome, route.write) {
+            (Outcome::Decided(decision), Some(write)) => write.writes(decision),
+            _ => Vec::new(),
+        };
+        match self
+            .store
+            .record_with_writes(route.source, key, outcome.decision(), &writes)
+        {
             Ok(()) => Ok(outcome),
             // Another worker decided it after our claim lapsed: theirs stands.
             Err(StoreError::AlreadyDecided { existing, .. }) => Ok(Outcome::Duplicate(*existing)),

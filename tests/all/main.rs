@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 mod common;
+mod fake_hubspot;
 
 mod bulk;
 mod cli;

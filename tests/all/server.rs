@@ -1404,3 +1404,136 @@ fn without_tokens_the_api_says_what_to_set_and_the_options_open_or_close_it() {
     assert_eq!(closed.raw("GET", "/healthz", &[], b"").status, 200);
     assert_eq!(closed.get("/metrics").status, 200);
 }
+
+// ---------------------------------------------------------------------------
+// Writing decisions back through the outbox, to a fake HubSpot
+
+use crate::fake_hubspot::FakeHubSpot;
+
+/// A HubSpot app source scoring titles and routing to pat (owner 101) or
+/// quinn (102), writing owner and score back through connection `crm`.
+fn write_back_config(dir: &Path, crm_url: &str) -> PathBuf {
+    let config = dir.join("leadwire.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[store]
+url = "sqlite://{db}"
+
+[plugins.scorer]
+path = "{plugins}/rules_scorer.wasm"
+[plugins.scorer.config]
+rules = [{{ name = "senior-title", group = "fit", field = "jobtitle", contains = ["VP"], points = 20 }}]
+
+[plugins.router]
+path = "{plugins}/territory_router.wasm"
+grants = ["state", "directory", "accounts"]
+[[plugins.router.config.territories]]
+team = "pair"
+
+[pipelines.inbound]
+steps = [{{ plugin = "scorer" }}, {{ plugin = "router" }}]
+
+[directory.teams.pair]
+reps = ["pat", "quinn"]
+[directory.reps.pat]
+owner_ids = {{ crm = "101" }}
+[directory.reps.quinn]
+owner_ids = {{ crm = "102" }}
+
+[connections.crm]
+kind = "hubspot"
+token_env = "LW_TEST_SECRET"
+base_url = "{crm_url}"
+
+[sources.hubspot]
+adapter = "hubspot"
+pipeline = "inbound"
+secret_env = "LW_TEST_SECRET"
+[sources.hubspot.options]
+signature = "v1"
+[sources.hubspot.write]
+connection = "crm"
+owner = "hubspot_owner_id"
+score = "leadwire_score"
+"#,
+            db = dir.join("leadwire.db").display(),
+            plugins = common::PLUGINS_DIR,
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// A HubSpot `contact.propertyChange` of `jobtitle` on contact `id`.
+fn title_change(event_id: u64, id: u64, title: &str) -> Vec<u8> {
+    format!(
+        r#"[{{"eventId":{event_id},"subscriptionId":7,"portalId":62515,"occurredAt":1763632800000,"subscriptionType":"contact.propertyChange","attemptNumber":0,"objectId":{id},"propertyName":"jobtitle","propertyValue":"{title}","changeSource":"CRM_UI","appId":1}}]"#
+    )
+    .into_bytes()
+}
+
+const CRM_PROPERTIES: [&str; 2] = ["hubspot_owner_id", "leadwire_score"];
+
+#[test]
+fn decisions_are_written_back_to_hubspot_paced_through_a_rate_limit() {
+    // The fake throttles the first two requests (TEN_SECONDLY_ROLLING, as
+    // HubSpot does: no Retry-After, so the connection waits 10 s).
+    let crm = FakeHubSpot::start_on("127.0.0.1:0", SECRET, &["101", "102"], &CRM_PROPERTIES, 2);
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(write_back_config(dir.path(), &crm.url), None);
+    for (n, (id, title)) in [(555, "VP of Sales"), (556, "Intern"), (557, "VP Marketing")]
+        .into_iter()
+        .enumerate()
+    {
+        let r = post_hubspot_v1(&server, &title_change(n as u64 + 1, id, title));
+        assert_eq!(r.status, 200, "{r:?}");
+    }
+    let writes = crm.wait_for_writes(3, 90);
+    assert_eq!(writes.len(), 3, "{writes:?}");
+    assert_eq!(crm.throttled(), 2);
+    let by_id: std::collections::BTreeMap<&str, &Value> =
+        writes.iter().map(|(id, p)| (id.as_str(), p)).collect();
+    assert_eq!(by_id["555"]["leadwire_score"], "20");
+    assert_eq!(by_id["556"]["leadwire_score"], "0");
+    // The round robin alternates, written as HubSpot owner ids.
+    let owners: Vec<&str> = ["555", "556", "557"]
+        .iter()
+        .map(|id| by_id[id]["hubspot_owner_id"].as_str().unwrap())
+        .collect();
+    assert!(
+        owners.iter().all(|o| *o == "101" || *o == "102"),
+        "{owners:?}"
+    );
+    assert_ne!(owners[0], owners[1]);
+    // Nothing more: each write was delivered once it was accepted.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(crm.writes().len(), 3);
+    drop(server);
+    drop(dir);
+}
+
+#[test]
+fn a_write_committed_before_a_sigkill_is_delivered_after_the_restart() {
+    // The CRM is down when the decision is made: the write waits in the outbox.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_back_config(dir.path(), &format!("http://{addr}"));
+    let mut server = Server::start_with(config.clone(), None);
+    let r = post_hubspot_v1(&server, &title_change(1, 901, "VP of Sales"));
+    assert_eq!(r.status, 200, "{r:?}");
+    std::thread::sleep(Duration::from_millis(1_500));
+    server.child.kill().unwrap(); // SIGKILL
+    server.child.wait().unwrap();
+
+    let crm = FakeHubSpot::start_on(&addr, SECRET, &["101", "102"], &CRM_PROPERTIES, 0);
+    let _server = Server::start_with(config, None);
+    let writes = crm.wait_for_writes(1, 90);
+    assert_eq!(writes.len(), 1, "the committed write survived the kill");
+    assert_eq!(writes[0].0, "901");
+    assert_eq!(writes[0].1["leadwire_score"], "20");
+}

@@ -310,6 +310,7 @@ async fn evaluate_inner(
         let route = Route {
             source: &record_source,
             pipeline: &name,
+            write: None,
         };
         let decided = service.evaluate(route, lead, event);
         match &decided {

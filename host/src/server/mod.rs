@@ -24,6 +24,8 @@ use axum::routing::{get, post};
 
 use crate::adapters::{self, Adapter};
 use crate::config::Config;
+use crate::outbox::WriteBack;
+use crate::outbox::worker::{self, Connections};
 use crate::pipeline::Pipelines;
 use crate::runtime::Runtime;
 use crate::store::Store;
@@ -36,6 +38,8 @@ pub struct Source {
     pub pipeline: String,
     /// Where its leads are kept (its name unless configured).
     pub namespace: String,
+    /// What its decisions write back to the CRM, if anything.
+    pub write: Option<WriteBack>,
 }
 
 /// One configuration, loaded: plugins, pipelines and sources.
@@ -45,6 +49,8 @@ pub struct Loaded {
     pub sources: BTreeMap<String, Source>,
     /// Sources served on their own path (`sources.NAME.path`): path → name.
     pub paths: BTreeMap<String, String>,
+    /// The CRM APIs the outbox delivers to.
+    pub connections: Arc<Connections>,
 }
 
 impl Loaded {
@@ -120,14 +126,17 @@ pub fn load(
                 adapter,
                 pipeline: source.pipeline.get_ref().clone(),
                 namespace: source.namespace_or(name).to_string(),
+                write: source.write.as_ref().map(|w| WriteBack::new(&config, w)),
             },
         );
     }
+    let connections = Arc::new(Connections::from_config(&config).map_err(|e| anyhow::anyhow!(e))?);
     Ok(Loaded {
         config,
         pipelines,
         sources,
         paths,
+        connections,
     })
 }
 
@@ -153,6 +162,14 @@ pub async fn serve(config_path: &Path, listen: Option<&str>) -> anyhow::Result<(
         config_path: config_path.to_path_buf(),
         store_url,
     });
+
+    // Deliveries run beside the server, on the configuration now loaded; rows
+    // left by a stopped or killed process are delivered from here too.
+    let for_worker = app.clone();
+    worker::spawn(app.store.clone(), move || {
+        for_worker.current().connections.clone()
+    })
+    .context("cannot start the outbox worker")?;
 
     let router = router(app.clone());
     let listener = tokio::net::TcpListener::bind(&addr)

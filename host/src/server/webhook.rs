@@ -144,6 +144,7 @@ async fn handle(
         let route = Route {
             source: &source.namespace,
             pipeline: &source.pipeline,
+            write: source.write.as_ref(),
         };
         let decided = service.decide_all(route, events, now_ms);
         match &decided {

@@ -1,0 +1,211 @@
+//! A fake HubSpot CRM API on loopback, written from HubSpot's documentation
+//! (developers.hubspot.com: update-contact, api-error-responses, usage
+//! guidelines): `PATCH /crm/v3/objects/contacts/{id}` with a private app's
+//! bearer token and `{"properties": {…}}` of known properties (string
+//! values), `hubspot_owner_id` an existing owner's `id`. It answers as HubSpot
+//! does: 200 with the object, 401 INVALID_AUTHENTICATION, 400
+//! VALIDATION_ERROR, 404 OBJECT_NOT_FOUND, and 429 RATE_LIMIT
+//! (TEN_SECONDLY_ROLLING, no Retry-After) for the first `throttle_first`
+//! requests, to test pacing.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::patch;
+use serde_json::{Value, json};
+
+#[derive(Default)]
+struct Books {
+    token: String,
+    owners: Vec<String>,
+    properties: Vec<String>,
+    throttle_first: usize,
+    requests: usize,
+    throttled: usize,
+    /// Every accepted update: (contact id, properties).
+    writes: Vec<(String, Value)>,
+}
+
+pub struct FakeHubSpot {
+    pub url: String,
+    books: Arc<Mutex<Books>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn error(status: StatusCode, category: &str, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({
+            "status": "error",
+            "message": message,
+            "correlationId": "4f3a9c2e-0b1d-4e5f-8a7b-6c5d4e3f2a1b",
+            "category": category,
+        })),
+    )
+        .into_response()
+}
+
+async fn update_contact(
+    State(books): State<Arc<Mutex<Books>>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let mut b = books.lock().unwrap();
+    b.requests += 1;
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if auth != format!("Bearer {}", b.token) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_AUTHENTICATION",
+            "Authentication credentials not found. This API supports OAuth 2.0 authentication.",
+        );
+    }
+    if b.throttled < b.throttle_first {
+        b.throttled += 1;
+        let mut r = (
+            StatusCode::TOO_MANY_REQUESTS,
+            axum::Json(json!({
+                "status": "error",
+                "message": "You have reached your ten_secondly_rolling limit.",
+                "errorType": "RATE_LIMIT",
+                "correlationId": "9d2c4b1a-3e5f-4a6b-8c7d-0e1f2a3b4c5d",
+                "policyName": "TEN_SECONDLY_ROLLING",
+            })),
+        )
+            .into_response();
+        for (k, v) in [
+            ("X-HubSpot-RateLimit-Interval-Milliseconds", "10000"),
+            ("X-HubSpot-RateLimit-Max", "100"),
+            ("X-HubSpot-RateLimit-Remaining", "0"),
+        ] {
+            r.headers_mut().insert(k, v.parse().unwrap());
+        }
+        return r;
+    }
+    if !id.bytes().all(|c| c.is_ascii_digit()) {
+        return error(
+            StatusCode::NOT_FOUND,
+            "OBJECT_NOT_FOUND",
+            "Object not found.  objectId are usually numeric.",
+        );
+    }
+    let Ok(body) = serde_json::from_str::<Value>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "VALIDATION_ERROR",
+            "Invalid input JSON",
+        );
+    };
+    let Some(properties) = body.get("properties").and_then(Value::as_object) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "VALIDATION_ERROR",
+            "Invalid input JSON: properties is required",
+        );
+    };
+    for (name, value) in properties {
+        if !b.properties.contains(name) {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "VALIDATION_ERROR",
+                &format!(
+                    "Property values were not valid: [{{\"isValid\":false,\"message\":\"Property \\\"{name}\\\" does not exist\",\"error\":\"PROPERTY_DOESNT_EXIST\",\"name\":\"{name}\"}}]"
+                ),
+            );
+        }
+        let Some(text) = value.as_str() else {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "VALIDATION_ERROR",
+                "values are strings",
+            );
+        };
+        if name == "hubspot_owner_id" && !b.owners.iter().any(|o| o == text) {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "VALIDATION_ERROR",
+                &format!(
+                    "Property values were not valid: [{{\"isValid\":false,\"message\":\"{text} is not a valid owner id\",\"error\":\"INVALID_OWNER_ID\",\"name\":\"hubspot_owner_id\"}}]"
+                ),
+            );
+        }
+    }
+    b.writes
+        .push((id.clone(), Value::Object(properties.clone())));
+    let mut props = properties.clone();
+    props.insert("hs_object_id".into(), Value::String(id.clone()));
+    axum::Json(json!({
+        "id": id,
+        "properties": props,
+        "createdAt": "2026-11-20T10:00:00.000Z",
+        "updatedAt": "2026-11-20T10:00:01.000Z",
+        "archived": false,
+    }))
+    .into_response()
+}
+
+impl FakeHubSpot {
+    /// On `addr` (`127.0.0.1:0` for any free port).
+    pub fn start_on(
+        addr: &str,
+        token: &str,
+        owners: &[&str],
+        properties: &[&str],
+        throttle_first: usize,
+    ) -> FakeHubSpot {
+        let books = Arc::new(Mutex::new(Books {
+            token: token.into(),
+            owners: owners.iter().map(|s| s.to_string()).collect(),
+            properties: properties.iter().map(|s| s.to_string()).collect(),
+            throttle_first,
+            ..Books::default()
+        }));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind(addr))
+            .unwrap_or_else(|e| panic!("fake HubSpot on {addr}: {e}"));
+        let local: SocketAddr = listener.local_addr().unwrap();
+        let app = axum::Router::new()
+            .route("/crm/v3/objects/contacts/{id}", patch(update_contact))
+            .with_state(books.clone());
+        runtime.spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakeHubSpot {
+            url: format!("http://{local}"),
+            books,
+            _runtime: runtime,
+        }
+    }
+
+    pub fn writes(&self) -> Vec<(String, Value)> {
+        self.books.lock().unwrap().writes.clone()
+    }
+
+    pub fn throttled(&self) -> usize {
+        self.books.lock().unwrap().throttled
+    }
+
+    /// Wait (up to `seconds`) until `n` writes were accepted.
+    pub fn wait_for_writes(&self, n: usize, seconds: u64) -> Vec<(String, Value)> {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+        loop {
+            let writes = self.writes();
+            if writes.len() >= n || std::time::Instant::now() > until {
+                return writes;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
