@@ -1537,3 +1537,80 @@ fn a_write_committed_before_a_sigkill_is_delivered_after_the_restart() {
     assert_eq!(writes[0].0, "901");
     assert_eq!(writes[0].1["leadwire_score"], "20");
 }
+
+#[test]
+fn a_write_the_crm_refuses_is_a_dead_letter_to_list_show_retry_and_drop() {
+    // The fake knows owner 101 only: the write naming 102 is refused (400
+    // VALIDATION_ERROR INVALID_OWNER_ID), which retrying cannot fix.
+    let crm = FakeHubSpot::start_on("127.0.0.1:0", SECRET, &["101"], &CRM_PROPERTIES, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_back_config(dir.path(), &crm.url);
+    let server = Server::start_with(config.clone(), None);
+    for (n, id) in [701, 702].into_iter().enumerate() {
+        let r = post_hubspot_v1(&server, &title_change(n as u64 + 1, id, "VP"));
+        assert_eq!(r.status, 200, "{r:?}");
+    }
+    assert_eq!(crm.wait_for_writes(1, 30).len(), 1);
+    let until = std::time::Instant::now() + Duration::from_secs(30);
+    let dead = loop {
+        let r = server.get("/v1/outbox?status=dead");
+        assert_eq!(r.status, 200, "{r:?}");
+        let rows = r.json().as_array().unwrap().clone();
+        if !rows.is_empty() || std::time::Instant::now() > until {
+            break rows;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    let error = dead[0]["last_error"].as_str().unwrap();
+    assert!(
+        error.contains("400") && error.contains("INVALID_OWNER_ID"),
+        "{error}"
+    );
+    assert_eq!(dead[0]["payload"]["properties"]["hubspot_owner_id"], "102");
+    let id = dead[0]["id"].as_i64().unwrap().to_string();
+    assert_eq!(server.get("/v1/outbox?status=lost").status, 400);
+
+    let config = config.to_str().unwrap();
+    let list = common::leadwire(&["outbox", "list", "--config", config, "--status", "dead"]);
+    let listed = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        list.status.success() && listed.contains("INVALID_OWNER_ID"),
+        "{listed}"
+    );
+    let show = common::leadwire(&["outbox", "show", "--config", config, &id]);
+    let shown: Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(shown["status"], "dead");
+    let retry = common::leadwire(&["outbox", "retry", "--config", config, &id]);
+    assert!(
+        retry.status.success(),
+        "{}",
+        String::from_utf8_lossy(&retry.stderr)
+    );
+    // Retried, refused again (the owner still does not exist): dead again.
+    let until = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let row: Value = serde_json::from_slice(
+            &common::leadwire(&["outbox", "show", "--config", config, &id]).stdout,
+        )
+        .unwrap();
+        if row["status"] == "dead" && row["attempts"] == 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < until, "{row}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let dropped = common::leadwire(&["outbox", "drop", "--config", config, &id]);
+    assert!(dropped.status.success());
+    let again = common::leadwire(&["outbox", "drop", "--config", config, &id]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("is not dead or waiting"));
+    assert!(
+        server
+            .get("/v1/outbox?status=dead")
+            .json()
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -1034,6 +1034,18 @@ fn outbox_rows_are_leased_settled_retried_and_taken_over(db: &Db) {
     );
     let retried = db.claim_outbox(now + 100_000, lease, 10).unwrap();
     assert_eq!((retried.len(), retried[0].attempts), (1, 1));
+    // A rate limit's wait does not count as an attempt.
+    let later = Settled::Later {
+        at_ms: now + 100_000,
+        error: "429".into(),
+    };
+    db.settle_outbox(a, &later, now).unwrap();
+    assert_eq!(db.outbox_row(a).unwrap().unwrap().attempts, 0);
+    db.settle_outbox(a, &dead, now).unwrap();
+    assert!(db.drop_outbox(a).unwrap());
+    assert_eq!(db.outbox_row(a).unwrap(), None);
+    assert!(!db.drop_outbox(b).unwrap(), "a delivered row is history");
+    assert_eq!(db.outbox_row(b).unwrap().unwrap().status, "done");
 }
 
 fn outbox_writes_to_one_record_are_delivered_in_order(db: &Db) {

@@ -162,6 +162,42 @@ pub struct StatusQuery {
     limit: Option<usize>,
 }
 
+#[derive(serde::Deserialize)]
+pub struct OutboxQuery {
+    status: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `GET /v1/outbox[?status=dead][&limit=N]`: the writes to the CRMs, oldest
+/// first, with each one's attempts and the CRM's last answer.
+pub async fn outbox(
+    State(app): State<Arc<App>>,
+    q: Result<Query<OutboxQuery>, QueryRejection>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(refused) = authorize(&app, &headers, Scope::Read) {
+        return refused;
+    }
+    let Query(q) = match extracted(q) {
+        Ok(q) => q,
+        Err(refused) => return refused,
+    };
+    let statuses = crate::store::outbox::STATUSES;
+    if let Some(status) = q.status.as_deref().filter(|s| !statuses.contains(s)) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("status `{status}`: expected one of {}", statuses.join(", ")),
+        );
+    }
+    let limit = q.limit.unwrap_or(50).min(1000);
+    let store = app.store.clone();
+    match tokio::task::spawn_blocking(move || store.outbox(q.status.as_deref(), limit)).await {
+        Ok(Ok(rows)) => Json(rows).into_response(),
+        Ok(Err(e)) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
 /// `GET /v1/decisions?status=error[&source=S][&limit=N]`: what needs attention
 /// (failed decisions, including events that failed for good after their
 /// retries), newest first.

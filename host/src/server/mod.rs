@@ -201,6 +201,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(api::metrics))
         .route("/v1/leads/{source}/{id}/decisions", get(api::decisions))
         .route("/v1/decisions", get(api::decisions_by_status))
+        .route("/v1/outbox", get(api::outbox))
         .route("/v1/pipelines/{name}/evaluate", post(api::evaluate))
         .route("/admin/reload", post(api::reload))
         .fallback(webhook::hook_at_path)

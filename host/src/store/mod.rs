@@ -183,6 +183,13 @@ pub trait Store: StateStore {
     /// such row is dead or pending.
     fn retry_outbox(&self, id: i64, now_ms: i64) -> StoreResult<bool>;
 
+    /// One row, by id.
+    fn outbox_row(&self, id: i64) -> StoreResult<Option<OutboxRow>>;
+
+    /// Delete a dead or pending row (a write no one wants any more); false
+    /// when no such row is dead or pending.
+    fn drop_outbox(&self, id: i64) -> StoreResult<bool>;
+
     /// Give up an undecided claim (processing failed before a decision), so
     /// that a retry can proceed at once. A decided key is left as it is.
     fn release(&self, source: &str, dedup_key: &str) -> StoreResult<()>;

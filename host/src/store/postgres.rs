@@ -712,6 +712,26 @@ impl Store for PgStore {
         })
     }
 
+    fn outbox_row(&self, id: i64) -> StoreResult<Option<OutboxRow>> {
+        self.with(&format!("read outbox row {id}"), |c| {
+            let row = c.query_opt(
+                &format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id = $1"),
+                &[&id],
+            )?;
+            row.as_ref().map(outbox_row).transpose()
+        })
+    }
+
+    fn drop_outbox(&self, id: i64) -> StoreResult<bool> {
+        self.with(&format!("drop outbox row {id}"), |c| {
+            let changed = c.execute(
+                "DELETE FROM outbox WHERE id = $1 AND status IN ('dead', 'pending')",
+                &[&id],
+            )?;
+            Ok(changed > 0)
+        })
+    }
+
     fn release(&self, source: &str, dedup_key: &str) -> StoreResult<()> {
         let op = format!("release `{dedup_key}` of source `{source}`");
         self.with(&op, |c| {

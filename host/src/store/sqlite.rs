@@ -746,6 +746,25 @@ impl Store for SqliteStore {
         })
     }
 
+    fn outbox_row(&self, id: i64) -> StoreResult<Option<OutboxRow>> {
+        self.read(&format!("read outbox row {id}"), |conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id = ?1"
+            ))?;
+            Ok(outbox_rows(&mut stmt, params![id])?.pop())
+        })
+    }
+
+    fn drop_outbox(&self, id: i64) -> StoreResult<bool> {
+        self.write(&format!("drop outbox row {id}"), |tx| {
+            let changed = tx.execute(
+                "DELETE FROM outbox WHERE id = ?1 AND status IN ('dead', 'pending')",
+                params![id],
+            )?;
+            Ok(changed > 0)
+        })
+    }
+
     fn release(&self, source: &str, dedup_key: &str) -> StoreResult<()> {
         let op = format!("release `{dedup_key}` of source `{source}`");
         self.write(&op, |tx| {

@@ -87,6 +87,45 @@ enum Command {
         #[command(subcommand)]
         command: PluginCommand,
     },
+    /// The writes to the CRMs: list them, see one, retry or drop a dead letter.
+    Outbox {
+        #[command(subcommand)]
+        command: OutboxCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OutboxCommand {
+    /// Writes oldest first: `--status dead` for what failed for good.
+    List {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(leadwire::store::outbox::STATUSES))]
+        status: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One write in full: what it writes, its attempts, the CRM's last answer.
+    Show {
+        #[arg(long)]
+        config: PathBuf,
+        id: i64,
+    },
+    /// Deliver a dead (or waiting) write again, now.
+    Retry {
+        #[arg(long)]
+        config: PathBuf,
+        id: i64,
+    },
+    /// Delete a dead (or waiting) write.
+    Drop {
+        #[arg(long)]
+        config: PathBuf,
+        id: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -184,7 +223,77 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plugin {
             command: PluginCommand::Inspect { file, json },
         } => inspect(&file, json),
+        Command::Outbox { command } => outbox(command),
     }
+}
+
+fn outbox(command: OutboxCommand) -> anyhow::Result<ExitCode> {
+    let config = match &command {
+        OutboxCommand::List { config, .. }
+        | OutboxCommand::Show { config, .. }
+        | OutboxCommand::Retry { config, .. }
+        | OutboxCommand::Drop { config, .. } => Config::load(config)?,
+    };
+    let store = leadwire::store::open(&config.store.url)?;
+    let line = |r: &leadwire::store::OutboxRow| {
+        format!(
+            "{:>6}  {:<8} {} {}  attempts {}  decision {}{}",
+            r.id,
+            r.status,
+            r.connection,
+            r.record,
+            r.attempts,
+            r.decision_id,
+            r.last_error
+                .as_ref()
+                .map(|e| format!("\n        last error: {e}"))
+                .unwrap_or_default()
+        )
+    };
+    let now = chrono::Utc::now().timestamp_millis();
+    match command {
+        OutboxCommand::List {
+            status,
+            limit,
+            json,
+            ..
+        } => {
+            let rows = store.outbox(status.as_deref(), limit)?;
+            for r in &rows {
+                if json {
+                    println!("{}", serde_json::to_string(r)?);
+                } else {
+                    println!("{}", line(r));
+                }
+            }
+            if !json {
+                eprintln!("{} write(s)", rows.len());
+            }
+        }
+        OutboxCommand::Show { id, .. } => {
+            let row = store
+                .outbox_row(id)?
+                .ok_or_else(|| anyhow::anyhow!("no outbox row {id}"))?;
+            println!("{}", serde_json::to_string_pretty(&row)?);
+        }
+        OutboxCommand::Retry { id, .. } => {
+            if !store.retry_outbox(id, now)? {
+                anyhow::bail!(
+                    "outbox row {id} is not dead or waiting (see `leadwire outbox show {id}`)"
+                );
+            }
+            println!("row {id} will be delivered again now (by the running server's worker)");
+        }
+        OutboxCommand::Drop { id, .. } => {
+            if !store.drop_outbox(id)? {
+                anyhow::bail!(
+                    "outbox row {id} is not dead or waiting (see `leadwire outbox show {id}`)"
+                );
+            }
+            println!("row {id} dropped: it will not be written");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn load(config_path: &Path) -> anyhow::Result<Pipelines> {
@@ -315,11 +424,12 @@ fn validate(config_path: &Path) -> anyhow::Result<ExitCode> {
     let pipelines = load(config_path)?;
     // Sources are checked as `serve` builds them: every problem at once.
     let config = Config::load(config_path)?;
-    let problems: Vec<String> = config
+    let mut problems: Vec<String> = config
         .sources
         .iter()
         .filter_map(|(name, source)| leadwire::adapters::for_source(name, source).err())
         .collect();
+    problems.extend(leadwire::outbox::worker::Connections::from_config(&config).err());
     if !problems.is_empty() {
         eprintln!("{}: {} problem(s):", config_path.display(), problems.len());
         for problem in &problems {
