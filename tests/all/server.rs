@@ -1509,6 +1509,15 @@ fn decisions_are_written_back_to_hubspot_paced_through_a_rate_limit() {
     // Nothing more: each write was delivered once it was accepted.
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(crm.writes().len(), 3);
+    let metrics = server.get("/metrics").body;
+    assert!(
+        metrics.contains(r#"leadwire_outbox_deliveries_total{connection="crm",result="done"} 3"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"leadwire_outbox_deliveries_total{connection="crm",result="later"}"#),
+        "{metrics}"
+    );
     drop(server);
     drop(dir);
 }
@@ -1570,6 +1579,11 @@ fn a_write_the_crm_refuses_is_a_dead_letter_to_list_show_retry_and_drop() {
     assert_eq!(dead[0]["payload"]["properties"]["hubspot_owner_id"], "102");
     let id = dead[0]["id"].as_i64().unwrap().to_string();
     assert_eq!(server.get("/v1/outbox?status=lost").status, 400);
+    let metrics = server.get("/metrics").body;
+    assert!(
+        metrics.contains(r#"leadwire_outbox_rows{connection="crm",status="dead"} 1"#),
+        "{metrics}"
+    );
 
     let config = config.to_str().unwrap();
     let list = common::leadwire(&["outbox", "list", "--config", config, "--status", "dead"]);

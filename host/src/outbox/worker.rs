@@ -167,8 +167,13 @@ fn deliver(connections: &Connections, row: &OutboxRow) -> Settled {
     }
 }
 
-/// Claim and deliver what is due once; the rows handled.
-pub fn run_once(store: &dyn Store, connections: &Connections) -> usize {
+/// Claim and deliver what is due once, telling `observe` how each ended; the
+/// rows handled.
+pub fn run_once(
+    store: &dyn Store,
+    connections: &Connections,
+    observe: &dyn Fn(&OutboxRow, &Settled),
+) -> usize {
     let rows = match store.claim_outbox(now_ms(), LEASE_MS, BATCH) {
         Ok(rows) => rows,
         Err(e) => {
@@ -201,6 +206,7 @@ pub fn run_once(store: &dyn Store, connections: &Connections) -> usize {
                 row.record
             ),
         }
+        observe(row, &settled);
         if let Err(e) = store.settle_outbox(row.id, &settled, now_ms()) {
             // The lease runs out and another claim delivers it again: a
             // repeat of an absolute write is harmless.
@@ -219,13 +225,14 @@ pub fn run_once(store: &dyn Store, connections: &Connections) -> usize {
 pub fn spawn(
     store: Arc<dyn Store>,
     current: impl Fn() -> Arc<Connections> + Send + 'static,
+    observe: impl Fn(&OutboxRow, &Settled) + Send + 'static,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name("leadwire-outbox".into())
         .spawn(move || {
             loop {
                 let connections = current();
-                if connections.is_empty() || run_once(&*store, &connections) == 0 {
+                if connections.is_empty() || run_once(&*store, &connections, &observe) == 0 {
                     std::thread::sleep(Duration::from_millis(200));
                 }
             }

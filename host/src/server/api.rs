@@ -116,6 +116,14 @@ pub async fn metrics(State(app): State<Arc<App>>, headers: HeaderMap) -> Respons
     if let Err(refused) = authorize_ops(&app, &headers) {
         return refused;
     }
+    let store = app.store.clone();
+    match tokio::task::spawn_blocking(move || store.outbox_counts()).await {
+        Ok(Ok(counts)) => app
+            .metrics
+            .outbox(&counts, chrono::Utc::now().timestamp_millis()),
+        Ok(Err(e)) => tracing::warn!("metrics: cannot count the outbox: {e}"),
+        Err(e) => tracing::warn!("metrics: cannot count the outbox: {e}"),
+    }
     (
         [(
             header::CONTENT_TYPE,

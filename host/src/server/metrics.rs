@@ -6,11 +6,13 @@ use std::time::Duration;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::decision::{Decision, DecisionStatus};
 use crate::service::{Failure, Outcome};
+use crate::store::{OutboxCount, OutboxRow, Settled};
 
 /// Latency buckets in seconds: from a plugin call (tens of µs) to a slow webhook.
 const BUCKETS: [f64; 14] = [
@@ -59,6 +61,23 @@ struct PluginResult {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConnectionResult {
+    connection: String,
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConnectionStatus {
+    connection: String,
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConnectionLabel {
+    connection: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PluginLabel {
     plugin: String,
 }
@@ -72,6 +91,9 @@ pub struct Metrics {
     evaluate_seconds: Histograms<PipelineLabel>,
     plugin_calls: Family<PluginResult, Counter>,
     plugin_seconds: Histograms<PluginLabel>,
+    outbox_deliveries: Family<ConnectionResult, Counter>,
+    outbox_rows: Family<ConnectionStatus, Gauge>,
+    outbox_oldest: Family<ConnectionLabel, Gauge>,
 }
 
 impl Default for Metrics {
@@ -84,6 +106,25 @@ impl Default for Metrics {
         let evaluate_seconds = Histograms::new_with_constructor(histogram as fn() -> Histogram);
         let plugin_calls = Family::default();
         let plugin_seconds = Histograms::new_with_constructor(histogram as fn() -> Histogram);
+        let outbox_deliveries = Family::default();
+        let outbox_rows = Family::default();
+        let outbox_oldest = Family::default();
+        registry.register(
+            "leadwire_outbox_deliveries",
+            "Outbox delivery attempts by connection and result (done; retry: may pass, backing \
+             off; later: rate limited, not counted as an attempt; dead: a dead letter)",
+            outbox_deliveries.clone(),
+        );
+        registry.register(
+            "leadwire_outbox_rows",
+            "Writes not yet delivered by connection and status (pending, inflight, dead)",
+            outbox_rows.clone(),
+        );
+        registry.register(
+            "leadwire_outbox_oldest_pending_seconds",
+            "Age of the oldest write still waiting (pending or inflight), by connection",
+            outbox_oldest.clone(),
+        );
         registry.register(
             "leadwire_requests",
             "Webhook requests by source and HTTP status",
@@ -130,6 +171,9 @@ impl Default for Metrics {
             evaluate_seconds,
             plugin_calls,
             plugin_seconds,
+            outbox_deliveries,
+            outbox_rows,
+            outbox_oldest,
         }
     }
 }
@@ -159,6 +203,43 @@ impl Metrics {
         self.evaluate_requests
             .get_or_create(&PipelineStatus { pipeline, status })
             .inc();
+    }
+
+    /// One outbox delivery attempt.
+    pub fn delivered(&self, row: &OutboxRow, settled: &Settled) {
+        let result = match settled {
+            Settled::Done => "done",
+            Settled::Retry { .. } => "retry",
+            Settled::Later { .. } => "later",
+            Settled::Dead { .. } => "dead",
+        };
+        self.outbox_deliveries
+            .get_or_create(&ConnectionResult {
+                connection: row.connection.clone(),
+                result,
+            })
+            .inc();
+    }
+
+    /// The outbox as it stands (read from the store at each scrape).
+    pub fn outbox(&self, counts: &[OutboxCount], now_ms: i64) {
+        self.outbox_rows.clear();
+        self.outbox_oldest.clear();
+        for c in counts {
+            self.outbox_rows
+                .get_or_create(&ConnectionStatus {
+                    connection: c.connection.clone(),
+                    status: c.status.clone(),
+                })
+                .set(i64::try_from(c.rows).unwrap_or(i64::MAX));
+            if c.status != "dead" {
+                let age = (now_ms - c.oldest_created_at).max(0) / 1000;
+                let gauge = self.outbox_oldest.get_or_create(&ConnectionLabel {
+                    connection: c.connection.clone(),
+                });
+                gauge.set(gauge.get().max(age));
+            }
+        }
     }
 
     /// What became of an event.

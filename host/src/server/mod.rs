@@ -165,10 +165,12 @@ pub async fn serve(config_path: &Path, listen: Option<&str>) -> anyhow::Result<(
 
     // Deliveries run beside the server, on the configuration now loaded; rows
     // left by a stopped or killed process are delivered from here too.
-    let for_worker = app.clone();
-    worker::spawn(app.store.clone(), move || {
-        for_worker.current().connections.clone()
-    })
+    let (for_worker, for_metrics) = (app.clone(), app.clone());
+    worker::spawn(
+        app.store.clone(),
+        move || for_worker.current().connections.clone(),
+        move |row, settled| for_metrics.metrics.delivered(row, settled),
+    )
     .context("cannot start the outbox worker")?;
 
     let router = router(app.clone());

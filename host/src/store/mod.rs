@@ -30,7 +30,7 @@ use crate::capabilities::{StateError, StateStore};
 use crate::decision::Decision;
 use crate::lead::LeadDoc;
 
-pub use outbox::{OutboxRow, OutboxWrite, Settled};
+pub use outbox::{OutboxCount, OutboxRow, OutboxWrite, Settled};
 pub use snapshot::{FieldTimes, Merged};
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -182,6 +182,10 @@ pub trait Store: StateStore {
     /// Make a dead (or pending) row due now, its attempts reset; false when no
     /// such row is dead or pending.
     fn retry_outbox(&self, id: i64, now_ms: i64) -> StoreResult<bool>;
+
+    /// The rows not yet delivered (pending, inflight, dead) by connection and
+    /// status, for the metrics.
+    fn outbox_counts(&self) -> StoreResult<Vec<OutboxCount>>;
 
     /// One row, by id.
     fn outbox_row(&self, id: i64) -> StoreResult<Option<OutboxRow>>;

@@ -56,6 +56,16 @@ pub enum Settled {
     },
 }
 
+/// Rows of one connection in one status, and the oldest one's age.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutboxCount {
+    pub connection: String,
+    pub status: String,
+    pub rows: u64,
+    /// When the oldest was enqueued (ms since the epoch).
+    pub oldest_created_at: i64,
+}
+
 pub const STATUSES: [&str; 4] = ["pending", "inflight", "done", "dead"];
 
 /// `new` over `old`, objects merged key by key (latest wins).

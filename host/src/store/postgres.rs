@@ -19,7 +19,7 @@ use ::postgres::types::ToSql;
 use ::postgres::{Client, Config, NoTls};
 
 use super::codec::{self, already_done, merge_row, not_claimed, parse, state_op, to_json};
-use super::outbox::{self, OutboxRow, OutboxWrite, Settled};
+use super::outbox::{self, OutboxCount, OutboxRow, OutboxWrite, Settled};
 use super::pool;
 use super::snapshot::Merged;
 use super::{Claim, Store, StoreError, StoreResult};
@@ -709,6 +709,26 @@ impl Store for PgStore {
                 &[&id, &now_ms],
             )?;
             Ok(changed > 0)
+        })
+    }
+
+    fn outbox_counts(&self) -> StoreResult<Vec<OutboxCount>> {
+        self.with("count the outbox", |c| {
+            let rows = c.query(
+                "SELECT connection, status, COUNT(*), MIN(created_at) FROM outbox
+                 WHERE status IN ('pending', 'inflight', 'dead')
+                 GROUP BY connection, status ORDER BY connection, status",
+                &[],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|r| OutboxCount {
+                    connection: r.get(0),
+                    status: r.get(1),
+                    rows: u64::try_from(r.get::<_, i64>(2)).unwrap_or(0),
+                    oldest_created_at: r.get(3),
+                })
+                .collect())
         })
     }
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use super::codec::{self, already_done, merge_row, not_claimed, parse, state_op, to_json};
-use super::outbox::{self, OutboxRow, OutboxWrite, Settled};
+use super::outbox::{self, OutboxCount, OutboxRow, OutboxWrite, Settled};
 use super::pool;
 use super::snapshot::Merged;
 use super::{Claim, Store, StoreError, StoreResult};
@@ -743,6 +743,27 @@ impl Store for SqliteStore {
                 params![id, now_ms],
             )?;
             Ok(changed > 0)
+        })
+    }
+
+    fn outbox_counts(&self) -> StoreResult<Vec<OutboxCount>> {
+        self.read("count the outbox", |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT connection, status, COUNT(*), MIN(created_at) FROM outbox
+                 WHERE status IN ('pending', 'inflight', 'dead')
+                 GROUP BY connection, status ORDER BY connection, status",
+            )?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok(OutboxCount {
+                        connection: r.get(0)?,
+                        status: r.get(1)?,
+                        rows: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+                        oldest_created_at: r.get(3)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
         })
     }
 
