@@ -15,6 +15,7 @@ pub mod adapters;
 pub mod bindings;
 pub mod capabilities;
 pub mod config;
+pub mod crm;
 pub mod decision;
 pub mod error;
 pub mod lab;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::adapters::LeadEvent;
 use crate::bindings::types::{Event, Lead};
+use crate::crm::Reader;
 use crate::decision::{Decision, DecisionStatus};
 use crate::lead::{TriggerDoc, format_millis};
 use crate::outbox::WriteBack;
@@ -35,6 +36,8 @@ pub struct Route<'a> {
     pub pipeline: &'a str,
     /// What decisions write back to the CRM (committed with them).
     pub write: Option<&'a WriteBack>,
+    /// What to read from the CRM before deciding.
+    pub read: Option<&'a Reader>,
 }
 
 /// What became of one event.
@@ -76,6 +79,9 @@ pub enum Failure {
     },
     /// The event's lead cannot be turned into the contract's types.
     BadLead(String),
+    /// What the decision needs could not be read from the CRM (a timeout, a
+    /// 429, a 5xx): nothing was decided, the CRM should retry.
+    Unavailable(String),
     Store(StoreError),
 }
 
@@ -162,7 +168,26 @@ impl Service<'_> {
     /// Merge the event into the lead's snapshot and run the pipeline on the
     /// merged lead. A deletion decides nothing but is kept in the audit trail.
     fn run(&self, route: Route, event: &LeadEvent) -> Result<Decision, Failure> {
-        let merged = self.store.merge_lead(route.source, &event.lead, event.at)?;
+        let mut merged = self.store.merge_lead(route.source, &event.lead, event.at)?;
+        if let Some(reader) = route
+            .read
+            .filter(|r| event.kind != crate::adapters::EventKind::Deleted && r.wanted(&merged.lead))
+        {
+            let read = reader.read(&event.lead.id).map_err(|e| {
+                Failure::Unavailable(format!(
+                    "lead `{}`: reading it from the CRM before deciding failed: {e}; nothing was \
+                     decided: retry",
+                    event.lead.id
+                ))
+            })?;
+            if let Some(record) = read {
+                // The CRM's values now: newer than any event's.
+                let now = chrono::Utc::now().timestamp_millis().max(event.at);
+                let changed = std::mem::take(&mut merged.changed);
+                merged = self.store.merge_lead(route.source, &record, now)?;
+                merged.changed = changed;
+            }
+        }
         let lead = merged
             .lead
             .to_lead(route.source)

@@ -6,15 +6,19 @@
 //! does: 200 with the object, 401 INVALID_AUTHENTICATION, 400
 //! VALIDATION_ERROR, 404 OBJECT_NOT_FOUND, and 429 RATE_LIMIT
 //! (TEN_SECONDLY_ROLLING, no Retry-After) for the first `throttle_first`
-//! requests, to test pacing.
+//! requests, to test pacing. `GET /crm/v3/objects/contacts/{id}?properties=a,b`
+//! answers a contact the test put in (the properties asked for, null where
+//! empty; unknown ones left out), 404 for another, 500 for one set failing.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path, State};
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::patch;
+use axum::routing::get;
 use serde_json::{Value, json};
 
 #[derive(Default)]
@@ -27,6 +31,70 @@ struct Books {
     throttled: usize,
     /// Every accepted update: (contact id, properties).
     writes: Vec<(String, Value)>,
+    contacts: BTreeMap<String, serde_json::Map<String, Value>>,
+    failing: Vec<String>,
+    reads: usize,
+}
+
+fn authorized(b: &Books, headers: &HeaderMap) -> bool {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a == format!("Bearer {}", b.token))
+}
+
+async fn read_contact(
+    State(books): State<Arc<Mutex<Books>>>,
+    Path(id): Path<String>,
+    Query(q): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let mut b = books.lock().unwrap();
+    b.reads += 1;
+    if !authorized(&b, &headers) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_AUTHENTICATION",
+            "Authentication credentials not found. This API supports OAuth 2.0 authentication.",
+        );
+    }
+    if b.failing.contains(&id) {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            "internal error",
+        );
+    }
+    let Some(contact) = b.contacts.get(&id) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "OBJECT_NOT_FOUND",
+            "resource not found",
+        );
+    };
+    let mut properties = serde_json::Map::new();
+    for name in q
+        .get("properties")
+        .map(String::as_str)
+        .unwrap_or("")
+        .split(',')
+    {
+        if b.properties.iter().any(|p| p == name) || contact.contains_key(name) {
+            properties.insert(
+                name.into(),
+                contact.get(name).cloned().unwrap_or(Value::Null),
+            );
+        }
+    }
+    properties.insert("hs_object_id".into(), Value::String(id.clone()));
+    axum::Json(json!({
+        "id": id,
+        "properties": properties,
+        "createdAt": "2026-11-20T10:00:00.000Z",
+        "updatedAt": "2026-11-20T10:00:01.000Z",
+        "archived": false,
+    }))
+    .into_response()
 }
 
 pub struct FakeHubSpot {
@@ -56,11 +124,7 @@ async fn update_contact(
 ) -> Response {
     let mut b = books.lock().unwrap();
     b.requests += 1;
-    let auth = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if auth != format!("Bearer {}", b.token) {
+    if !authorized(&b, &headers) {
         return error(
             StatusCode::UNAUTHORIZED,
             "INVALID_AUTHENTICATION",
@@ -177,7 +241,10 @@ impl FakeHubSpot {
             .unwrap_or_else(|e| panic!("fake HubSpot on {addr}: {e}"));
         let local: SocketAddr = listener.local_addr().unwrap();
         let app = axum::Router::new()
-            .route("/crm/v3/objects/contacts/{id}", patch(update_contact))
+            .route(
+                "/crm/v3/objects/contacts/{id}",
+                get(read_contact).patch(update_contact),
+            )
             .with_state(books.clone());
         runtime.spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -187,6 +254,23 @@ impl FakeHubSpot {
             books,
             _runtime: runtime,
         }
+    }
+
+    /// A contact the API answers reads of.
+    pub fn put_contact(&self, id: &str, properties: Value) {
+        let Value::Object(p) = properties else {
+            panic!("properties are an object")
+        };
+        self.books.lock().unwrap().contacts.insert(id.into(), p);
+    }
+
+    /// Reads of this contact answer 500.
+    pub fn fail_reads_of(&self, id: &str) {
+        self.books.lock().unwrap().failing.push(id.into());
+    }
+
+    pub fn reads(&self) -> usize {
+        self.books.lock().unwrap().reads
     }
 
     pub fn writes(&self) -> Vec<(String, Value)> {

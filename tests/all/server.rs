@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/webhooks");
 const SECRET: &str = "test-secret-0123456789";
@@ -1463,6 +1463,64 @@ score = "leadwire_score"
     )
     .unwrap();
     config
+}
+
+/// The same, reading the contact's title and country from HubSpot before
+/// deciding (creation events carry no properties).
+fn read_write_config(dir: &Path, crm_url: &str) -> PathBuf {
+    let config = write_back_config(dir, crm_url);
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(
+        "[sources.hubspot.read]\nconnection = \"crm\"\nproperties = [\"jobtitle\", \"country\"]\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    config
+}
+
+/// A HubSpot `contact.creation` event: the contact's id, no properties.
+fn contact_created(event_id: u64, id: u64) -> Vec<u8> {
+    format!(
+        r#"[{{"eventId":{event_id},"subscriptionId":5,"portalId":62515,"occurredAt":1763632800000,"subscriptionType":"contact.creation","attemptNumber":0,"objectId":{id},"changeFlag":"CREATED","changeSource":"CRM_UI","appId":1}}]"#
+    )
+    .into_bytes()
+}
+
+#[test]
+fn a_creation_event_is_decided_on_the_contact_read_from_hubspot_and_written_back() {
+    let crm = FakeHubSpot::start_on("127.0.0.1:0", SECRET, &["101", "102"], &CRM_PROPERTIES, 0);
+    crm.put_contact(
+        "555",
+        json!({"jobtitle": "VP of Sales", "country": "Germany", "email": "ada@example.com"}),
+    );
+    crm.fail_reads_of("556");
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(read_write_config(dir.path(), &crm.url), None);
+    let r = post_hubspot_v1(&server, &contact_created(1, 555));
+    assert_eq!(r.status, 200, "{r:?}");
+    let trail = decisions(&server, "hubspot", "555");
+    assert_eq!(trail[0]["score"]["value"], 20.0, "{}", trail[0]);
+    let writes = crm.wait_for_writes(1, 30);
+    assert_eq!(writes[0].0, "555");
+    assert_eq!(writes[0].1["leadwire_score"], "20");
+    // The snapshot now has what was read: a later event needs no read.
+    let reads = crm.reads();
+    let r = post_hubspot_v1(&server, &title_change(2, 555, "VP Marketing"));
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(crm.reads(), reads, "no second read");
+
+    // A failed read decides nothing: 503, for HubSpot to retry; nothing recorded.
+    let r = post_hubspot_v1(&server, &contact_created(3, 556));
+    assert_eq!(r.status, 503, "{r:?}");
+    assert!(
+        r.body
+            .contains("reading it from the CRM before deciding failed"),
+        "{}",
+        r.body
+    );
+    assert!(decisions(&server, "hubspot", "556").is_empty());
+    // A contact HubSpot no longer has is decided on what the event says.
+    let r = post_hubspot_v1(&server, &contact_created(4, 557));
+    assert_eq!(r.status, 200, "{r:?}");
 }
 
 /// A HubSpot `contact.propertyChange` of `jobtitle` on contact `id`.

@@ -420,6 +420,39 @@ fn apply_property(lead: &mut LeadDoc, name: &str, value: &Json) {
     }
 }
 
+/// A contact's properties (a workflow body's, or the CRM API's `GET
+/// /crm/v3/objects/contacts/{id}`) as a lead: every property in `fields`, the
+/// canonical members mapped from theirs.
+pub fn contact_lead(id: String, properties: &Map<String, Json>) -> LeadDoc {
+    let mut lead = lead_with_id(id);
+    for (name, prop) in properties {
+        // Legacy: {"value": "...", "versions": [...]}; v3 objects: the value itself.
+        let value = match prop {
+            Json::Object(p) => p.get("value").cloned().unwrap_or(Json::Null),
+            v => v.clone(),
+        };
+        let value = match value {
+            v @ (Json::Null | Json::Bool(_) | Json::Number(_) | Json::String(_)) => v,
+            other => Json::String(other.to_string()),
+        };
+        lead.fields.insert(name.clone(), value);
+    }
+    // Website before domain, so website wins.
+    for name in [
+        "website",
+        "domain",
+        "email",
+        "hubspot_owner_id",
+        "lifecyclestage",
+        "createdate",
+    ] {
+        if let Some(v) = lead.fields.get(name).cloned() {
+            apply_property(&mut lead, name, &v);
+        }
+    }
+    lead
+}
+
 // ---------------------------------------------------------------------------
 // Workflow "Send a webhook"
 
@@ -452,32 +485,7 @@ fn parse_workflow(body: &Json, now_ms: i64) -> Result<LeadEvent, AdapterError> {
         }
     };
 
-    let mut lead = lead_with_id(id.clone());
-    for (name, prop) in properties {
-        // Legacy: {"value": "...", "versions": [...]}; v3 objects: the value itself.
-        let value = match prop {
-            Json::Object(p) => p.get("value").cloned().unwrap_or(Json::Null),
-            v => v.clone(),
-        };
-        let value = match value {
-            v @ (Json::Null | Json::Bool(_) | Json::Number(_) | Json::String(_)) => v,
-            other => Json::String(other.to_string()),
-        };
-        lead.fields.insert(name.clone(), value);
-    }
-    // Website before domain, so website wins.
-    for name in [
-        "website",
-        "domain",
-        "email",
-        "hubspot_owner_id",
-        "lifecyclestage",
-        "createdate",
-    ] {
-        if let Some(v) = lead.fields.get(name).cloned() {
-            apply_property(&mut lead, name, &v);
-        }
-    }
+    let mut lead = contact_lead(id.clone(), properties);
     if lead.created_at.is_none() {
         lead.created_at = obj
             .get("createdAt")

@@ -42,6 +42,36 @@ fn ten_attempts() -> u32 {
 
 pub const KINDS: [&str; 1] = ["hubspot"];
 
+/// `[sources.NAME.read]`: fetch the record from the CRM before deciding when
+/// the event (and the snapshot) lack what the pipeline reads.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadConfig {
+    pub connection: Spanned<String>,
+    /// The CRM properties to fetch (HubSpot contact property names).
+    pub properties: Vec<String>,
+    /// `missing` (default): read when one of `properties` is not in the
+    /// lead's snapshot yet (a HubSpot creation event carries none); `always`.
+    #[serde(default)]
+    pub when: ReadWhen,
+    /// How long the read may take: well inside the CRM's own wait for the
+    /// webhook's answer (HubSpot waits 5 s).
+    #[serde(default = "three_seconds")]
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReadWhen {
+    #[default]
+    Missing,
+    Always,
+}
+
+fn three_seconds() -> u64 {
+    3000
+}
+
 /// `[sources.NAME.write]`: the CRM property each decided value is written
 /// to; a value without a property is not written.
 #[derive(Debug, Clone, Deserialize)]

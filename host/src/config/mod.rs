@@ -11,7 +11,7 @@ use toml::Spanned;
 
 pub use crate::decision::OnError;
 use crate::verdict::Role;
-pub use connections::{ConnectionConfig, WriteConfig};
+pub use connections::{ConnectionConfig, ReadConfig, ReadWhen, WriteConfig};
 pub use input::{ColumnType, InputConfig};
 
 mod connections;
@@ -280,6 +280,8 @@ pub struct SourceConfig {
     pub namespace: Option<Spanned<String>>,
     /// What to write back to the CRM, and through which connection.
     pub write: Option<WriteConfig>,
+    /// What to read from the CRM before deciding.
+    pub read: Option<ReadConfig>,
 }
 
 impl SourceConfig {
@@ -500,6 +502,32 @@ impl Config {
                          Pipedrive are not built yet)",
                         c.kind.get_ref(),
                         connections::KINDS.join(", ")
+                    ),
+                ));
+            }
+        }
+        for (name, source) in &self.sources {
+            let Some(read) = &source.read else { continue };
+            let connection = read.connection.get_ref();
+            if !self.connections.contains_key(connection) {
+                return Err(self.invalid(
+                    read.connection.span(),
+                    format!("sources.{name}.read.connection: no [connections.{connection}]"),
+                ));
+            }
+            if read.properties.is_empty() {
+                return Err(self.invalid(
+                    read.connection.span(),
+                    format!("sources.{name}.read.properties: name the CRM properties to read"),
+                ));
+            }
+            if read.timeout_ms == 0 || read.timeout_ms > 4_500 {
+                return Err(self.invalid(
+                    read.connection.span(),
+                    format!(
+                        "sources.{name}.read.timeout_ms = {}: between 1 and 4500 (HubSpot waits 5 s \
+                         for the webhook's answer)",
+                        read.timeout_ms
                     ),
                 ));
             }

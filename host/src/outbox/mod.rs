@@ -1,9 +1,8 @@
 //! Acting on decisions: what each decision writes back to the CRM
 //! ([`WriteBack`], committed with the decision as outbox rows), and the
-//! workers that deliver those rows at least once ([`worker`]) through each
-//! connection's API client ([`hubspot`]).
+//! worker that delivers those rows at least once ([`worker`]) through each
+//! connection's API client ([`crate::crm`]).
 
-pub mod hubspot;
 pub mod worker;
 
 use std::collections::BTreeMap;

@@ -5,13 +5,12 @@
 //! Rows are claimed and settled in their own short transactions: no
 //! transaction is open during an HTTP call.
 
-use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
-use super::hubspot::{Delivery, HubSpot};
-use crate::config::Config;
+use crate::crm::Connections;
+use crate::crm::hubspot::Delivery;
 use crate::store::{OutboxRow, Settled, Store};
 
 /// Rows one claim takes.
@@ -20,95 +19,6 @@ const BATCH: usize = 32;
 pub const LEASE_MS: i64 = 60_000;
 /// The longest wait between two attempts of one row.
 const MAX_BACKOFF_MS: i64 = 15 * 60 * 1000;
-
-/// The configured connections, ready to deliver.
-pub struct Connections {
-    by_name: BTreeMap<String, Connection>,
-}
-
-struct Connection {
-    client: HubSpot,
-    max_attempts: u32,
-    limiter: Limiter,
-    /// No delivery before this (ms since the epoch): the CRM asked to wait.
-    paused_until: AtomicI64,
-}
-
-impl Connections {
-    /// Every `[connections.NAME]`, its token read from the environment.
-    pub fn from_config(config: &Config) -> Result<Connections, String> {
-        let mut by_name = BTreeMap::new();
-        for (name, c) in &config.connections {
-            let token = std::env::var(&c.token_env)
-                .ok()
-                .filter(|t| !t.trim().is_empty())
-                .ok_or_else(|| {
-                    format!(
-                        "connections.{name}: the environment variable {} (its access token) is not set",
-                        c.token_env
-                    )
-                })?;
-            let client = HubSpot::new(
-                c.base_url.as_deref(),
-                token.trim().to_string(),
-                Duration::from_secs(c.timeout_seconds.max(1)),
-            );
-            by_name.insert(
-                name.clone(),
-                Connection {
-                    client,
-                    max_attempts: c.max_attempts.max(1),
-                    limiter: Limiter::new(c.requests_per_10s.max(1), Duration::from_secs(10)),
-                    paused_until: AtomicI64::new(0),
-                },
-            );
-        }
-        Ok(Connections { by_name })
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_name.is_empty()
-    }
-}
-
-/// At most `limit` requests in any `window` (a sliding log).
-struct Limiter {
-    limit: usize,
-    window: Duration,
-    sent: Mutex<VecDeque<Instant>>,
-}
-
-impl Limiter {
-    fn new(limit: u32, window: Duration) -> Limiter {
-        Limiter {
-            limit: limit as usize,
-            window,
-            sent: Mutex::new(VecDeque::new()),
-        }
-    }
-
-    /// Wait until one more request fits, and count it.
-    fn acquire(&self) {
-        loop {
-            let wait = {
-                let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
-                let now = Instant::now();
-                while sent
-                    .front()
-                    .is_some_and(|t| now.duration_since(*t) >= self.window)
-                {
-                    sent.pop_front();
-                }
-                if sent.len() < self.limit {
-                    sent.push_back(now);
-                    return;
-                }
-                self.window.saturating_sub(now.duration_since(sent[0]))
-            };
-            std::thread::sleep(wait.max(Duration::from_millis(1)));
-        }
-    }
-}
 
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -127,7 +37,7 @@ fn backoff_ms(attempt: u32, seed: i64) -> i64 {
 
 /// Deliver one claimed row; what to record.
 fn deliver(connections: &Connections, row: &OutboxRow) -> Settled {
-    let Some(c) = connections.by_name.get(&row.connection) else {
+    let Some(c) = connections.get(&row.connection) else {
         return Settled::Dead {
             error: format!(
                 "no [connections.{}] in the configuration any more",
@@ -253,16 +163,5 @@ mod tests {
                 "{attempt}: {b}"
             );
         }
-    }
-
-    #[test]
-    fn the_limiter_paces_requests_to_its_window() {
-        let limiter = Limiter::new(3, Duration::from_millis(300));
-        let start = Instant::now();
-        for _ in 0..7 {
-            limiter.acquire();
-        }
-        // 7 requests at 3 per 300 ms: the 7th waits for two windows.
-        assert!(start.elapsed() >= Duration::from_millis(600));
     }
 }

@@ -355,6 +355,7 @@ async fn evaluate_inner(
             source: &record_source,
             pipeline: &name,
             write: None,
+            read: None,
         };
         let decided = service.evaluate(route, lead, event);
         match &decided {
@@ -370,7 +371,7 @@ async fn evaluate_inner(
         Ok(Err(Failure::Busy(message))) => error(StatusCode::CONFLICT, message),
         Ok(Err(failure)) => {
             let message = match failure {
-                Failure::Transient { message, .. } => message,
+                Failure::Transient { message, .. } | Failure::Unavailable(message) => message,
                 Failure::Store(e) => format!("store unavailable: {e}"),
                 Failure::BadLead(m) | Failure::Busy(m) => m,
             };

@@ -24,8 +24,9 @@ use axum::routing::{get, post};
 
 use crate::adapters::{self, Adapter};
 use crate::config::Config;
+use crate::crm::{Connections, Reader};
 use crate::outbox::WriteBack;
-use crate::outbox::worker::{self, Connections};
+use crate::outbox::worker;
 use crate::pipeline::Pipelines;
 use crate::runtime::Runtime;
 use crate::store::Store;
@@ -40,6 +41,8 @@ pub struct Source {
     pub namespace: String,
     /// What its decisions write back to the CRM, if anything.
     pub write: Option<WriteBack>,
+    /// What it reads from the CRM before deciding, if anything.
+    pub read: Option<Reader>,
 }
 
 /// One configuration, loaded: plugins, pipelines and sources.
@@ -113,6 +116,7 @@ pub fn load(
     store: Arc<dyn Store>,
 ) -> anyhow::Result<Loaded> {
     let pipelines = Pipelines::load(&config, runtime, store)?;
+    let connections = Arc::new(Connections::from_config(&config).map_err(|e| anyhow::anyhow!(e))?);
     let mut sources = BTreeMap::new();
     let mut paths = BTreeMap::new();
     for (name, source) in &config.sources {
@@ -127,10 +131,13 @@ pub fn load(
                 pipeline: source.pipeline.get_ref().clone(),
                 namespace: source.namespace_or(name).to_string(),
                 write: source.write.as_ref().map(|w| WriteBack::new(&config, w)),
+                read: source
+                    .read
+                    .as_ref()
+                    .and_then(|r| Reader::new(&connections, r)),
             },
         );
     }
-    let connections = Arc::new(Connections::from_config(&config).map_err(|e| anyhow::anyhow!(e))?);
     Ok(Loaded {
         config,
         pipelines,

@@ -145,6 +145,7 @@ async fn handle(
             source: &source.namespace,
             pipeline: &source.pipeline,
             write: source.write.as_ref(),
+            read: source.read.as_ref(),
         };
         let decided = service.decide_all(route, events, now_ms);
         match &decided {
@@ -173,6 +174,10 @@ fn failed(source: &str, adapter: &dyn crate::adapters::Adapter, failure: Failure
         ),
         Failure::BadLead(message) => adapter.failed(400, &message),
         Failure::Transient { message, .. } => {
+            tracing::warn!(source, "{message}");
+            adapter.failed(503, &message)
+        }
+        Failure::Unavailable(message) => {
             tracing::warn!(source, "{message}");
             adapter.failed(503, &message)
         }

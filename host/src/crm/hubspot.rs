@@ -51,6 +51,55 @@ impl HubSpot {
         }
     }
 
+    /// Read contact `record`'s `properties` (`GET …/contacts/{id}?properties=`):
+    /// its properties (null where empty), None when HubSpot has no such
+    /// contact, Err with why when the read failed (a 429, a 5xx, a timeout, a
+    /// bad token: a reason to have the CRM retry the event).
+    pub fn get_contact(
+        &self,
+        record: &str,
+        properties: &[String],
+        timeout: Duration,
+    ) -> Result<Option<serde_json::Map<String, Json>>, String> {
+        let url = format!(
+            "{}/crm/v3/objects/contacts/{}",
+            self.base_url,
+            form_urlencoded::byte_serialize(record.as_bytes()).collect::<String>()
+        );
+        let got = self
+            .agent
+            .get(&url)
+            .query("properties", properties.join(","))
+            .header("Authorization", &format!("Bearer {}", self.token))
+            .config()
+            .timeout_global(Some(timeout))
+            .build()
+            .call();
+        let mut response = got.map_err(|e| format!("GET {url}: {e}"))?;
+        let status = response.status().as_u16();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(1024 * 1024)
+            .read_to_string()
+            .map_err(|e| format!("GET {url}: reading the answer: {e}"))?;
+        match status {
+            200 => {
+                let doc: Json = serde_json::from_str(&body)
+                    .map_err(|e| format!("GET {url}: the answer is not JSON: {e}"))?;
+                match doc.get("properties") {
+                    Some(Json::Object(p)) => Ok(Some(p.clone())),
+                    _ => Err(format!("GET {url}: the answer has no properties object")),
+                }
+            }
+            404 => Ok(None),
+            _ => Err(format!(
+                "GET {url}: HubSpot answered {status}: {}",
+                body.trim()
+            )),
+        }
+    }
+
     /// Write `payload` (`{"properties": {…}}`) to contact `record`.
     pub fn update_contact(&self, record: &str, payload: &Json) -> Delivery {
         let url = format!(

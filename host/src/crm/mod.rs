@@ -1,0 +1,174 @@
+//! The CRMs' APIs: one client per `[connections.NAME]` (module per vendor),
+//! each with its pacing and pause state, shared by the outbox worker (writes)
+//! and the service (reads before deciding).
+
+pub mod hubspot;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::AtomicI64;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value as Json;
+
+use crate::config::{Config, ReadConfig, ReadWhen};
+use crate::lead::LeadDoc;
+use hubspot::HubSpot;
+
+/// The configured connections, ready to deliver.
+pub struct Connections {
+    by_name: BTreeMap<String, Arc<Connection>>,
+}
+
+pub struct Connection {
+    pub client: HubSpot,
+    pub max_attempts: u32,
+    pub limiter: Limiter,
+    /// No delivery before this (ms since the epoch): the CRM asked to wait.
+    pub paused_until: AtomicI64,
+}
+
+impl Connections {
+    /// Every `[connections.NAME]`, its token read from the environment.
+    pub fn from_config(config: &Config) -> Result<Connections, String> {
+        let mut by_name = BTreeMap::new();
+        for (name, c) in &config.connections {
+            let token = std::env::var(&c.token_env)
+                .ok()
+                .filter(|t| !t.trim().is_empty())
+                .ok_or_else(|| {
+                    format!(
+                        "connections.{name}: the environment variable {} (its access token) is not set",
+                        c.token_env
+                    )
+                })?;
+            let client = HubSpot::new(
+                c.base_url.as_deref(),
+                token.trim().to_string(),
+                Duration::from_secs(c.timeout_seconds.max(1)),
+            );
+            by_name.insert(
+                name.clone(),
+                Arc::new(Connection {
+                    client,
+                    max_attempts: c.max_attempts.max(1),
+                    limiter: Limiter::new(c.requests_per_10s.max(1), Duration::from_secs(10)),
+                    paused_until: AtomicI64::new(0),
+                }),
+            );
+        }
+        Ok(Connections { by_name })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<Connection>> {
+        self.by_name.get(name)
+    }
+}
+
+/// At most `limit` requests in any `window` (a sliding log).
+pub struct Limiter {
+    limit: usize,
+    window: Duration,
+    sent: Mutex<VecDeque<Instant>>,
+}
+
+impl Limiter {
+    fn new(limit: u32, window: Duration) -> Limiter {
+        Limiter {
+            limit: limit as usize,
+            window,
+            sent: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// Wait until one more request fits, and count it.
+    pub fn acquire(&self) {
+        loop {
+            let wait = {
+                let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+                let now = Instant::now();
+                while sent
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) >= self.window)
+                {
+                    sent.pop_front();
+                }
+                if sent.len() < self.limit {
+                    sent.push_back(now);
+                    return;
+                }
+                self.window.saturating_sub(now.duration_since(sent[0]))
+            };
+            std::thread::sleep(wait.max(Duration::from_millis(1)));
+        }
+    }
+}
+
+/// A source's read before deciding (`[sources.NAME.read]`).
+pub struct Reader {
+    connection: Arc<Connection>,
+    properties: Vec<String>,
+    when: ReadWhen,
+    timeout: Duration,
+}
+
+impl Reader {
+    pub fn new(connections: &Connections, read: &ReadConfig) -> Option<Reader> {
+        Some(Reader {
+            connection: connections.get(read.connection.get_ref())?.clone(),
+            properties: read.properties.clone(),
+            when: read.when,
+            timeout: Duration::from_millis(read.timeout_ms.max(1)),
+        })
+    }
+
+    /// Whether a lead whose snapshot is `known` needs the read.
+    pub fn wanted(&self, known: &LeadDoc) -> bool {
+        self.when == ReadWhen::Always
+            || self
+                .properties
+                .iter()
+                .any(|p| !known.fields.contains_key(p))
+    }
+
+    /// The record as the CRM has it now (None if the CRM has no such record),
+    /// or why it could not be read.
+    pub fn read(&self, record: &str) -> Result<Option<LeadDoc>, String> {
+        let got = self
+            .connection
+            .client
+            .get_contact(record, &self.properties, self.timeout)?;
+        Ok(got.map(|properties| {
+            let mut lead = hubspot_lead(record, &properties);
+            // Every property asked for is known now, if only as empty.
+            for p in &self.properties {
+                lead.fields.entry(p.clone()).or_insert(Json::Null);
+            }
+            lead
+        }))
+    }
+}
+
+fn hubspot_lead(record: &str, properties: &serde_json::Map<String, Json>) -> LeadDoc {
+    crate::adapters::hubspot::contact_lead(record.to_string(), properties)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limiter_paces_requests_to_its_window() {
+        let limiter = Limiter::new(3, Duration::from_millis(300));
+        let start = Instant::now();
+        for _ in 0..7 {
+            limiter.acquire();
+        }
+        // 7 requests at 3 per 300 ms: the 7th waits for two windows.
+        assert!(start.elapsed() >= Duration::from_millis(600));
+    }
+}
