@@ -6,6 +6,7 @@
 
 mod common;
 mod fake_hubspot;
+mod fake_pipedrive;
 
 mod bulk;
 mod cli;

@@ -1686,3 +1686,98 @@ fn a_write_the_crm_refuses_is_a_dead_letter_to_list_show_retry_and_drop() {
             .is_empty()
     );
 }
+
+#[test]
+fn a_pipedrive_event_is_written_back_to_the_person_paced_through_429s() {
+    use crate::fake_pipedrive::FakePipedrive;
+    const SCORE_KEY: &str = "d4de1c1518b4531717c676029a45911c340390a6";
+    let crm = FakePipedrive::start(SECRET, &[101, 102], &[SCORE_KEY], 2);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_back_config(dir.path(), &crm.url)
+        .to_str()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .unwrap()
+        .replace("kind = \"hubspot\"", "kind = \"pipedrive\"")
+        .replace(
+            "[sources.hubspot]\nadapter = \"hubspot\"",
+            "[sources.pipedrive]\nadapter = \"pipedrive\"",
+        )
+        .replace(
+            "[sources.hubspot.options]\nsignature = \"v1\"",
+            "[sources.pipedrive.options]\nusername = \"pipedrive-hook\"",
+        )
+        .replace(
+            "[sources.hubspot.write]\nconnection = \"crm\"\nowner = \"hubspot_owner_id\"\nscore = \"leadwire_score\"",
+            &format!("[sources.pipedrive.write]\nconnection = \"crm\"\nowner = \"owner_id\"\nscore = \"{SCORE_KEY}\""),
+        );
+    assert!(config.contains("[sources.pipedrive.write]"), "{config}");
+    let path = dir.path().join("leadwire.toml");
+    std::fs::write(&path, config).unwrap();
+    let server = Server::start_with(path, None);
+    use base64::Engine;
+    let auth = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("pipedrive-hook:{SECRET}"))
+    );
+    let r = server.post(
+        "/hooks/pipedrive",
+        &[JSON, ("Authorization", &auth)],
+        &fixture("pipedrive-v2-person-create.json"),
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    let writes = crm.wait_for_writes(1, 30);
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert_eq!(writes[0].0, "1187");
+    let owner = writes[0].1["owner_id"].as_i64().unwrap();
+    assert!(owner == 101 || owner == 102, "{writes:?}");
+    assert_eq!(writes[0].1["custom_fields"][SCORE_KEY], 0, "{writes:?}");
+    assert_eq!(crm.throttled(), 2, "paced by x-ratelimit-reset");
+}
+
+#[test]
+fn connections_reads_and_writes_are_checked_with_what_to_fix() {
+    let problem = |extra: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("leadwire.toml");
+        let url = format!("sqlite://{}", dir.path().join("l.db").display());
+        std::fs::write(&config, config_text(&url, "", extra)).unwrap();
+        let out = common::leadwire(&["validate", "--config", config.to_str().unwrap()]);
+        assert!(!out.status.success(), "{extra}");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let crm = "[connections.crm]\nkind = \"hubspot\"\ntoken_env = \"LW_TEST_SECRET\"\n";
+    for (extra, says) in [
+        (
+            "[connections.sf]\nkind = \"salesforce\"\ntoken_env = \"X\"\n".to_string(),
+            "Salesforce is not built yet",
+        ),
+        (
+            "[sources.generic.write]\nconnection = \"nope\"\nscore = \"s\"\n".to_string(),
+            "no [connections.nope]",
+        ),
+        (
+            format!(
+                "{crm}[sources.generic.write]\nconnection = \"crm\"\nowner = \"hubspot_owner_id\"\n"
+            ),
+            "reps without an owner id for connection `crm`",
+        ),
+        (
+            format!("{crm}[sources.generic.read]\nconnection = \"crm\"\nproperties = []\n"),
+            "name the CRM properties to read",
+        ),
+        (
+            format!(
+                "{crm}[sources.generic.read]\nconnection = \"crm\"\nproperties = [\"a\"]\ntimeout_ms = 9000\n"
+            ),
+            "between 1 and 4500",
+        ),
+        (
+            "[connections.crm]\nkind = \"hubspot\"\ntoken_env = \"LW_TEST_UNSET_TOKEN\"\n"
+                .to_string(),
+            "LW_TEST_UNSET_TOKEN (its access token) is not set",
+        ),
+    ] {
+        let err = problem(&extra);
+        assert!(err.contains(says), "{extra}\n→ {err}");
+    }
+}

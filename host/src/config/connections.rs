@@ -9,10 +9,10 @@ use toml::Spanned;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectionConfig {
-    /// `hubspot` (Salesforce and Pipedrive are not built yet).
+    /// `hubspot` or `pipedrive` (Salesforce is not built yet).
     pub kind: Spanned<String>,
     /// The environment variable holding the access token (a HubSpot private
-    /// app's token), never the token itself.
+    /// app's token, a Pipedrive API token), never the token itself.
     pub token_env: String,
     /// The API's origin (default: the vendor's; a sandbox or a test's fake).
     pub base_url: Option<String>,
@@ -40,7 +40,7 @@ fn ten_attempts() -> u32 {
     10
 }
 
-pub const KINDS: [&str; 1] = ["hubspot"];
+pub const KINDS: [&str; 2] = ["hubspot", "pipedrive"];
 
 /// `[sources.NAME.read]`: fetch the record from the CRM before deciding when
 /// the event (and the snapshot) lack what the pipeline reads.

@@ -498,8 +498,8 @@ impl Config {
                 return Err(self.invalid(
                     c.kind.span(),
                     format!(
-                        "connections.{name}.kind = \"{}\": leadwire writes to {} (Salesforce and \
-                         Pipedrive are not built yet)",
+                        "connections.{name}.kind = \"{}\": leadwire writes to {} (Salesforce is not \
+                         built yet)",
                         c.kind.get_ref(),
                         connections::KINDS.join(", ")
                     ),
@@ -513,6 +513,15 @@ impl Config {
                 return Err(self.invalid(
                     read.connection.span(),
                     format!("sources.{name}.read.connection: no [connections.{connection}]"),
+                ));
+            }
+            if self.connections[connection].kind.get_ref() != "hubspot" {
+                return Err(self.invalid(
+                    read.connection.span(),
+                    format!(
+                        "sources.{name}.read.connection: reading before deciding is built for \
+                         HubSpot connections only"
+                    ),
                 ));
             }
             if read.properties.is_empty() {

@@ -9,22 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value as Json;
 
-/// What a delivery attempt came to.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Delivery {
-    Done,
-    /// Rate limited: try again after this long; `pause` holds back every
-    /// write on the connection until then.
-    Later {
-        after: Duration,
-        pause: bool,
-        error: String,
-    },
-    /// May pass (5xx, a timeout, a refused connection): back off and retry.
-    Failed(String),
-    /// Will not pass by retrying: a dead letter.
-    Refused(String),
-}
+use super::Delivery;
 
 pub struct HubSpot {
     base_url: String,

@@ -3,6 +3,7 @@
 //! and the service (reads before deciding).
 
 pub mod hubspot;
+pub mod pipedrive;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::AtomicI64;
@@ -14,6 +15,41 @@ use serde_json::Value as Json;
 use crate::config::{Config, ReadConfig, ReadWhen};
 use crate::lead::LeadDoc;
 use hubspot::HubSpot;
+use pipedrive::Pipedrive;
+
+/// What a delivery attempt came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delivery {
+    Done,
+    /// Rate limited: try again after this long; `pause` holds back every
+    /// write on the connection until then.
+    Later {
+        after: Duration,
+        pause: bool,
+        error: String,
+    },
+    /// May pass (5xx, a timeout, a refused connection): back off and retry.
+    Failed(String),
+    /// Will not pass by retrying: a dead letter.
+    Refused(String),
+}
+
+/// One vendor's API client.
+pub enum Client {
+    HubSpot(HubSpot),
+    Pipedrive(Pipedrive),
+}
+
+impl Client {
+    /// Write `payload` (in this vendor's terms, see
+    /// [`crate::outbox::WriteBack`]) to `record`.
+    pub fn write(&self, record: &str, payload: &Json) -> Delivery {
+        match self {
+            Client::HubSpot(c) => c.update_contact(record, payload),
+            Client::Pipedrive(c) => c.update_person(record, payload),
+        }
+    }
+}
 
 /// The configured connections, ready to deliver.
 pub struct Connections {
@@ -21,7 +57,7 @@ pub struct Connections {
 }
 
 pub struct Connection {
-    pub client: HubSpot,
+    pub client: Client,
     pub max_attempts: u32,
     pub limiter: Limiter,
     /// No delivery before this (ms since the epoch): the CRM asked to wait.
@@ -42,11 +78,16 @@ impl Connections {
                         c.token_env
                     )
                 })?;
-            let client = HubSpot::new(
-                c.base_url.as_deref(),
+            let (token, timeout) = (
                 token.trim().to_string(),
                 Duration::from_secs(c.timeout_seconds.max(1)),
             );
+            let client = match c.kind.get_ref().as_str() {
+                "pipedrive" => {
+                    Client::Pipedrive(Pipedrive::new(c.base_url.as_deref(), token, timeout))
+                }
+                _ => Client::HubSpot(HubSpot::new(c.base_url.as_deref(), token, timeout)),
+            };
             by_name.insert(
                 name.clone(),
                 Arc::new(Connection {
@@ -138,10 +179,10 @@ impl Reader {
     /// The record as the CRM has it now (None if the CRM has no such record),
     /// or why it could not be read.
     pub fn read(&self, record: &str) -> Result<Option<LeadDoc>, String> {
-        let got = self
-            .connection
-            .client
-            .get_contact(record, &self.properties, self.timeout)?;
+        let Client::HubSpot(client) = &self.connection.client else {
+            return Err("reading before deciding is built for HubSpot connections only".into());
+        };
+        let got = client.get_contact(record, &self.properties, self.timeout)?;
         Ok(got.map(|properties| {
             let mut lead = hubspot_lead(record, &properties);
             // Every property asked for is known now, if only as empty.

@@ -17,6 +17,7 @@ use crate::store::OutboxWrite;
 #[derive(Debug, Clone)]
 pub struct WriteBack {
     connection: String,
+    vendor: Vendor,
     map: WriteConfig,
     /// Rep id → the CRM's owner id.
     owner_ids: BTreeMap<String, String>,
@@ -32,8 +33,17 @@ impl WriteBack {
             .iter()
             .filter_map(|(rep, c)| Some((rep.clone(), c.owner_ids.get(&connection)?.clone())))
             .collect();
+        let vendor = match config
+            .connections
+            .get(&connection)
+            .map(|c| c.kind.get_ref().as_str())
+        {
+            Some("pipedrive") => Vendor::Pipedrive,
+            _ => Vendor::HubSpot,
+        };
         WriteBack {
             connection,
+            vendor,
             map: write.clone(),
             owner_ids,
         }
@@ -52,6 +62,7 @@ impl WriteBack {
                 properties.insert(p.clone(), Json::String(v));
             }
         };
+        let owner = m.owner.clone();
         set(
             &m.owner,
             decision
@@ -79,12 +90,48 @@ impl WriteBack {
         if properties.is_empty() {
             return Vec::new();
         }
+        let payload = match self.vendor {
+            Vendor::HubSpot => serde_json::json!({ "properties": properties }),
+            Vendor::Pipedrive => pipedrive_payload(properties, owner.as_deref()),
+        };
         vec![OutboxWrite {
             connection: self.connection.clone(),
             record: decision.lead_id.clone(),
-            payload: serde_json::json!({ "properties": properties }),
+            payload,
         }]
     }
+}
+
+/// How a vendor's API takes the values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Vendor {
+    /// `{"properties": {name: text}}`.
+    HubSpot,
+    /// The owner as a top-level user id number (`owner_id`), the rest under
+    /// `custom_fields` by their keys; numbers as numbers.
+    Pipedrive,
+}
+
+fn pipedrive_payload(properties: Map<String, Json>, owner: Option<&str>) -> Json {
+    let mut top = Map::new();
+    let mut custom = Map::new();
+    for (name, value) in properties {
+        let text = value.as_str().unwrap_or_default();
+        let typed = text
+            .parse::<i64>()
+            .map(Json::from)
+            .or_else(|_| text.parse::<f64>().map(Json::from))
+            .unwrap_or(value.clone());
+        if Some(name.as_str()) == owner {
+            top.insert(name, typed);
+        } else {
+            custom.insert(name, typed);
+        }
+    }
+    if !custom.is_empty() {
+        top.insert("custom_fields".into(), Json::Object(custom));
+    }
+    Json::Object(top)
 }
 
 fn route_reason(route: &crate::verdict::RouteOut) -> &str {

@@ -9,8 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::crm::Connections;
-use crate::crm::hubspot::Delivery;
+use crate::crm::{Connections, Delivery};
 use crate::store::{OutboxRow, Settled, Store};
 
 /// Rows one claim takes.
@@ -53,7 +52,7 @@ fn deliver(connections: &Connections, row: &OutboxRow) -> Settled {
         };
     }
     c.limiter.acquire();
-    match c.client.update_contact(&row.record, &row.payload) {
+    match c.client.write(&row.record, &row.payload) {
         Delivery::Done => Settled::Done,
         Delivery::Later {
             after,

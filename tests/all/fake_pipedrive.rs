@@ -1,0 +1,154 @@
+//! A fake Pipedrive API on loopback, written from Pipedrive's documentation
+//! (developers.pipedrive.com: v2 persons, authentication, rate limiting):
+//! `PATCH /api/v2/persons/{id}` with the company's API token in `x-api-token`,
+//! a JSON object of fields (`owner_id` an existing user's id, a number;
+//! `custom_fields` by known keys). Answers as Pipedrive does: `{"success":
+//! true, "data": …}`; 401, 400 and 404 with `{"success": false, "error": …}`;
+//! 429 with `x-ratelimit-limit`, `x-ratelimit-remaining` and
+//! `x-ratelimit-reset` for the first `throttle_first` requests.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::patch;
+use serde_json::{Value, json};
+
+#[derive(Default)]
+struct Books {
+    token: String,
+    users: Vec<i64>,
+    custom_fields: Vec<String>,
+    throttle_first: usize,
+    throttled: usize,
+    writes: Vec<(String, Value)>,
+}
+
+pub struct FakePipedrive {
+    pub url: String,
+    books: Arc<Mutex<Books>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn failure(status: StatusCode, error: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({
+            "success": false,
+            "error": error,
+            "error_info": "Please check developers.pipedrive.com for more information about Pipedrive API.",
+            "data": null,
+            "additional_data": null,
+        })),
+    )
+        .into_response()
+}
+
+async fn update_person(
+    State(books): State<Arc<Mutex<Books>>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let mut b = books.lock().unwrap();
+    let token = headers.get("x-api-token").and_then(|v| v.to_str().ok());
+    if token != Some(b.token.as_str()) {
+        return failure(
+            StatusCode::UNAUTHORIZED,
+            "You need to be authorized to make this request.",
+        );
+    }
+    if b.throttled < b.throttle_first {
+        b.throttled += 1;
+        let mut r = failure(StatusCode::TOO_MANY_REQUESTS, "Request over limit");
+        for (k, v) in [
+            ("x-ratelimit-limit", "40"),
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", "1"),
+        ] {
+            r.headers_mut().insert(k, v.parse().unwrap());
+        }
+        return r;
+    }
+    if !id.bytes().all(|c| c.is_ascii_digit()) {
+        return failure(StatusCode::NOT_FOUND, "Person not found");
+    }
+    let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(&body) else {
+        return failure(StatusCode::BAD_REQUEST, "Invalid JSON body");
+    };
+    if let Some(owner) = fields.get("owner_id") {
+        if !owner.as_i64().is_some_and(|o| b.users.contains(&o)) {
+            return failure(StatusCode::BAD_REQUEST, "owner_id: user not found");
+        }
+    }
+    if let Some(custom) = fields.get("custom_fields") {
+        let Some(custom) = custom.as_object() else {
+            return failure(StatusCode::BAD_REQUEST, "custom_fields must be an object");
+        };
+        if let Some(unknown) = custom.keys().find(|k| !b.custom_fields.contains(k)) {
+            return failure(
+                StatusCode::BAD_REQUEST,
+                &format!("Unknown custom field key: {unknown}"),
+            );
+        }
+    }
+    b.writes.push((id.clone(), Value::Object(fields.clone())));
+    let mut data = fields;
+    data.insert("id".into(), json!(id.parse::<i64>().unwrap_or(0)));
+    axum::Json(json!({ "success": true, "data": data })).into_response()
+}
+
+impl FakePipedrive {
+    pub fn start(
+        token: &str,
+        users: &[i64],
+        custom_fields: &[&str],
+        throttle_first: usize,
+    ) -> FakePipedrive {
+        let books = Arc::new(Mutex::new(Books {
+            token: token.into(),
+            users: users.to_vec(),
+            custom_fields: custom_fields.iter().map(|s| s.to_string()).collect(),
+            throttle_first,
+            ..Books::default()
+        }));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let local: SocketAddr = listener.local_addr().unwrap();
+        let app = axum::Router::new()
+            .route("/api/v2/persons/{id}", patch(update_person))
+            .with_state(books.clone());
+        runtime.spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakePipedrive {
+            url: format!("http://{local}"),
+            books,
+            _runtime: runtime,
+        }
+    }
+
+    pub fn throttled(&self) -> usize {
+        self.books.lock().unwrap().throttled
+    }
+
+    /// Wait (up to `seconds`) until `n` writes were accepted.
+    pub fn wait_for_writes(&self, n: usize, seconds: u64) -> Vec<(String, Value)> {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+        loop {
+            let writes = self.books.lock().unwrap().writes.clone();
+            if writes.len() >= n || std::time::Instant::now() > until {
+                return writes;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
