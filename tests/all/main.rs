@@ -7,6 +7,7 @@
 mod common;
 mod fake_hubspot;
 mod fake_pipedrive;
+mod fake_salesforce;
 
 mod bulk;
 mod cli;

@@ -1748,8 +1748,12 @@ fn connections_reads_and_writes_are_checked_with_what_to_fix() {
     let crm = "[connections.crm]\nkind = \"hubspot\"\ntoken_env = \"LW_TEST_SECRET\"\n";
     for (extra, says) in [
         (
-            "[connections.sf]\nkind = \"salesforce\"\ntoken_env = \"X\"\n".to_string(),
-            "Salesforce is not built yet",
+            "[connections.sf]\nkind = \"salesforce\"\nclient_id_env = \"X\"\n".to_string(),
+            "set base_url to the org's My Domain",
+        ),
+        (
+            "[connections.sf]\nkind = \"zoho\"\ntoken_env = \"X\"\n".to_string(),
+            "leadwire writes to hubspot, pipedrive, salesforce",
         ),
         (
             "[sources.generic.write]\nconnection = \"nope\"\nscore = \"s\"\n".to_string(),
@@ -1780,4 +1784,98 @@ fn connections_reads_and_writes_are_checked_with_what_to_fix() {
         let err = problem(&extra);
         assert!(err.contains(says), "{extra}\n→ {err}");
     }
+}
+
+#[test]
+fn a_salesforce_outbound_message_patches_the_lead_without_auto_assign_refreshing_the_session_once()
+{
+    use crate::fake_salesforce::FakeSalesforce;
+    // The connected app's key and secret are the test's two env values; each
+    // session lasts one request, so the second write meets INVALID_SESSION_ID.
+    let org = FakeSalesforce::start(SECRET, ADMIN_TOKEN, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("leadwire.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[store]
+url = "sqlite://{db}"
+
+[plugins.scorer]
+path = "{plugins}/rules_scorer.wasm"
+[plugins.scorer.config]
+rules = [{{ name = "senior-title", group = "fit", field = "Title", contains = ["VP", "Chief"], points = 20 }}]
+[plugins.router]
+path = "{plugins}/territory_router.wasm"
+grants = ["state", "directory", "accounts"]
+[[plugins.router.config.territories]]
+team = "pair"
+[pipelines.inbound]
+steps = [{{ plugin = "scorer" }}, {{ plugin = "router" }}]
+
+[directory.teams.pair]
+reps = ["pat", "quinn"]
+[directory.reps.pat]
+owner_ids = {{ crm = "0055g00000AbCdEAA1" }}
+[directory.reps.quinn]
+owner_ids = {{ crm = "0055g00000AbCdEAA2" }}
+
+[connections.crm]
+kind = "salesforce"
+base_url = "{org}"
+client_id_env = "LW_TEST_SECRET"
+client_secret_env = "LW_TEST_ADMIN_TOKEN"
+
+[sources.salesforce]
+adapter = "salesforce"
+pipeline = "inbound"
+[sources.salesforce.options]
+organization_id = "{SF_ORG}"
+[sources.salesforce.write]
+connection = "crm"
+owner = "OwnerId"
+score = "Lead_Score__c"
+"#,
+            db = dir.path().join("leadwire.db").display(),
+            plugins = common::PLUGINS_DIR,
+            org = org.url,
+        ),
+    )
+    .unwrap();
+    let server = Server::start_with(config, None);
+    let message = String::from_utf8(fixture("salesforce-outbound-lead.xml")).unwrap();
+    for (n, lead) in ["00Q5g00000Lk7ZqEAJ", "00Q5g00000Lk7ZqEA2"]
+        .into_iter()
+        .enumerate()
+    {
+        let body = message
+            .replace("04l5g00000QW3XrAAL", &format!("04l5g00000QW3Xr{n:03}"))
+            .replace("00Q5g00000Lk7ZqEAJ", lead);
+        let r = server.post(
+            "/hooks/salesforce",
+            &[
+                ("Content-Type", "text/xml; charset=utf-8"),
+                ("SOAPAction", "\"\""),
+            ],
+            body.as_bytes(),
+        );
+        assert_eq!(r.status, 200, "{r:?}");
+        assert!(r.body.contains("<Ack>true</Ack>"), "{}", r.body);
+    }
+    let writes = org.wait_for_writes(2, 30);
+    assert_eq!(writes.len(), 2, "{writes:?}");
+    for (lead, fields) in &writes {
+        assert!(lead.starts_with("00Q5g00000Lk7Zq"), "{lead}");
+        let owner = fields["OwnerId"].as_str().unwrap();
+        assert!(
+            owner == "0055g00000AbCdEAA1" || owner == "0055g00000AbCdEAA2",
+            "the owner leadwire chose, not the assignment rule's: {fields}"
+        );
+        assert!(fields["Lead_Score__c"].is_number(), "{fields}");
+    }
+    assert_eq!(
+        org.tokens_issued(),
+        2,
+        "one session, then one refresh after INVALID_SESSION_ID"
+    );
 }

@@ -9,12 +9,20 @@ use toml::Spanned;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectionConfig {
-    /// `hubspot` or `pipedrive` (Salesforce is not built yet).
+    /// `hubspot`, `pipedrive` or `salesforce`.
     pub kind: Spanned<String>,
     /// The environment variable holding the access token (a HubSpot private
     /// app's token, a Pipedrive API token), never the token itself.
-    pub token_env: String,
+    pub token_env: Option<String>,
+    /// Salesforce: the environment variables holding the connected app's
+    /// consumer key and secret (OAuth client credentials).
+    pub client_id_env: Option<String>,
+    pub client_secret_env: Option<String>,
+    /// Salesforce: the REST API version (default v60.0).
+    pub api_version: Option<String>,
     /// The API's origin (default: the vendor's; a sandbox or a test's fake).
+    /// Salesforce: the org's My Domain (`https://acme.my.salesforce.com`),
+    /// required.
     pub base_url: Option<String>,
     /// Requests allowed per 10 seconds from this host (HubSpot: 100 on Free
     /// and Starter, 190 on Professional and Enterprise, per app).
@@ -40,7 +48,7 @@ fn ten_attempts() -> u32 {
     10
 }
 
-pub const KINDS: [&str; 2] = ["hubspot", "pipedrive"];
+pub const KINDS: [&str; 3] = ["hubspot", "pipedrive", "salesforce"];
 
 /// `[sources.NAME.read]`: fetch the record from the CRM before deciding when
 /// the event (and the snapshot) lack what the pipeline reads.

@@ -498,8 +498,7 @@ impl Config {
                 return Err(self.invalid(
                     c.kind.span(),
                     format!(
-                        "connections.{name}.kind = \"{}\": leadwire writes to {} (Salesforce is not \
-                         built yet)",
+                        "connections.{name}.kind = \"{}\": leadwire writes to {}",
                         c.kind.get_ref(),
                         connections::KINDS.join(", ")
                     ),

@@ -4,6 +4,7 @@
 
 pub mod hubspot;
 pub mod pipedrive;
+pub mod salesforce;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::AtomicI64;
@@ -16,6 +17,7 @@ use crate::config::{Config, ReadConfig, ReadWhen};
 use crate::lead::LeadDoc;
 use hubspot::HubSpot;
 use pipedrive::Pipedrive;
+use salesforce::Salesforce;
 
 /// What a delivery attempt came to.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +40,7 @@ pub enum Delivery {
 pub enum Client {
     HubSpot(HubSpot),
     Pipedrive(Pipedrive),
+    Salesforce(Salesforce),
 }
 
 impl Client {
@@ -47,6 +50,7 @@ impl Client {
         match self {
             Client::HubSpot(c) => c.update_contact(record, payload),
             Client::Pipedrive(c) => c.update_person(record, payload),
+            Client::Salesforce(c) => c.update_lead(record, payload),
         }
     }
 }
@@ -69,24 +73,57 @@ impl Connections {
     pub fn from_config(config: &Config) -> Result<Connections, String> {
         let mut by_name = BTreeMap::new();
         for (name, c) in &config.connections {
-            let token = std::env::var(&c.token_env)
-                .ok()
-                .filter(|t| !t.trim().is_empty())
-                .ok_or_else(|| {
+            let secret = |option: &str, env: &Option<String>, what: &str| {
+                let env = env.as_ref().ok_or_else(|| {
                     format!(
-                        "connections.{name}: the environment variable {} (its access token) is not set",
-                        c.token_env
+                        "connections.{name}: set {option} (the environment variable holding {what})"
                     )
                 })?;
-            let (token, timeout) = (
-                token.trim().to_string(),
-                Duration::from_secs(c.timeout_seconds.max(1)),
-            );
+                std::env::var(env)
+                    .ok()
+                    .map(|t| t.trim().to_string())
+                    .filter(|t| !t.is_empty())
+                    .ok_or_else(|| {
+                        format!(
+                            "connections.{name}: the environment variable {env} ({what}) is not set"
+                        )
+                    })
+            };
+            let timeout = Duration::from_secs(c.timeout_seconds.max(1));
             let client = match c.kind.get_ref().as_str() {
-                "pipedrive" => {
-                    Client::Pipedrive(Pipedrive::new(c.base_url.as_deref(), token, timeout))
+                "salesforce" => {
+                    let domain = c.base_url.as_deref().ok_or_else(|| {
+                        format!(
+                            "connections.{name}: set base_url to the org's My Domain \
+                             (https://YOURORG.my.salesforce.com)"
+                        )
+                    })?;
+                    Client::Salesforce(Salesforce::new(
+                        domain,
+                        secret(
+                            "client_id_env",
+                            &c.client_id_env,
+                            "the connected app's consumer key",
+                        )?,
+                        secret(
+                            "client_secret_env",
+                            &c.client_secret_env,
+                            "the connected app's consumer secret",
+                        )?,
+                        c.api_version.as_deref(),
+                        timeout,
+                    ))
                 }
-                _ => Client::HubSpot(HubSpot::new(c.base_url.as_deref(), token, timeout)),
+                "pipedrive" => Client::Pipedrive(Pipedrive::new(
+                    c.base_url.as_deref(),
+                    secret("token_env", &c.token_env, "its access token")?,
+                    timeout,
+                )),
+                _ => Client::HubSpot(HubSpot::new(
+                    c.base_url.as_deref(),
+                    secret("token_env", &c.token_env, "its access token")?,
+                    timeout,
+                )),
             };
             by_name.insert(
                 name.clone(),

@@ -39,6 +39,7 @@ impl WriteBack {
             .map(|c| c.kind.get_ref().as_str())
         {
             Some("pipedrive") => Vendor::Pipedrive,
+            Some("salesforce") => Vendor::Salesforce,
             _ => Vendor::HubSpot,
         };
         WriteBack {
@@ -93,6 +94,16 @@ impl WriteBack {
         let payload = match self.vendor {
             Vendor::HubSpot => serde_json::json!({ "properties": properties }),
             Vendor::Pipedrive => pipedrive_payload(properties, owner.as_deref()),
+            Vendor::Salesforce => {
+                // A Number field takes a number.
+                let mut fields = properties;
+                if let Some(p) = &m.score {
+                    if let Some(score) = decision.score.as_ref() {
+                        fields.insert(p.clone(), Json::from(score.value));
+                    }
+                }
+                Json::Object(fields)
+            }
         };
         vec![OutboxWrite {
             connection: self.connection.clone(),
@@ -110,6 +121,8 @@ enum Vendor {
     /// The owner as a top-level user id number (`owner_id`), the rest under
     /// `custom_fields` by their keys; numbers as numbers.
     Pipedrive,
+    /// The Lead's fields by API name (`{"OwnerId": "005…", "Rating": "Hot"}`).
+    Salesforce,
 }
 
 fn pipedrive_payload(properties: Map<String, Json>, owner: Option<&str>) -> Json {
