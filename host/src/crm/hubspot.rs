@@ -21,11 +21,7 @@ pub const DEFAULT_BASE_URL: &str = "https://api.hubapi.com";
 
 impl HubSpot {
     pub fn new(base_url: Option<&str>, token: String, timeout: Duration) -> HubSpot {
-        let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(timeout))
-            .http_status_as_error(false)
-            .build()
-            .new_agent();
+        let agent = super::agent(timeout);
         HubSpot {
             base_url: base_url
                 .unwrap_or(DEFAULT_BASE_URL)
@@ -107,12 +103,7 @@ impl HubSpot {
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(64 * 1024)
-            .read_to_string()
-            .unwrap_or_default();
+        let body = super::answer_text(&mut response);
         answer(status, retry_after, &body)
     }
 }

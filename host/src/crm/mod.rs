@@ -36,6 +36,27 @@ pub enum Delivery {
     Refused(String),
 }
 
+/// An HTTP agent for one vendor: every status is an answer to read (not an
+/// error), each request bounded by `timeout`.
+fn agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .build()
+        .new_agent()
+}
+
+/// An answer's body as text (at most 64 KiB: error bodies are kept in dead
+/// letters), empty if unreadable.
+fn answer_text(response: &mut ureq::http::Response<ureq::Body>) -> String {
+    response
+        .body_mut()
+        .with_config()
+        .limit(64 * 1024)
+        .read_to_string()
+        .unwrap_or_default()
+}
+
 /// One vendor's API client.
 pub enum Client {
     HubSpot(HubSpot),

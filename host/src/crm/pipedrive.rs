@@ -21,11 +21,7 @@ pub const DEFAULT_BASE_URL: &str = "https://api.pipedrive.com";
 
 impl Pipedrive {
     pub fn new(base_url: Option<&str>, token: String, timeout: Duration) -> Pipedrive {
-        let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(timeout))
-            .http_status_as_error(false)
-            .build()
-            .new_agent();
+        let agent = super::agent(timeout);
         Pipedrive {
             base_url: base_url
                 .unwrap_or(DEFAULT_BASE_URL)
@@ -58,12 +54,7 @@ impl Pipedrive {
             .get("x-ratelimit-reset")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(64 * 1024)
-            .read_to_string()
-            .unwrap_or_default();
+        let body = super::answer_text(&mut response);
         answer(status, reset, &body)
     }
 }

@@ -38,11 +38,7 @@ impl Salesforce {
         api_version: Option<&str>,
         timeout: Duration,
     ) -> Salesforce {
-        let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(timeout))
-            .http_status_as_error(false)
-            .build()
-            .new_agent();
+        let agent = super::agent(timeout);
         Salesforce {
             my_domain: my_domain.trim_end_matches('/').to_string(),
             client_id,
@@ -127,12 +123,7 @@ impl Salesforce {
                 Err(e) => return Delivery::Failed(format!("PATCH {url}: {e}")),
             };
             let status = response.status().as_u16();
-            let body = response
-                .body_mut()
-                .with_config()
-                .limit(64 * 1024)
-                .read_to_string()
-                .unwrap_or_default();
+            let body = super::answer_text(&mut response);
             if status == 401 && body.contains("INVALID_SESSION_ID") {
                 stale = Some(token);
                 continue;
