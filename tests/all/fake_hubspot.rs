@@ -10,7 +10,6 @@
 //! answers a contact the test put in (the properties asked for, null where
 //! empty; unknown ones left out), 404 for another, 500 for one set failing.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use std::collections::BTreeMap;
@@ -20,6 +19,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
+
+use crate::fake_crm::{Served, serve, wait_for};
 
 #[derive(Default)]
 struct Books {
@@ -100,7 +101,7 @@ async fn read_contact(
 pub struct FakeHubSpot {
     pub url: String,
     books: Arc<Mutex<Books>>,
-    _runtime: tokio::runtime::Runtime,
+    _served: Served,
 }
 
 fn error(status: StatusCode, category: &str, message: &str) -> Response {
@@ -231,28 +232,19 @@ impl FakeHubSpot {
             throttle_first,
             ..Books::default()
         }));
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind(addr))
-            .unwrap_or_else(|e| panic!("fake HubSpot on {addr}: {e}"));
-        let local: SocketAddr = listener.local_addr().unwrap();
-        let app = axum::Router::new()
-            .route(
-                "/crm/v3/objects/contacts/{id}",
-                get(read_contact).patch(update_contact),
-            )
-            .with_state(books.clone());
-        runtime.spawn(async move {
-            let _ = axum::serve(listener, app).await;
+        let state = books.clone();
+        let served = serve(addr, move |_| {
+            axum::Router::new()
+                .route(
+                    "/crm/v3/objects/contacts/{id}",
+                    get(read_contact).patch(update_contact),
+                )
+                .with_state(state)
         });
         FakeHubSpot {
-            url: format!("http://{local}"),
+            url: served.url.clone(),
             books,
-            _runtime: runtime,
+            _served: served,
         }
     }
 
@@ -283,13 +275,6 @@ impl FakeHubSpot {
 
     /// Wait (up to `seconds`) until `n` writes were accepted.
     pub fn wait_for_writes(&self, n: usize, seconds: u64) -> Vec<(String, Value)> {
-        let until = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
-        loop {
-            let writes = self.writes();
-            if writes.len() >= n || std::time::Instant::now() > until {
-                return writes;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        wait_for(n, seconds, || self.writes())
     }
 }

@@ -7,7 +7,6 @@
 //! 429 with `x-ratelimit-limit`, `x-ratelimit-remaining` and
 //! `x-ratelimit-reset` for the first `throttle_first` requests.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, State};
@@ -15,6 +14,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::patch;
 use serde_json::{Value, json};
+
+use crate::fake_crm::{Served, serve, wait_for};
 
 #[derive(Default)]
 struct Books {
@@ -29,7 +30,7 @@ struct Books {
 pub struct FakePipedrive {
     pub url: String,
     books: Arc<Mutex<Books>>,
-    _runtime: tokio::runtime::Runtime,
+    _served: Served,
 }
 
 fn failure(status: StatusCode, error: &str) -> Response {
@@ -114,25 +115,16 @@ impl FakePipedrive {
             throttle_first,
             ..Books::default()
         }));
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let local: SocketAddr = listener.local_addr().unwrap();
-        let app = axum::Router::new()
-            .route("/api/v2/persons/{id}", patch(update_person))
-            .with_state(books.clone());
-        runtime.spawn(async move {
-            let _ = axum::serve(listener, app).await;
+        let state = books.clone();
+        let served = serve("127.0.0.1:0", move |_| {
+            axum::Router::new()
+                .route("/api/v2/persons/{id}", patch(update_person))
+                .with_state(state)
         });
         FakePipedrive {
-            url: format!("http://{local}"),
+            url: served.url.clone(),
             books,
-            _runtime: runtime,
+            _served: served,
         }
     }
 
@@ -142,13 +134,6 @@ impl FakePipedrive {
 
     /// Wait (up to `seconds`) until `n` writes were accepted.
     pub fn wait_for_writes(&self, n: usize, seconds: u64) -> Vec<(String, Value)> {
-        let until = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
-        loop {
-            let writes = self.books.lock().unwrap().writes.clone();
-            if writes.len() >= n || std::time::Instant::now() > until {
-                return writes;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        wait_for(n, seconds, || self.books.lock().unwrap().writes.clone())
     }
 }

@@ -11,7 +11,6 @@
 //! overwrites the owner (recorded, so a test can tell).
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, State};
@@ -19,6 +18,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{patch, post};
 use serde_json::{Value, json};
+
+use crate::fake_crm::{Served, serve, wait_for};
 
 #[derive(Default)]
 struct Org {
@@ -35,7 +36,7 @@ struct Org {
 pub struct FakeSalesforce {
     pub url: String,
     org: Arc<Mutex<Org>>,
-    _runtime: tokio::runtime::Runtime,
+    _served: Served,
 }
 
 fn errors(status: StatusCode, code: &str, message: &str, fields: &[&str]) -> Response {
@@ -145,37 +146,28 @@ async fn update_lead(
 
 impl FakeSalesforce {
     pub fn start(client_id: &str, client_secret: &str, session_uses: usize) -> FakeSalesforce {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let local: SocketAddr = listener.local_addr().unwrap();
-        let url = format!("http://{local}");
         let org = Arc::new(Mutex::new(Org {
-            url: url.clone(),
             client_id: client_id.into(),
             client_secret: client_secret.into(),
             session_uses,
             ..Org::default()
         }));
-        let app = axum::Router::new()
-            .route("/services/oauth2/token", post(token))
-            .route(
-                "/services/data/v60.0/sobjects/Lead/{id}",
-                patch(update_lead),
-            )
-            .with_state(org.clone());
-        runtime.spawn(async move {
-            let _ = axum::serve(listener, app).await;
+        let state = org.clone();
+        let served = serve("127.0.0.1:0", move |url| {
+            // The token answer names this server as the instance.
+            state.lock().unwrap().url = url.to_string();
+            axum::Router::new()
+                .route("/services/oauth2/token", post(token))
+                .route(
+                    "/services/data/v60.0/sobjects/Lead/{id}",
+                    patch(update_lead),
+                )
+                .with_state(state)
         });
         FakeSalesforce {
-            url,
+            url: served.url.clone(),
             org,
-            _runtime: runtime,
+            _served: served,
         }
     }
 
@@ -184,13 +176,6 @@ impl FakeSalesforce {
     }
 
     pub fn wait_for_writes(&self, n: usize, seconds: u64) -> Vec<(String, Value)> {
-        let until = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
-        loop {
-            let writes = self.org.lock().unwrap().writes.clone();
-            if writes.len() >= n || std::time::Instant::now() > until {
-                return writes;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        wait_for(n, seconds, || self.org.lock().unwrap().writes.clone())
     }
 }

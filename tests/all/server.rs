@@ -1410,9 +1410,11 @@ fn without_tokens_the_api_says_what_to_set_and_the_options_open_or_close_it() {
 
 use crate::fake_hubspot::FakeHubSpot;
 
-/// A HubSpot app source scoring titles and routing to pat (owner 101) or
-/// quinn (102), writing owner and score back through connection `crm`.
-fn write_back_config(dir: &Path, crm_url: &str) -> PathBuf {
+/// A pipeline scoring titles (`jobtitle` or `Title` with VP: 20 points) and
+/// routing to pat or quinn, whose owner ids in connection `crm` are
+/// `owners`; then `connection` (the `[connections.crm]` lines) and `source`
+/// (the source, with its write-back to `crm`).
+fn write_back_setup(dir: &Path, owners: [&str; 2], connection: &str, source: &str) -> PathBuf {
     let config = dir.join("leadwire.toml");
     std::fs::write(
         &config,
@@ -1423,7 +1425,10 @@ url = "sqlite://{db}"
 [plugins.scorer]
 path = "{plugins}/rules_scorer.wasm"
 [plugins.scorer.config]
-rules = [{{ name = "senior-title", group = "fit", field = "jobtitle", contains = ["VP"], points = 20 }}]
+rules = [
+  {{ name = "senior-title", group = "fit", field = "jobtitle", contains = ["VP"], points = 20 }},
+  {{ name = "senior-sf-title", group = "fit", field = "Title", contains = ["VP"], points = 20 }},
+]
 
 [plugins.router]
 path = "{plugins}/territory_router.wasm"
@@ -1437,16 +1442,31 @@ steps = [{{ plugin = "scorer" }}, {{ plugin = "router" }}]
 [directory.teams.pair]
 reps = ["pat", "quinn"]
 [directory.reps.pat]
-owner_ids = {{ crm = "101" }}
+owner_ids = {{ crm = "{pat}" }}
 [directory.reps.quinn]
-owner_ids = {{ crm = "102" }}
+owner_ids = {{ crm = "{quinn}" }}
 
 [connections.crm]
-kind = "hubspot"
-token_env = "LW_TEST_SECRET"
-base_url = "{crm_url}"
+{connection}
+{source}
+"#,
+            db = dir.join("leadwire.db").display(),
+            plugins = common::PLUGINS_DIR,
+            pat = owners[0],
+            quinn = owners[1],
+        ),
+    )
+    .unwrap();
+    config
+}
 
-[sources.hubspot]
+/// A HubSpot app source writing owner (101 or 102) and score back.
+fn write_back_config(dir: &Path, crm_url: &str) -> PathBuf {
+    write_back_setup(
+        dir,
+        ["101", "102"],
+        &format!("kind = \"hubspot\"\ntoken_env = \"LW_TEST_SECRET\"\nbase_url = \"{crm_url}\""),
+        r#"[sources.hubspot]
 adapter = "hubspot"
 pipeline = "inbound"
 secret_env = "LW_TEST_SECRET"
@@ -1455,14 +1475,8 @@ signature = "v1"
 [sources.hubspot.write]
 connection = "crm"
 owner = "hubspot_owner_id"
-score = "leadwire_score"
-"#,
-            db = dir.join("leadwire.db").display(),
-            plugins = common::PLUGINS_DIR,
-        ),
+score = "leadwire_score""#,
     )
-    .unwrap();
-    config
 }
 
 /// The same, reading the contact's title and country from HubSpot before
@@ -1693,26 +1707,26 @@ fn a_pipedrive_event_is_written_back_to_the_person_paced_through_429s() {
     const SCORE_KEY: &str = "d4de1c1518b4531717c676029a45911c340390a6";
     let crm = FakePipedrive::start(SECRET, &[101, 102], &[SCORE_KEY], 2);
     let dir = tempfile::tempdir().unwrap();
-    let config = write_back_config(dir.path(), &crm.url)
-        .to_str()
-        .map(|p| std::fs::read_to_string(p).unwrap())
-        .unwrap()
-        .replace("kind = \"hubspot\"", "kind = \"pipedrive\"")
-        .replace(
-            "[sources.hubspot]\nadapter = \"hubspot\"",
-            "[sources.pipedrive]\nadapter = \"pipedrive\"",
-        )
-        .replace(
-            "[sources.hubspot.options]\nsignature = \"v1\"",
-            "[sources.pipedrive.options]\nusername = \"pipedrive-hook\"",
-        )
-        .replace(
-            "[sources.hubspot.write]\nconnection = \"crm\"\nowner = \"hubspot_owner_id\"\nscore = \"leadwire_score\"",
-            &format!("[sources.pipedrive.write]\nconnection = \"crm\"\nowner = \"owner_id\"\nscore = \"{SCORE_KEY}\""),
-        );
-    assert!(config.contains("[sources.pipedrive.write]"), "{config}");
-    let path = dir.path().join("leadwire.toml");
-    std::fs::write(&path, config).unwrap();
+    let path = write_back_setup(
+        dir.path(),
+        ["101", "102"],
+        &format!(
+            "kind = \"pipedrive\"\ntoken_env = \"LW_TEST_SECRET\"\nbase_url = \"{}\"",
+            crm.url
+        ),
+        &format!(
+            r#"[sources.pipedrive]
+adapter = "pipedrive"
+pipeline = "inbound"
+secret_env = "LW_TEST_SECRET"
+[sources.pipedrive.options]
+username = "pipedrive-hook"
+[sources.pipedrive.write]
+connection = "crm"
+owner = "owner_id"
+score = "{SCORE_KEY}""#
+        ),
+    );
     let server = Server::start_with(path, None);
     use base64::Engine;
     let auth = format!(
@@ -1794,39 +1808,16 @@ fn a_salesforce_outbound_message_patches_the_lead_without_auto_assign_refreshing
     // session lasts one request, so the second write meets INVALID_SESSION_ID.
     let org = FakeSalesforce::start(SECRET, ADMIN_TOKEN, 1);
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("leadwire.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"[store]
-url = "sqlite://{db}"
-
-[plugins.scorer]
-path = "{plugins}/rules_scorer.wasm"
-[plugins.scorer.config]
-rules = [{{ name = "senior-title", group = "fit", field = "Title", contains = ["VP", "Chief"], points = 20 }}]
-[plugins.router]
-path = "{plugins}/territory_router.wasm"
-grants = ["state", "directory", "accounts"]
-[[plugins.router.config.territories]]
-team = "pair"
-[pipelines.inbound]
-steps = [{{ plugin = "scorer" }}, {{ plugin = "router" }}]
-
-[directory.teams.pair]
-reps = ["pat", "quinn"]
-[directory.reps.pat]
-owner_ids = {{ crm = "0055g00000AbCdEAA1" }}
-[directory.reps.quinn]
-owner_ids = {{ crm = "0055g00000AbCdEAA2" }}
-
-[connections.crm]
-kind = "salesforce"
-base_url = "{org}"
-client_id_env = "LW_TEST_SECRET"
-client_secret_env = "LW_TEST_ADMIN_TOKEN"
-
-[sources.salesforce]
+    let config = write_back_setup(
+        dir.path(),
+        ["0055g00000AbCdEAA1", "0055g00000AbCdEAA2"],
+        &format!(
+            "kind = \"salesforce\"\nbase_url = \"{}\"\nclient_id_env = \"LW_TEST_SECRET\"\n\
+             client_secret_env = \"LW_TEST_ADMIN_TOKEN\"",
+            org.url
+        ),
+        &format!(
+            r#"[sources.salesforce]
 adapter = "salesforce"
 pipeline = "inbound"
 [sources.salesforce.options]
@@ -1834,14 +1825,9 @@ organization_id = "{SF_ORG}"
 [sources.salesforce.write]
 connection = "crm"
 owner = "OwnerId"
-score = "Lead_Score__c"
-"#,
-            db = dir.path().join("leadwire.db").display(),
-            plugins = common::PLUGINS_DIR,
-            org = org.url,
+score = "Lead_Score__c""#
         ),
-    )
-    .unwrap();
+    );
     let server = Server::start_with(config, None);
     let message = String::from_utf8(fixture("salesforce-outbound-lead.xml")).unwrap();
     for (n, lead) in ["00Q5g00000Lk7ZqEAJ", "00Q5g00000Lk7ZqEA2"]
