@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use crate::fake_crm::{Served, serve, wait_for};
@@ -35,13 +35,40 @@ struct Books {
     contacts: BTreeMap<String, serde_json::Map<String, Value>>,
     failing: Vec<String>,
     reads: usize,
+    batches: usize,
+    oauth: Option<OAuthApp>,
+    refreshes: usize,
+    access_tokens: Vec<(String, std::time::Instant)>,
 }
 
+/// A private app's token, or (with an OAuth app) an access token the token
+/// endpoint issued that has not expired.
 fn authorized(b: &Books, headers: &HeaderMap) -> bool {
-    headers
+    let Some(bearer) = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a == format!("Bearer {}", b.token))
+        .and_then(|a| a.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    if b.oauth.is_some() {
+        let now = std::time::Instant::now();
+        return b
+            .access_tokens
+            .iter()
+            .any(|(t, until)| t == bearer && now < *until);
+    }
+    bearer == b.token
+}
+
+/// An OAuth app installed in the account.
+#[derive(Clone)]
+pub struct OAuthApp {
+    pub client_id: String,
+    pub client_secret: String,
+    pub refresh_token: String,
+    /// How long an access token lasts (HubSpot: 1800 s).
+    pub expires_in: u64,
 }
 
 async fn read_contact(
@@ -134,32 +161,7 @@ async fn update_contact(
     }
     if b.throttled < b.throttle_first {
         b.throttled += 1;
-        let mut r = (
-            StatusCode::TOO_MANY_REQUESTS,
-            axum::Json(json!({
-                "status": "error",
-                "message": "You have reached your ten_secondly_rolling limit.",
-                "errorType": "RATE_LIMIT",
-                "correlationId": "9d2c4b1a-3e5f-4a6b-8c7d-0e1f2a3b4c5d",
-                "policyName": "TEN_SECONDLY_ROLLING",
-            })),
-        )
-            .into_response();
-        for (k, v) in [
-            ("X-HubSpot-RateLimit-Interval-Milliseconds", "10000"),
-            ("X-HubSpot-RateLimit-Max", "100"),
-            ("X-HubSpot-RateLimit-Remaining", "0"),
-        ] {
-            r.headers_mut().insert(k, v.parse().unwrap());
-        }
-        return r;
-    }
-    if !id.bytes().all(|c| c.is_ascii_digit()) {
-        return error(
-            StatusCode::NOT_FOUND,
-            "OBJECT_NOT_FOUND",
-            "Object not found.  objectId are usually numeric.",
-        );
+        return throttled();
     }
     let Ok(body) = serde_json::from_str::<Value>(&body) else {
         return error(
@@ -175,32 +177,8 @@ async fn update_contact(
             "Invalid input JSON: properties is required",
         );
     };
-    for (name, value) in properties {
-        if !b.properties.contains(name) {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "VALIDATION_ERROR",
-                &format!(
-                    "Property values were not valid: [{{\"isValid\":false,\"message\":\"Property \\\"{name}\\\" does not exist\",\"error\":\"PROPERTY_DOESNT_EXIST\",\"name\":\"{name}\"}}]"
-                ),
-            );
-        }
-        let Some(text) = value.as_str() else {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "VALIDATION_ERROR",
-                "values are strings",
-            );
-        };
-        if name == "hubspot_owner_id" && !b.owners.iter().any(|o| o == text) {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "VALIDATION_ERROR",
-                &format!(
-                    "Property values were not valid: [{{\"isValid\":false,\"message\":\"{text} is not a valid owner id\",\"error\":\"INVALID_OWNER_ID\",\"name\":\"hubspot_owner_id\"}}]"
-                ),
-            );
-        }
+    if let Some((status, category, message)) = refused(&b, &id, properties) {
+        return error(status, category, &message);
     }
     b.writes
         .push((id.clone(), Value::Object(properties.clone())));
@@ -212,6 +190,207 @@ async fn update_contact(
         "createdAt": "2026-11-20T10:00:00.000Z",
         "updatedAt": "2026-11-20T10:00:01.000Z",
         "archived": false,
+    }))
+    .into_response()
+}
+
+/// Why HubSpot would refuse writing `properties` to contact `id`.
+fn refused(
+    b: &Books,
+    id: &str,
+    properties: &serde_json::Map<String, Value>,
+) -> Option<(StatusCode, &'static str, String)> {
+    if !id.bytes().all(|c| c.is_ascii_digit()) {
+        return Some((
+            StatusCode::NOT_FOUND,
+            "OBJECT_NOT_FOUND",
+            "Object not found.  objectId are usually numeric.".into(),
+        ));
+    }
+    for (name, value) in properties {
+        if !b.properties.contains(name) {
+            return Some((
+                StatusCode::BAD_REQUEST,
+                "VALIDATION_ERROR",
+                format!(
+                    "Property values were not valid: [{{\"isValid\":false,\"message\":\"Property \\\"{name}\\\" does not exist\",\"error\":\"PROPERTY_DOESNT_EXIST\",\"name\":\"{name}\"}}]"
+                ),
+            ));
+        }
+        let Some(text) = value.as_str() else {
+            return Some((
+                StatusCode::BAD_REQUEST,
+                "VALIDATION_ERROR",
+                "values are strings".into(),
+            ));
+        };
+        if name == "hubspot_owner_id" && !b.owners.iter().any(|o| o == text) {
+            return Some((
+                StatusCode::BAD_REQUEST,
+                "VALIDATION_ERROR",
+                format!(
+                    "Property values were not valid: [{{\"isValid\":false,\"message\":\"{text} is not a valid owner id\",\"error\":\"INVALID_OWNER_ID\",\"name\":\"hubspot_owner_id\"}}]"
+                ),
+            ));
+        }
+    }
+    None
+}
+
+/// `POST /crm/v3/objects/contacts/batch/update`: up to 100 inputs; an invalid
+/// property value fails the whole batch (400), as HubSpot does; contacts
+/// that do not exist are reported per id in a 207.
+async fn batch_update(
+    State(books): State<Arc<Mutex<Books>>>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let mut b = books.lock().unwrap();
+    b.requests += 1;
+    if !authorized(&b, &headers) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_AUTHENTICATION",
+            "Authentication credentials not found. This API supports OAuth 2.0 authentication.",
+        );
+    }
+    if b.throttled < b.throttle_first {
+        b.throttled += 1;
+        return throttled();
+    }
+    let inputs = serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("inputs")?.as_array().cloned());
+    let Some(inputs) = inputs else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "VALIDATION_ERROR",
+            "Invalid input JSON: inputs is required",
+        );
+    };
+    if inputs.len() > 100 {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "VALIDATION_ERROR",
+            &format!(
+                "Batch input size of {} exceeds the maximum of 100",
+                inputs.len()
+            ),
+        );
+    }
+    let mut missing = Vec::new();
+    let mut accepted = Vec::new();
+    for input in &inputs {
+        let id = input
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let properties = input
+            .get("properties")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        match refused(&b, &id, &properties) {
+            Some((StatusCode::NOT_FOUND, ..)) => missing.push(id),
+            Some((status, category, message)) => return error(status, category, &message),
+            None => accepted.push((id, properties)),
+        }
+    }
+    b.batches += 1;
+    let mut results = Vec::new();
+    for (id, properties) in accepted {
+        b.writes
+            .push((id.clone(), Value::Object(properties.clone())));
+        results.push(json!({"id": id, "properties": properties, "archived": false}));
+    }
+    let mut answer = json!({
+        "status": "COMPLETE",
+        "results": results,
+        "startedAt": "2026-11-20T10:00:00.000Z",
+        "completedAt": "2026-11-20T10:00:00.100Z",
+    });
+    if missing.is_empty() {
+        return axum::Json(answer).into_response();
+    }
+    answer["numErrors"] = json!(1);
+    answer["errors"] = json!([{
+        "status": "error",
+        "category": "OBJECT_NOT_FOUND",
+        "message": "Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid.",
+        "context": {"ids": missing},
+    }]);
+    (StatusCode::MULTI_STATUS, axum::Json(answer)).into_response()
+}
+
+/// HubSpot's 429 for the ten-secondly limit (no Retry-After).
+fn throttled() -> Response {
+    let mut r = (
+        StatusCode::TOO_MANY_REQUESTS,
+        axum::Json(json!({
+            "status": "error",
+            "message": "You have reached your ten_secondly_rolling limit.",
+            "errorType": "RATE_LIMIT",
+            "correlationId": "9d2c4b1a-3e5f-4a6b-8c7d-0e1f2a3b4c5d",
+            "policyName": "TEN_SECONDLY_ROLLING",
+        })),
+    )
+        .into_response();
+    for (k, v) in [
+        ("X-HubSpot-RateLimit-Interval-Milliseconds", "10000"),
+        ("X-HubSpot-RateLimit-Max", "100"),
+        ("X-HubSpot-RateLimit-Remaining", "0"),
+    ] {
+        r.headers_mut().insert(k, v.parse().unwrap());
+    }
+    r
+}
+
+/// `POST /oauth/v1/token` (form): `grant_type=refresh_token`, the app's
+/// `client_id` and `client_secret`, the install's `refresh_token`. Answers a
+/// new access token valid `expires_in` seconds, or 400 BAD_REFRESH_TOKEN /
+/// BAD_CLIENT_ID. Slow on purpose (200 ms), so that callers racing for a
+/// token overlap.
+async fn issue_token(State(books): State<Arc<Mutex<Books>>>, body: String) -> Response {
+    let form: BTreeMap<String, String> = form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let mut b = books.lock().unwrap();
+    let Some(oauth) = b.oauth.clone() else {
+        return (StatusCode::NOT_FOUND, "no OAuth app").into_response();
+    };
+    let bad = |status: &str, message: &str| {
+        (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"status": status, "message": message,
+                "correlationId": "0b1d4e5f-8a7b-6c5d-4e3f-2a1b4f3a9c2e"})),
+        )
+            .into_response()
+    };
+    if form.get("grant_type").map(String::as_str) != Some("refresh_token") {
+        return bad("BAD_GRANT_TYPE", "grant_type must be refresh_token");
+    }
+    if form.get("client_id") != Some(&oauth.client_id)
+        || form.get("client_secret") != Some(&oauth.client_secret)
+    {
+        return bad(
+            "BAD_CLIENT_ID",
+            "missing or invalid client_id or client_secret",
+        );
+    }
+    if form.get("refresh_token") != Some(&oauth.refresh_token) {
+        return bad("BAD_REFRESH_TOKEN", "missing or unknown refresh token");
+    }
+    b.refreshes += 1;
+    let access = format!("oauth-access-{}", b.refreshes);
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(oauth.expires_in);
+    b.access_tokens.push((access.clone(), until));
+    axum::Json(json!({
+        "token_type": "bearer",
+        "refresh_token": oauth.refresh_token,
+        "access_token": access,
+        "expires_in": oauth.expires_in,
     }))
     .into_response()
 }
@@ -239,6 +418,8 @@ impl FakeHubSpot {
                     "/crm/v3/objects/contacts/{id}",
                     get(read_contact).patch(update_contact),
                 )
+                .route("/crm/v3/objects/contacts/batch/update", post(batch_update))
+                .route("/oauth/v1/token", post(issue_token))
                 .with_state(state)
         });
         FakeHubSpot {
@@ -246,6 +427,22 @@ impl FakeHubSpot {
             books,
             _served: served,
         }
+    }
+
+    /// Take OAuth access tokens from `app` only (no private app token).
+    pub fn with_oauth(self, app: OAuthApp) -> FakeHubSpot {
+        self.books.lock().unwrap().oauth = Some(app);
+        self
+    }
+
+    /// Access tokens the token endpoint issued.
+    pub fn refreshes(&self) -> usize {
+        self.books.lock().unwrap().refreshes
+    }
+
+    /// Batch updates accepted.
+    pub fn batches(&self) -> usize {
+        self.books.lock().unwrap().batches
     }
 
     /// A contact the API answers reads of.

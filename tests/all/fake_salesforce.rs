@@ -31,6 +31,11 @@ struct Org {
     sessions: BTreeMap<String, usize>,
     tokens_issued: usize,
     writes: Vec<(String, Value)>,
+    /// Sforce-Limit-Info's api-usage: requests so far and the allocation.
+    api_used: u64,
+    api_allowed: u64,
+    collections: usize,
+    all_or_none_calls: usize,
 }
 
 pub struct FakeSalesforce {
@@ -82,54 +87,46 @@ async fn token(State(org): State<Arc<Mutex<Org>>>, body: String) -> Response {
     .into_response()
 }
 
-async fn update_lead(
-    State(org): State<Arc<Mutex<Org>>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: String,
-) -> Response {
-    let mut o = org.lock().unwrap();
+/// Spend one use of the request's session; false when it is expired or unknown.
+fn session_ok(o: &mut Org, headers: &HeaderMap) -> bool {
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default()
-        .to_string();
-    match o.sessions.get_mut(&token) {
-        Some(left) if *left > 0 => *left -= 1,
-        _ => {
-            return errors(
-                StatusCode::UNAUTHORIZED,
-                "INVALID_SESSION_ID",
-                "Session expired or invalid",
-                &[],
-            );
+        .unwrap_or_default();
+    match o.sessions.get_mut(token) {
+        Some(left) if *left > 0 => {
+            *left -= 1;
+            true
         }
+        _ => false,
     }
+}
+
+/// Update Lead `id` with `fields` as the org would: (status, errorCode,
+/// message, fields) when it refuses.
+fn apply(
+    o: &mut Org,
+    id: &str,
+    mut fields: serde_json::Map<String, Value>,
+    headers: &HeaderMap,
+) -> Result<(), (StatusCode, &'static str, String, Vec<&'static str>)> {
     if !id.starts_with("00Q") || !(id.len() == 15 || id.len() == 18) {
-        return errors(
+        return Err((
             StatusCode::NOT_FOUND,
             "NOT_FOUND",
-            "The requested resource does not exist",
-            &[],
-        );
+            "The requested resource does not exist".into(),
+            vec![],
+        ));
     }
-    let Ok(Value::Object(mut fields)) = serde_json::from_str::<Value>(&body) else {
-        return errors(
-            StatusCode::BAD_REQUEST,
-            "JSON_PARSER_ERROR",
-            "Unexpected character",
-            &[],
-        );
-    };
     if let Some(owner) = fields.get("OwnerId").and_then(Value::as_str) {
         if !(owner.starts_with("005") || owner.starts_with("00G")) {
-            return errors(
+            return Err((
                 StatusCode::BAD_REQUEST,
                 "MALFORMED_ID",
-                &format!("Owner ID: id value of incorrect type: {owner}"),
-                &["OwnerId"],
-            );
+                format!("Owner ID: id value of incorrect type: {owner}"),
+                vec!["OwnerId"],
+            ));
         }
     }
     let auto_assign = headers
@@ -140,8 +137,121 @@ async fn update_lead(
         // The org's active assignment rule runs and takes the lead.
         fields.insert("OwnerId".into(), json!("00G5g000001RuleQAA"));
     }
-    o.writes.push((id, Value::Object(fields)));
-    StatusCode::NO_CONTENT.into_response()
+    o.writes.push((id.to_string(), Value::Object(fields)));
+    Ok(())
+}
+
+/// Every answer says how much of the daily allocation is used.
+fn with_limit_info(o: &mut Org, mut r: Response) -> Response {
+    o.api_used += 1;
+    let info = format!("api-usage={}/{}", o.api_used, o.api_allowed);
+    r.headers_mut()
+        .insert("Sforce-Limit-Info", info.parse().unwrap());
+    r
+}
+
+async fn update_lead(
+    State(org): State<Arc<Mutex<Org>>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let mut o = org.lock().unwrap();
+    if !session_ok(&mut o, &headers) {
+        return errors(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_SESSION_ID",
+            "Session expired or invalid",
+            &[],
+        );
+    }
+    let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(&body) else {
+        return errors(
+            StatusCode::BAD_REQUEST,
+            "JSON_PARSER_ERROR",
+            "Unexpected character",
+            &[],
+        );
+    };
+    let answer = match apply(&mut o, &id, fields, &headers) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err((status, code, message, fields)) => errors(status, code, &message, &fields),
+    };
+    with_limit_info(&mut o, answer)
+}
+
+/// `PATCH /services/data/v60.0/composite/sobjects`: `{"allOrNone": false,
+/// "records": [{"attributes": {"type": "Lead"}, "id", …fields}]}`, at most
+/// 200; 200 with one `{id, success, errors: [{statusCode, message,
+/// fields}]}` per record, in order.
+async fn update_collection(
+    State(org): State<Arc<Mutex<Org>>>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let mut o = org.lock().unwrap();
+    if !session_ok(&mut o, &headers) {
+        return errors(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_SESSION_ID",
+            "Session expired or invalid",
+            &[],
+        );
+    }
+    let doc = serde_json::from_str::<Value>(&body).unwrap_or_default();
+    let Some(records) = doc.get("records").and_then(Value::as_array).cloned() else {
+        return errors(
+            StatusCode::BAD_REQUEST,
+            "JSON_PARSER_ERROR",
+            "records is required",
+            &[],
+        );
+    };
+    if records.len() > 200 {
+        return errors(
+            StatusCode::BAD_REQUEST,
+            "EXCEEDED_ID_LIMIT",
+            "record limit reached. cannot submit more than 200 records into this call",
+            &[],
+        );
+    }
+    if doc.get("allOrNone") != Some(&json!(false)) {
+        o.all_or_none_calls += 1;
+    }
+    o.collections += 1;
+    let mut results = Vec::new();
+    for record in records {
+        let Value::Object(mut fields) = record else {
+            return errors(
+                StatusCode::BAD_REQUEST,
+                "JSON_PARSER_ERROR",
+                "a record is an object",
+                &[],
+            );
+        };
+        let id = fields
+            .remove("id")
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let typed = fields
+            .remove("attributes")
+            .and_then(|a| a.get("type").cloned());
+        if typed != Some(json!("Lead")) {
+            return errors(
+                StatusCode::BAD_REQUEST,
+                "INVALID_TYPE",
+                "attributes.type is required",
+                &[],
+            );
+        }
+        results.push(match apply(&mut o, &id, fields, &headers) {
+            Ok(()) => json!({"id": id, "success": true, "errors": []}),
+            Err((_, code, message, fields)) => json!({"success": false, "errors": [
+                {"statusCode": code, "message": message, "fields": fields}]}),
+        });
+    }
+    let answer = axum::Json(Value::Array(results)).into_response();
+    with_limit_info(&mut o, answer)
 }
 
 impl FakeSalesforce {
@@ -150,6 +260,7 @@ impl FakeSalesforce {
             client_id: client_id.into(),
             client_secret: client_secret.into(),
             session_uses,
+            api_allowed: 15_000,
             ..Org::default()
         }));
         let state = org.clone();
@@ -162,6 +273,10 @@ impl FakeSalesforce {
                     "/services/data/v60.0/sobjects/Lead/{id}",
                     patch(update_lead),
                 )
+                .route(
+                    "/services/data/v60.0/composite/sobjects",
+                    patch(update_collection),
+                )
                 .with_state(state)
         });
         FakeSalesforce {
@@ -169,6 +284,19 @@ impl FakeSalesforce {
             org,
             _served: served,
         }
+    }
+
+    /// sObject Collections requests accepted, and those without
+    /// `allOrNone: false`.
+    pub fn collections(&self) -> (usize, usize) {
+        let o = self.org.lock().unwrap();
+        (o.collections, o.all_or_none_calls)
+    }
+
+    /// Make the org's usage `used` of `allowed` (Sforce-Limit-Info).
+    pub fn set_api_usage(&self, used: u64, allowed: u64) {
+        let mut o = self.org.lock().unwrap();
+        (o.api_used, o.api_allowed) = (used, allowed);
     }
 
     pub fn tokens_issued(&self) -> usize {

@@ -12,6 +12,7 @@ mod fake_salesforce;
 
 mod bulk;
 mod cli;
+mod crm;
 mod layout;
 mod sandbox;
 mod sdk_outside;

@@ -1564,6 +1564,8 @@ fn decisions_are_written_back_to_hubspot_paced_through_a_rate_limit() {
     let writes = crm.wait_for_writes(3, 90);
     assert_eq!(writes.len(), 3, "{writes:?}");
     assert_eq!(crm.throttled(), 2);
+    // The three were waiting together when the pause ended: one batch update.
+    assert_eq!(crm.batches(), 1);
     let by_id: std::collections::BTreeMap<&str, &Value> =
         writes.iter().map(|(id, p)| (id.as_str(), p)).collect();
     assert_eq!(by_id["555"]["leadwire_score"], "20");
@@ -1847,6 +1849,8 @@ score = "Lead_Score__c""#
         );
         assert_eq!(r.status, 200, "{r:?}");
         assert!(r.body.contains("<Ack>true</Ack>"), "{}", r.body);
+        // The first write spends the first session.
+        assert_eq!(org.wait_for_writes(n + 1, 30).len(), n + 1);
     }
     let writes = org.wait_for_writes(2, 30);
     assert_eq!(writes.len(), 2, "{writes:?}");

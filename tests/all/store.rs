@@ -140,7 +140,9 @@ impl Db {
                 "idempotency",
                 "lead_snapshots",
                 "outbox",
+                "outbox_written",
                 "plugin_state",
+                "rate_windows",
                 "schema_version"
             ],
             "the store's tables should be in the test's own schema {schema}"
@@ -924,6 +926,8 @@ contract!(
     outbox_writes_commit_with_the_decision_and_coalesce,
     outbox_rows_are_leased_settled_retried_and_taken_over,
     outbox_writes_to_one_record_are_delivered_in_order,
+    outbox_writes_only_what_changed,
+    outbox_rate_counts_are_shared_by_replicas,
     outbox_concurrent_workers_claim_each_row_once,
 );
 
@@ -981,12 +985,16 @@ fn outbox_rows_are_leased_settled_retried_and_taken_over(db: &Db) {
     let now = DECIDED_MS + 1_000;
     let lease = 30_000;
     assert!(
-        db.claim_outbox(DECIDED_MS - 1, lease, 10)
+        db.claim_outbox("hs", DECIDED_MS - 1, lease, 10)
             .unwrap()
             .is_empty(),
         "not due yet"
     );
-    let claimed = db.claim_outbox(now, lease, 10).unwrap();
+    assert!(
+        db.claim_outbox("other", now, lease, 10).unwrap().is_empty(),
+        "another connection's worker takes none"
+    );
+    let claimed = db.claim_outbox("hs", now, lease, 10).unwrap();
     assert_eq!(claimed.len(), 2);
     assert!(
         claimed
@@ -994,30 +1002,45 @@ fn outbox_rows_are_leased_settled_retried_and_taken_over(db: &Db) {
             .all(|r| r.status == "inflight" && r.attempts == 1)
     );
     assert!(
-        db.claim_outbox(now, lease, 10).unwrap().is_empty(),
+        db.claim_outbox("hs", now, lease, 10).unwrap().is_empty(),
         "leased"
     );
-    let (a, b) = (claimed[0].id, claimed[1].id);
+    let (a, b) = (&claimed[0], &claimed[1]);
     let retry = Settled::Retry {
         at_ms: now + 5_000,
         error: "429 TEN_SECONDLY_ROLLING".into(),
     };
-    db.settle_outbox(a, &retry, now).unwrap();
-    db.settle_outbox(b, &Settled::Done, now).unwrap();
-    assert!(db.claim_outbox(now + 1_000, lease, 10).unwrap().is_empty());
-    let again = db.claim_outbox(now + 6_000, lease, 10).unwrap();
-    assert_eq!((again.len(), again[0].id, again[0].attempts), (1, a, 2));
+    assert!(db.settle_outbox(a, &retry, now).unwrap());
+    assert!(db.settle_outbox(b, &Settled::Done, now).unwrap());
+    assert!(
+        !db.settle_outbox(b, &Settled::Done, now).unwrap(),
+        "settled once"
+    );
+    assert!(
+        db.claim_outbox("hs", now + 1_000, lease, 10)
+            .unwrap()
+            .is_empty()
+    );
+    let again = db.claim_outbox("hs", now + 6_000, lease, 10).unwrap();
+    assert_eq!((again.len(), again[0].id, again[0].attempts), (1, a.id, 2));
     assert_eq!(
         again[0].last_error.as_deref(),
         Some("429 TEN_SECONDLY_ROLLING")
     );
-    // The worker died: once its lease runs out another takes the row over.
-    let taken = db.claim_outbox(now + 6_000 + lease + 1, lease, 10).unwrap();
+    // The worker stalled: once its lease runs out another takes the row over,
+    // and the stalled worker's late answer is not recorded.
+    let taken = db
+        .claim_outbox("hs", now + 6_000 + lease + 1, lease, 10)
+        .unwrap();
     assert_eq!((taken.len(), taken[0].attempts), (1, 3));
+    assert!(
+        !db.settle_outbox(&again[0], &Settled::Done, now).unwrap(),
+        "a lease that ran out settles nothing"
+    );
     let dead = Settled::Dead {
         error: "400 {\"category\":\"VALIDATION_ERROR\"}".into(),
     };
-    db.settle_outbox(a, &dead, now).unwrap();
+    assert!(db.settle_outbox(&taken[0], &dead, now).unwrap());
     let rows = db.outbox(Some("dead"), 10).unwrap();
     assert_eq!(rows.len(), 1);
     assert!(
@@ -1027,25 +1050,26 @@ fn outbox_rows_are_leased_settled_retried_and_taken_over(db: &Db) {
             .unwrap()
             .contains("VALIDATION_ERROR")
     );
-    assert!(db.retry_outbox(a, now + 100_000).unwrap());
+    assert!(db.retry_outbox(a.id, now + 100_000).unwrap());
     assert!(
-        !db.retry_outbox(b, now).unwrap(),
+        !db.retry_outbox(b.id, now).unwrap(),
         "a delivered row stays done"
     );
-    let retried = db.claim_outbox(now + 100_000, lease, 10).unwrap();
+    let retried = db.claim_outbox("hs", now + 100_000, lease, 10).unwrap();
     assert_eq!((retried.len(), retried[0].attempts), (1, 1));
     // A rate limit's wait does not count as an attempt.
     let later = Settled::Later {
         at_ms: now + 100_000,
         error: "429".into(),
     };
-    db.settle_outbox(a, &later, now).unwrap();
-    assert_eq!(db.outbox_row(a).unwrap().unwrap().attempts, 0);
-    db.settle_outbox(a, &dead, now).unwrap();
-    assert!(db.drop_outbox(a).unwrap());
-    assert_eq!(db.outbox_row(a).unwrap(), None);
-    assert!(!db.drop_outbox(b).unwrap(), "a delivered row is history");
-    assert_eq!(db.outbox_row(b).unwrap().unwrap().status, "done");
+    assert!(db.settle_outbox(&retried[0], &later, now).unwrap());
+    assert_eq!(db.outbox_row(a.id).unwrap().unwrap().attempts, 0);
+    let last = db.claim_outbox("hs", now + 100_000, lease, 10).unwrap();
+    assert!(db.settle_outbox(&last[0], &dead, now).unwrap());
+    assert!(db.drop_outbox(a.id).unwrap());
+    assert_eq!(db.outbox_row(a.id).unwrap(), None);
+    assert!(!db.drop_outbox(b.id).unwrap(), "a delivered row is history");
+    assert_eq!(db.outbox_row(b.id).unwrap().unwrap().status, "done");
 }
 
 fn outbox_writes_to_one_record_are_delivered_in_order(db: &Db) {
@@ -1053,15 +1077,69 @@ fn outbox_writes_to_one_record_are_delivered_in_order(db: &Db) {
     db.record_with_writes("hubspot", "k1", &d1, &[write("L1", json!({"s": 1}))])
         .unwrap();
     let now = DECIDED_MS + 1_000;
-    let first = db.claim_outbox(now, 30_000, 10).unwrap();
+    let first = db.claim_outbox("hs", now, 30_000, 10).unwrap();
     // A new write while the first is in flight waits behind it.
     let d2 = decision("d2", "L1", "2026-11-20T10:00:00Z");
     db.record_with_writes("hubspot", "k2", &d2, &[write("L1", json!({"s": 2}))])
         .unwrap();
-    assert!(db.claim_outbox(now, 30_000, 10).unwrap().is_empty());
-    db.settle_outbox(first[0].id, &Settled::Done, now).unwrap();
-    let second = db.claim_outbox(now, 30_000, 10).unwrap();
+    assert!(db.claim_outbox("hs", now, 30_000, 10).unwrap().is_empty());
+    db.settle_outbox(&first[0], &Settled::Done, now).unwrap();
+    let second = db.claim_outbox("hs", now, 30_000, 10).unwrap();
     assert_eq!(second[0].payload, json!({"properties": {"s": 2}}));
+}
+
+fn outbox_writes_only_what_changed(db: &Db) {
+    let now = DECIDED_MS + 1_000;
+    let record = |key: &str, properties: serde_json::Value| {
+        let d = decision(&format!("d-{key}"), "L1", "2026-11-20T10:00:00Z");
+        db.record_with_writes("hubspot", key, &d, &[write("L1", properties)])
+            .unwrap();
+    };
+    record("k1", json!({"hubspot_owner_id": "1", "score": "10"}));
+    let first = db.claim_outbox("hs", now, 30_000, 10).unwrap();
+    db.settle_outbox(&first[0], &Settled::Done, now).unwrap();
+    // The same values again: nothing to write.
+    record("k2", json!({"hubspot_owner_id": "1", "score": "10"}));
+    assert!(db.outbox(Some("pending"), 10).unwrap().is_empty());
+    // A new score: only the score.
+    record("k3", json!({"hubspot_owner_id": "1", "score": "30"}));
+    let second = db.claim_outbox("hs", now, 30_000, 10).unwrap();
+    assert_eq!(second[0].payload, json!({"properties": {"score": "30"}}));
+    // That write failed for good: the next decision writes everything again.
+    let dead = Settled::Dead {
+        error: "400".into(),
+    };
+    db.settle_outbox(&second[0], &dead, now).unwrap();
+    record("k4", json!({"hubspot_owner_id": "1", "score": "30"}));
+    let third = db.claim_outbox("hs", now, 30_000, 10).unwrap();
+    assert_eq!(
+        third[0].payload,
+        json!({"properties": {"hubspot_owner_id": "1", "score": "30"}})
+    );
+}
+
+fn outbox_rate_counts_are_shared_by_replicas(db: &Db) {
+    let (a, b) = (db.shared(), db.open_again());
+    let window = 10_000;
+    let start = DECIDED_MS - DECIDED_MS.rem_euclid(window) + 1;
+    let mut waits = Vec::new();
+    for i in 0..6 {
+        let store = if i % 2 == 0 { &a } else { &b };
+        waits.push(store.take_rate("hs", window, 4, start).unwrap());
+    }
+    if db.url.starts_with("sqlite") {
+        // One process owns the file: its own pacing is all there is.
+        assert_eq!(waits, [0; 6]);
+        return;
+    }
+    assert_eq!(&waits[..4], &[0; 4], "four fit in the window");
+    assert!(waits[4] > 0 && waits[5] > 0, "{waits:?}");
+    // Just into the next window, the last one still weighs 3 of its 4.
+    assert_eq!(a.take_rate("hs", window, 4, start + window).unwrap(), 0);
+    assert!(b.take_rate("hs", window, 4, start + window).unwrap() > 0);
+    // Far on, it has room again; another connection has its own count.
+    assert_eq!(a.take_rate("hs", window, 4, start + 3 * window).unwrap(), 0);
+    assert_eq!(b.take_rate("pd", window, 4, start).unwrap(), 0);
 }
 
 fn outbox_concurrent_workers_claim_each_row_once(db: &Db) {
@@ -1080,7 +1158,9 @@ fn outbox_concurrent_workers_claim_each_row_once(db: &Db) {
                 start.wait();
                 let mut mine = Vec::new();
                 loop {
-                    let rows = store.claim_outbox(DECIDED_MS + 1, 600_000, 7).unwrap();
+                    let rows = store
+                        .claim_outbox("hs", DECIDED_MS + 1, 600_000, 7)
+                        .unwrap();
                     if rows.is_empty() {
                         return mine;
                     }

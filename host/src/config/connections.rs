@@ -9,15 +9,27 @@ use toml::Spanned;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectionConfig {
-    /// `hubspot`, `pipedrive` or `salesforce`.
+    /// `hubspot`, `pipedrive`, `salesforce` or `webhook`.
     pub kind: Spanned<String>,
     /// The environment variable holding the access token (a HubSpot private
     /// app's token, a Pipedrive API token), never the token itself.
     pub token_env: Option<String>,
-    /// Salesforce: the environment variables holding the connected app's
-    /// consumer key and secret (OAuth client credentials).
+    /// OAuth (HubSpot, Pipedrive): the environment variable holding the
+    /// refresh token the app's install gave; with `client_id_env` and
+    /// `client_secret_env`, instead of `token_env`.
+    pub refresh_token_env: Option<String>,
+    /// The environment variables holding the app's client id and secret
+    /// (Salesforce: the connected app's consumer key and secret, for the
+    /// client-credentials flow; HubSpot, Pipedrive: for refreshing tokens).
     pub client_id_env: Option<String>,
     pub client_secret_env: Option<String>,
+    /// The OAuth token endpoint (default: the vendor's; a test's fake).
+    pub token_url: Option<String>,
+    /// `webhook`: where decisions are POSTed.
+    pub url: Option<String>,
+    /// `webhook`: the environment variable holding the signing secret
+    /// (Standard Webhooks: `whsec_` and base64, or any text).
+    pub secret_env: Option<String>,
     /// Salesforce: the REST API version (default v60.0).
     pub api_version: Option<String>,
     /// The API's origin (default: the vendor's; a sandbox or a test's fake).
@@ -48,7 +60,7 @@ fn ten_attempts() -> u32 {
     10
 }
 
-pub const KINDS: [&str; 3] = ["hubspot", "pipedrive", "salesforce"];
+pub const KINDS: [&str; 4] = ["hubspot", "pipedrive", "salesforce", "webhook"];
 
 /// `[sources.NAME.read]`: fetch the record from the CRM before deciding when
 /// the event (and the snapshot) lack what the pipeline reads.

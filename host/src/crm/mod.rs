@@ -3,8 +3,10 @@
 //! and the service (reads before deciding).
 
 pub mod hubspot;
+pub mod oauth;
 pub mod pipedrive;
 pub mod salesforce;
+pub mod webhook;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::AtomicI64;
@@ -15,9 +17,12 @@ use serde_json::Value as Json;
 
 use crate::config::{Config, ReadConfig, ReadWhen};
 use crate::lead::LeadDoc;
+use crate::store::{OutboxRow, Store};
 use hubspot::HubSpot;
+use oauth::{ClientAuth, Credential, RefreshGrant};
 use pipedrive::Pipedrive;
 use salesforce::Salesforce;
+use webhook::Webhook;
 
 /// What a delivery attempt came to.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,16 +67,43 @@ pub enum Client {
     HubSpot(HubSpot),
     Pipedrive(Pipedrive),
     Salesforce(Salesforce),
+    Webhook(Webhook),
 }
 
 impl Client {
-    /// Write `payload` (in this vendor's terms, see
-    /// [`crate::outbox::WriteBack`]) to `record`.
-    pub fn write(&self, record: &str, payload: &Json) -> Delivery {
+    /// Write each row's payload (in this vendor's terms, see
+    /// [`crate::outbox::WriteBack`]) to its record, in one request where the
+    /// API takes a batch; one delivery per row, in order. At most
+    /// [`batch_size`](Client::batch_size) rows, no two of one record.
+    pub fn write(&self, rows: &[OutboxRow]) -> Vec<Delivery> {
         match self {
-            Client::HubSpot(c) => c.update_contact(record, payload),
-            Client::Pipedrive(c) => c.update_person(record, payload),
-            Client::Salesforce(c) => c.update_lead(record, payload),
+            Client::HubSpot(c) => c.update_contacts(rows),
+            Client::Pipedrive(c) => rows
+                .iter()
+                .map(|r| c.update_person(&r.record, &r.payload))
+                .collect(),
+            Client::Salesforce(c) => c.update_leads(rows),
+            Client::Webhook(c) => rows.iter().map(|r| c.post(r)).collect(),
+        }
+    }
+
+    /// The most rows one request writes (HubSpot batch update takes 100
+    /// inputs, Salesforce sObject Collections 200; Pipedrive has no batch).
+    pub fn batch_size(&self) -> usize {
+        match self {
+            Client::HubSpot(_) => hubspot::BATCH,
+            Client::Pipedrive(_) | Client::Webhook(_) => 1,
+            Client::Salesforce(_) => salesforce::BATCH,
+        }
+    }
+
+    /// Whether the CRM said, besides the answers, that the connection should
+    /// hold back (Salesforce's `Sforce-Limit-Info` near the daily
+    /// allocation): how long, and why. Asked once after each request.
+    pub fn take_pause(&self) -> Option<(Duration, String)> {
+        match self {
+            Client::Salesforce(c) => c.take_pause(),
+            _ => None,
         }
     }
 }
@@ -82,16 +114,71 @@ pub struct Connections {
 }
 
 pub struct Connection {
+    name: String,
     pub client: Client,
     pub max_attempts: u32,
-    pub limiter: Limiter,
+    limiter: Limiter,
+    /// The store the replicas share, to pace requests across them (None: this
+    /// process alone paces them).
+    shared: Option<Arc<dyn Store>>,
     /// No delivery before this (ms since the epoch): the CRM asked to wait.
     pub paused_until: AtomicI64,
 }
 
+/// How long one pacing wait may be before the store is asked again.
+const PACE_STEP: Duration = Duration::from_millis(250);
+
+impl Connection {
+    /// Wait until one more request fits the connection's rate, in this
+    /// process and across every replica on the shared store.
+    pub fn acquire(&self) {
+        self.limiter.acquire();
+        while let Some(wait) = self.shared_wait() {
+            std::thread::sleep(wait);
+        }
+    }
+
+    /// [`acquire`](Connection::acquire), giving up after `within` (a read on
+    /// the webhook's path cannot wait long): whether the request may go.
+    pub fn acquire_within(&self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        if !self.limiter.acquire_before(deadline) {
+            return false;
+        }
+        while let Some(wait) = self.shared_wait() {
+            if Instant::now() + wait > deadline {
+                return false;
+            }
+            std::thread::sleep(wait);
+        }
+        true
+    }
+
+    /// How long to wait before one more request may go by the shared count
+    /// (None: it may go, and is counted). A store that cannot count does
+    /// not stop a delivery: this process's own pacing still holds.
+    fn shared_wait(&self) -> Option<Duration> {
+        let store = self.shared.as_ref()?;
+        let window = i64::try_from(self.limiter.window.as_millis()).unwrap_or(10_000);
+        let now = chrono::Utc::now().timestamp_millis();
+        match store.take_rate(&self.name, window, self.limiter.limit as u32, now) {
+            Ok(0) => None,
+            Ok(ms) => Some(Duration::from_millis(ms.unsigned_abs()).min(PACE_STEP)),
+            Err(e) => {
+                tracing::warn!("connection {}: cannot count a request: {e}", self.name);
+                None
+            }
+        }
+    }
+}
+
 impl Connections {
-    /// Every `[connections.NAME]`, its token read from the environment.
-    pub fn from_config(config: &Config) -> Result<Connections, String> {
+    /// Every `[connections.NAME]`, its token read from the environment;
+    /// `shared` the store whose count paces requests across replicas.
+    pub fn from_config(
+        config: &Config,
+        shared: Option<Arc<dyn Store>>,
+    ) -> Result<Connections, String> {
         let mut by_name = BTreeMap::new();
         for (name, c) in &config.connections {
             let secret = |option: &str, env: &Option<String>, what: &str| {
@@ -135,23 +222,62 @@ impl Connections {
                         timeout,
                     ))
                 }
-                "pipedrive" => Client::Pipedrive(Pipedrive::new(
-                    c.base_url.as_deref(),
-                    secret("token_env", &c.token_env, "its access token")?,
-                    timeout,
-                )),
-                _ => Client::HubSpot(HubSpot::new(
-                    c.base_url.as_deref(),
-                    secret("token_env", &c.token_env, "its access token")?,
-                    timeout,
-                )),
+                "webhook" => {
+                    let url = c.url.as_deref().ok_or_else(|| {
+                        format!("connections.{name}: set url (where decisions are POSTed)")
+                    })?;
+                    Client::Webhook(Webhook::new(
+                        url,
+                        &secret("secret_env", &c.secret_env, "the signing secret")?,
+                        timeout,
+                    ))
+                }
+                kind => {
+                    // A token, or an OAuth refresh token with the app's client.
+                    let credential = if c.token_env.is_some() || c.refresh_token_env.is_none() {
+                        Credential::Fixed(secret("token_env", &c.token_env, "its access token")?)
+                    } else {
+                        let (url, auth) = if kind == "pipedrive" {
+                            (pipedrive::DEFAULT_TOKEN_URL.to_string(), ClientAuth::Basic)
+                        } else {
+                            (HubSpot::token_url(c.base_url.as_deref()), ClientAuth::Form)
+                        };
+                        Credential::Refreshed(RefreshGrant::new(
+                            c.token_url.clone().unwrap_or(url),
+                            secret("client_id_env", &c.client_id_env, "the app's client id")?,
+                            secret(
+                                "client_secret_env",
+                                &c.client_secret_env,
+                                "the app's client secret",
+                            )?,
+                            secret(
+                                "refresh_token_env",
+                                &c.refresh_token_env,
+                                "the refresh token",
+                            )?,
+                            auth,
+                            timeout,
+                        ))
+                    };
+                    if kind == "pipedrive" {
+                        Client::Pipedrive(Pipedrive::new(
+                            c.base_url.as_deref(),
+                            credential,
+                            timeout,
+                        ))
+                    } else {
+                        Client::HubSpot(HubSpot::new(c.base_url.as_deref(), credential, timeout))
+                    }
+                }
             };
             by_name.insert(
                 name.clone(),
                 Arc::new(Connection {
+                    name: name.clone(),
                     client,
                     max_attempts: c.max_attempts.max(1),
                     limiter: Limiter::new(c.requests_per_10s.max(1), Duration::from_secs(10)),
+                    shared: shared.clone(),
                     paused_until: AtomicI64::new(0),
                 }),
             );
@@ -165,6 +291,10 @@ impl Connections {
 
     pub fn get(&self, name: &str) -> Option<&Arc<Connection>> {
         self.by_name.get(name)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.by_name.keys().map(String::as_str)
     }
 }
 
@@ -186,6 +316,12 @@ impl Limiter {
 
     /// Wait until one more request fits, and count it.
     pub fn acquire(&self) {
+        self.acquire_before(Instant::now() + Duration::from_secs(86_400 * 365));
+    }
+
+    /// Wait until one more request fits, and count it; false (nothing
+    /// counted) if it would not fit before `deadline`.
+    pub fn acquire_before(&self, deadline: Instant) -> bool {
         loop {
             let wait = {
                 let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
@@ -198,10 +334,13 @@ impl Limiter {
                 }
                 if sent.len() < self.limit {
                     sent.push_back(now);
-                    return;
+                    return true;
                 }
                 self.window.saturating_sub(now.duration_since(sent[0]))
             };
+            if Instant::now() + wait > deadline {
+                return false;
+            }
             std::thread::sleep(wait.max(Duration::from_millis(1)));
         }
     }
@@ -240,7 +379,32 @@ impl Reader {
         let Client::HubSpot(client) = &self.connection.client else {
             return Err("reading before deciding is built for HubSpot connections only".into());
         };
-        let got = client.get_contact(record, &self.properties, self.timeout)?;
+        // Pacing counts against the read's own time: a read that cannot go
+        // soon enough fails, and the CRM retries the event.
+        let started = Instant::now();
+        if !self.connection.acquire_within(self.timeout / 2) {
+            return Err(format!(
+                "the connection {} is at its rate limit: no read within {} ms",
+                self.connection.name,
+                (self.timeout / 2).as_millis()
+            ));
+        }
+        if self
+            .connection
+            .paused_until
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > chrono::Utc::now().timestamp_millis()
+        {
+            return Err(format!(
+                "the connection {} is paused: the CRM asked to wait",
+                self.connection.name
+            ));
+        }
+        let left = self
+            .timeout
+            .saturating_sub(started.elapsed())
+            .max(Duration::from_millis(1));
+        let got = client.get_contact(record, &self.properties, left)?;
         Ok(got.map(|properties| {
             let mut lead = hubspot_lead(record, &properties);
             // Every property asked for is known now, if only as empty.

@@ -10,52 +10,68 @@ use std::time::Duration;
 use serde_json::Value as Json;
 
 use super::Delivery;
+use super::oauth::Credential;
 
 pub struct Pipedrive {
-    base_url: String,
-    token: String,
+    /// The configured origin; with OAuth and none configured, the company's
+    /// `api_domain` from the token answer.
+    base_url: Option<String>,
+    credential: Credential,
     agent: ureq::Agent,
 }
 
 pub const DEFAULT_BASE_URL: &str = "https://api.pipedrive.com";
+pub const DEFAULT_TOKEN_URL: &str = "https://oauth.pipedrive.com/oauth/token";
 
 impl Pipedrive {
-    pub fn new(base_url: Option<&str>, token: String, timeout: Duration) -> Pipedrive {
+    pub fn new(base_url: Option<&str>, credential: Credential, timeout: Duration) -> Pipedrive {
         let agent = super::agent(timeout);
         Pipedrive {
-            base_url: base_url
-                .unwrap_or(DEFAULT_BASE_URL)
-                .trim_end_matches('/')
-                .to_string(),
-            token,
+            base_url: base_url.map(|b| b.trim_end_matches('/').to_string()),
+            credential,
             agent,
         }
     }
 
-    /// Set `payload`'s fields on person `record`.
+    /// Set `payload`'s fields on person `record`. An API token goes in
+    /// `x-api-token`; an OAuth token as a bearer, tried once more with a
+    /// fresh one after a 401.
     pub fn update_person(&self, record: &str, payload: &Json) -> Delivery {
-        let url = format!(
-            "{}/api/v2/persons/{}",
-            self.base_url,
-            form_urlencoded::byte_serialize(record.as_bytes()).collect::<String>()
-        );
-        let sent = self
-            .agent
-            .patch(&url)
-            .header("x-api-token", &self.token)
-            .send_json(payload);
-        let mut response = match sent {
-            Ok(r) => r,
-            Err(e) => return Delivery::Failed(format!("PATCH {url}: {e}")),
-        };
-        let status = response.status().as_u16();
-        let reset = response
-            .headers()
-            .get("x-ratelimit-reset")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        let body = super::answer_text(&mut response);
-        answer(status, reset, &body)
+        let id = form_urlencoded::byte_serialize(record.as_bytes()).collect::<String>();
+        let mut stale: Option<String> = None;
+        loop {
+            let (token, access) = match self.credential.token(stale.as_deref()) {
+                Ok(t) => t,
+                Err(e) => return Delivery::Failed(e),
+            };
+            let base = self
+                .base_url
+                .clone()
+                .or_else(|| access.as_ref()?.api_domain.clone())
+                .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
+            let url = format!("{base}/api/v2/persons/{id}");
+            let request = self.agent.patch(&url);
+            let request = match access {
+                Some(_) => request.header("Authorization", &format!("Bearer {token}")),
+                None => request.header("x-api-token", &token),
+            };
+            let mut response = match request.send_json(payload) {
+                Ok(r) => r,
+                Err(e) => return Delivery::Failed(format!("PATCH {url}: {e}")),
+            };
+            let status = response.status().as_u16();
+            if status == 401 && self.credential.refreshes() && stale.is_none() {
+                stale = Some(token);
+                continue;
+            }
+            let reset = response
+                .headers()
+                .get("x-ratelimit-reset")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            let body = super::answer_text(&mut response);
+            return answer(status, reset, &body);
+        }
     }
 }
 

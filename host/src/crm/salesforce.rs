@@ -15,6 +15,7 @@ use std::time::Duration;
 use serde_json::Value as Json;
 
 use super::Delivery;
+use crate::store::OutboxRow;
 
 pub const DEFAULT_API_VERSION: &str = "v60.0";
 
@@ -28,7 +29,12 @@ pub struct Salesforce {
     /// and again after a 401. The lock makes concurrent callers share one
     /// refresh.
     session: Mutex<Option<(String, String)>>,
+    /// Why to hold back, when an answer said the allocation is nearly spent.
+    pause: Mutex<Option<String>>,
 }
+
+/// The most records one sObject Collections request takes.
+pub const BATCH: usize = 200;
 
 impl Salesforce {
     pub fn new(
@@ -46,6 +52,7 @@ impl Salesforce {
             api_version: api_version.unwrap_or(DEFAULT_API_VERSION).to_string(),
             agent,
             session: Mutex::new(None),
+            pause: Mutex::new(None),
         }
     }
 
@@ -96,42 +103,136 @@ impl Salesforce {
         Ok(fresh)
     }
 
-    /// Set `payload`'s fields (`{"OwnerId": "005…", …}`) on Lead `record`.
-    pub fn update_lead(&self, record: &str, payload: &Json) -> Delivery {
+    /// PATCH `body` to `path` (under `/services/data/vNN.0/`) with
+    /// `Sforce-Auto-Assign: FALSE`, replaying once on a fresh session after a
+    /// 401 INVALID_SESSION_ID: the status and body, or why it did not go.
+    fn patch(&self, path: &str, body: &Json) -> Result<(u16, String), String> {
         let mut stale = None;
         for _ in 0..2 {
-            let (token, instance) = match self.session(stale.as_deref()) {
-                Ok(s) => s,
-                // A token endpoint refusing the client is a configuration
-                // error, but it also answers 5xx when Salesforce is down:
-                // retry with backoff either way; the error says which.
-                Err(e) => return Delivery::Failed(e),
-            };
-            let url = format!(
-                "{instance}/services/data/{}/sobjects/Lead/{}",
-                self.api_version,
-                form_urlencoded::byte_serialize(record.as_bytes()).collect::<String>()
-            );
-            let sent = self
+            // A token endpoint refusing the client is a configuration error,
+            // but it also answers 5xx when Salesforce is down: retry with
+            // backoff either way; the error says which.
+            let (token, instance) = self.session(stale.as_deref())?;
+            let url = format!("{instance}/services/data/{}/{path}", self.api_version);
+            let mut response = self
                 .agent
                 .patch(&url)
                 .header("Authorization", &format!("Bearer {token}"))
                 .header("Sforce-Auto-Assign", "FALSE")
-                .send_json(payload);
-            let mut response = match sent {
-                Ok(r) => r,
-                Err(e) => return Delivery::Failed(format!("PATCH {url}: {e}")),
-            };
+                .send_json(body)
+                .map_err(|e| format!("PATCH {url}: {e}"))?;
             let status = response.status().as_u16();
-            let body = super::answer_text(&mut response);
-            if status == 401 && body.contains("INVALID_SESSION_ID") {
+            if let Some(info) = response.headers().get("sforce-limit-info") {
+                self.note_usage(info.to_str().unwrap_or_default());
+            }
+            let text = super::answer_text(&mut response);
+            if status == 401 && text.contains("INVALID_SESSION_ID") {
                 stale = Some(token);
                 continue;
             }
-            return answer(status, &body);
+            return Ok((status, text));
         }
-        Delivery::Failed("Salesforce refused a fresh session too (401 INVALID_SESSION_ID)".into())
+        Err("Salesforce refused a fresh session too (401 INVALID_SESSION_ID)".into())
     }
+
+    /// `Sforce-Limit-Info: api-usage=USED/ALLOWED`: at 90% of the org's daily
+    /// allocation, hold back (the rest is left to the org's other users).
+    fn note_usage(&self, info: &str) {
+        let Some((used, allowed)) = info
+            .split(',')
+            .filter_map(|part| part.trim().strip_prefix("api-usage="))
+            .find_map(|u| {
+                let (a, b) = u.split_once('/')?;
+                Some((a.trim().parse::<u64>().ok()?, b.trim().parse::<u64>().ok()?))
+            })
+        else {
+            return;
+        };
+        if allowed > 0 && used * 10 >= allowed * 9 {
+            let mut pause = self.pause.lock().unwrap_or_else(|p| p.into_inner());
+            *pause = Some(format!(
+                "Sforce-Limit-Info says api-usage={used}/{allowed}: 90% of the org's daily \
+                 API allocation is used"
+            ));
+        }
+    }
+
+    /// The pause the last answers asked for, once.
+    pub fn take_pause(&self) -> Option<(Duration, String)> {
+        let why = self
+            .pause
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()?;
+        // The allocation is a rolling 24 hours: look again in an hour.
+        Some((Duration::from_secs(3600), why))
+    }
+
+    /// Set `payload`'s fields (`{"OwnerId": "005…", …}`) on Lead `record`.
+    pub fn update_lead(&self, record: &str, payload: &Json) -> Delivery {
+        let path = format!(
+            "sobjects/Lead/{}",
+            form_urlencoded::byte_serialize(record.as_bytes()).collect::<String>()
+        );
+        match self.patch(&path, payload) {
+            Ok((status, body)) => answer(status, &body),
+            Err(e) => Delivery::Failed(e),
+        }
+    }
+
+    /// Set each row's fields on its Lead: one PATCH for a single row, else
+    /// one sObject Collections update (`allOrNone: false`), whose answer
+    /// lists a result per record in the order sent.
+    pub fn update_leads(&self, rows: &[OutboxRow]) -> Vec<Delivery> {
+        if rows.len() == 1 {
+            return vec![self.update_lead(&rows[0].record, &rows[0].payload)];
+        }
+        let records: Vec<Json> = rows
+            .iter()
+            .map(|r| {
+                let mut fields = r.payload.as_object().cloned().unwrap_or_default();
+                fields.insert("attributes".into(), serde_json::json!({"type": "Lead"}));
+                fields.insert("id".into(), Json::String(r.record.clone()));
+                Json::Object(fields)
+            })
+            .collect();
+        let body = serde_json::json!({"allOrNone": false, "records": records});
+        match self.patch("composite/sobjects", &body) {
+            Ok((200, text)) => collection_answer(rows.len(), &text),
+            Ok((status, text)) => vec![answer(status, &text); rows.len()],
+            Err(e) => vec![Delivery::Failed(e); rows.len()],
+        }
+    }
+}
+
+/// An sObject Collections answer: `[{"id", "success", "errors": [{"statusCode",
+/// "message", "fields"}]}]`, one per record in order. A locked row is
+/// retried; any other error is a dead letter.
+fn collection_answer(rows: usize, body: &str) -> Vec<Delivery> {
+    let results = serde_json::from_str::<Vec<Json>>(body).unwrap_or_default();
+    (0..rows)
+        .map(|i| match results.get(i) {
+            Some(r) if r.get("success").and_then(Json::as_bool) == Some(true) => Delivery::Done,
+            Some(r) => {
+                let errors = r.get("errors").cloned().unwrap_or_default();
+                let said = format!("Salesforce answered 200 for this record with {errors}");
+                let locked = errors.as_array().is_some_and(|e| {
+                    e.iter().any(|e| {
+                        e.get("statusCode").and_then(Json::as_str) == Some("UNABLE_TO_LOCK_ROW")
+                    })
+                });
+                if locked {
+                    Delivery::Failed(said)
+                } else {
+                    Delivery::Refused(said)
+                }
+            }
+            None => Delivery::Failed(format!(
+                "Salesforce answered 200 without a result for record {} of {rows}",
+                i + 1
+            )),
+        })
+        .collect()
 }
 
 fn answer(status: u16, body: &str) -> Delivery {
@@ -165,5 +266,36 @@ mod tests {
         let bad = r#"[{"message":"Owner ID: id value of incorrect type: 123","errorCode":"MALFORMED_ID","fields":["OwnerId"]}]"#;
         assert!(matches!(answer(400, bad), Delivery::Refused(e) if e.contains("MALFORMED_ID")));
         assert!(matches!(answer(503, ""), Delivery::Failed(_)));
+    }
+
+    #[test]
+    fn a_collection_answer_is_read_record_by_record() {
+        let body = r#"[{"id":"00Q1","success":true,"errors":[]},
+            {"success":false,"errors":[{"statusCode":"MALFORMED_ID","message":"bad id","fields":[]}]},
+            {"success":false,"errors":[{"statusCode":"UNABLE_TO_LOCK_ROW","message":"locked","fields":[]}]}]"#;
+        let got = collection_answer(4, body);
+        assert_eq!(got[0], Delivery::Done);
+        assert!(matches!(&got[1], Delivery::Refused(e) if e.contains("MALFORMED_ID")));
+        assert!(matches!(&got[2], Delivery::Failed(_)));
+        assert!(matches!(&got[3], Delivery::Failed(_)));
+    }
+
+    #[test]
+    fn limit_info_near_the_allocation_pauses() {
+        let sf = Salesforce::new(
+            "https://x.my.salesforce.com",
+            "id".into(),
+            "s".into(),
+            None,
+            Duration::from_secs(1),
+        );
+        sf.note_usage("api-usage=50/100");
+        assert!(sf.take_pause().is_none());
+        sf.note_usage("api-usage=95/100");
+        assert!(
+            sf.take_pause()
+                .is_some_and(|(_, why)| why.contains("95/100"))
+        );
+        assert!(sf.take_pause().is_none());
     }
 }

@@ -40,6 +40,7 @@ impl WriteBack {
         {
             Some("pipedrive") => Vendor::Pipedrive,
             Some("salesforce") => Vendor::Salesforce,
+            Some("webhook") => Vendor::Webhook,
             _ => Vendor::HubSpot,
         };
         WriteBack {
@@ -104,6 +105,7 @@ impl WriteBack {
                 }
                 Json::Object(fields)
             }
+            Vendor::Webhook => Json::Object(properties),
         };
         vec![OutboxWrite {
             connection: self.connection.clone(),
@@ -123,6 +125,8 @@ enum Vendor {
     Pipedrive,
     /// The Lead's fields by API name (`{"OwnerId": "005…", "Rating": "Hot"}`).
     Salesforce,
+    /// The properties as named in the config, as text (see [`crate::crm::webhook`]).
+    Webhook,
 }
 
 fn pipedrive_payload(properties: Map<String, Json>, owner: Option<&str>) -> Json {

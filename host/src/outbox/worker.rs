@@ -1,23 +1,29 @@
-//! The outbox worker: claims due rows (with a lease, so a crashed worker's
-//! rows are taken over), delivers each through its connection, and settles
-//! it: done, later (rate limited: the attempt does not count), retry with
-//! capped exponential backoff and jitter, or dead with the CRM's answer.
+//! The outbox workers, one thread per connection (a CRM that hangs holds
+//! back only its own writes): each claims its connection's due rows (with a
+//! lease, so a crashed worker's rows are taken over), delivers them through
+//! the connection's client (a batch where the API takes one), and settles
+//! each row: done, later (rate limited: the attempt does not count), retry
+//! with capped exponential backoff and jitter, or dead with the CRM's answer.
 //! Rows are claimed and settled in their own short transactions: no
 //! transaction is open during an HTTP call.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::crm::{Connections, Delivery};
+use crate::crm::{Connection, Connections, Delivery};
 use crate::store::{OutboxRow, Settled, Store};
 
-/// Rows one claim takes.
-const BATCH: usize = 32;
 /// How long a worker may hold a row before another takes it over.
 pub const LEASE_MS: i64 = 60_000;
 /// The longest wait between two attempts of one row.
 const MAX_BACKOFF_MS: i64 = 15 * 60 * 1000;
+/// How long an idle worker sleeps before it looks for due rows again.
+const IDLE: Duration = Duration::from_millis(200);
+
+pub type Observe = dyn Fn(&OutboxRow, &Settled) + Send + Sync;
 
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -34,25 +40,9 @@ fn backoff_ms(attempt: u32, seed: i64) -> i64 {
     (cap / 2 + spread / 2).max(100)
 }
 
-/// Deliver one claimed row; what to record.
-fn deliver(connections: &Connections, row: &OutboxRow) -> Settled {
-    let Some(c) = connections.get(&row.connection) else {
-        return Settled::Dead {
-            error: format!(
-                "no [connections.{}] in the configuration any more",
-                row.connection
-            ),
-        };
-    };
-    let paused = c.paused_until.load(Ordering::Relaxed);
-    if paused > now_ms() {
-        return Settled::Later {
-            at_ms: paused,
-            error: "the connection is paused: the CRM asked to wait".into(),
-        };
-    }
-    c.limiter.acquire();
-    match c.client.write(&row.record, &row.payload) {
+/// What to record for a row's delivery.
+fn settle(c: &Connection, row: &OutboxRow, delivery: Delivery) -> Settled {
+    match delivery {
         Delivery::Done => Settled::Done,
         Delivery::Later {
             after,
@@ -76,74 +66,169 @@ fn deliver(connections: &Connections, row: &OutboxRow) -> Settled {
     }
 }
 
-/// Claim and deliver what is due once, telling `observe` how each ended; the
-/// rows handled.
+/// Record how `row` ended, log it with its decision id, and tell `observe`.
+fn record(store: &dyn Store, row: &OutboxRow, settled: Settled, observe: &Observe) {
+    match &settled {
+        Settled::Done => tracing::info!(
+            decision = row.decision_id,
+            "outbox: wrote {} to {} {}",
+            row.payload,
+            row.connection,
+            row.record
+        ),
+        Settled::Dead { error } => tracing::error!(
+            decision = row.decision_id,
+            "outbox: row {} to {} {} is a dead letter: {error}",
+            row.id,
+            row.connection,
+            row.record
+        ),
+        Settled::Retry { error, .. } | Settled::Later { error, .. } => tracing::warn!(
+            decision = row.decision_id,
+            "outbox: row {} to {} {} will be retried: {error}",
+            row.id,
+            row.connection,
+            row.record
+        ),
+    }
+    match store.settle_outbox(row, &settled, now_ms()) {
+        Ok(true) => observe(row, &settled),
+        Ok(false) => tracing::warn!(
+            decision = row.decision_id,
+            "outbox: row {}: the lease ran out before the delivery ended; another worker has it",
+            row.id
+        ),
+        // The lease runs out and another claim delivers it again: a repeat of
+        // an absolute write is harmless.
+        Err(e) => tracing::warn!(
+            decision = row.decision_id,
+            "outbox: cannot settle row {}: {e}",
+            row.id
+        ),
+    }
+}
+
+/// Claim and deliver what is due on connection `name` once; the rows
+/// handled. A connection no longer configured dead-letters its rows.
 pub fn run_once(
     store: &dyn Store,
     connections: &Connections,
-    observe: &dyn Fn(&OutboxRow, &Settled),
+    name: &str,
+    observe: &Observe,
 ) -> usize {
-    let rows = match store.claim_outbox(now_ms(), LEASE_MS, BATCH) {
+    let connection = connections.get(name);
+    if let Some(c) = connection {
+        if c.paused_until.load(Ordering::Relaxed) > now_ms() {
+            return 0;
+        }
+    }
+    let batch = connection.map_or(100, |c| c.client.batch_size());
+    let rows = match store.claim_outbox(name, now_ms(), LEASE_MS, batch) {
         Ok(rows) => rows,
         Err(e) => {
-            tracing::warn!("outbox: cannot claim rows: {e}");
+            tracing::warn!("outbox: cannot claim rows of {name}: {e}");
             return 0;
         }
     };
-    for row in &rows {
-        let settled = deliver(connections, row);
-        match &settled {
-            Settled::Done => tracing::info!(
-                decision = row.decision_id,
-                "outbox: wrote {} to {} {}",
-                row.payload,
-                row.connection,
-                row.record
-            ),
-            Settled::Dead { error } => tracing::error!(
-                decision = row.decision_id,
-                "outbox: row {} to {} {} is a dead letter: {error}",
-                row.id,
-                row.connection,
-                row.record
-            ),
-            Settled::Retry { error, .. } | Settled::Later { error, .. } => tracing::warn!(
-                decision = row.decision_id,
-                "outbox: row {} to {} {} will be retried: {error}",
-                row.id,
-                row.connection,
-                row.record
-            ),
+    let Some(c) = connection else {
+        for row in &rows {
+            let error = format!("no [connections.{name}] in the configuration any more");
+            record(store, row, Settled::Dead { error }, observe);
         }
-        observe(row, &settled);
-        if let Err(e) = store.settle_outbox(row.id, &settled, now_ms()) {
-            // The lease runs out and another claim delivers it again: a
-            // repeat of an absolute write is harmless.
-            tracing::warn!(
-                decision = row.decision_id,
-                "outbox: cannot settle row {}: {e}",
-                row.id
-            );
+        return rows.len();
+    };
+    let mut rest: &[OutboxRow] = &rows;
+    while !rest.is_empty() {
+        let paused = c.paused_until.load(Ordering::Relaxed);
+        if paused > now_ms() {
+            // The CRM asked to wait: the rest go back without an attempt.
+            for row in rest {
+                let error = "the connection is paused: the CRM asked to wait".to_string();
+                record(
+                    store,
+                    row,
+                    Settled::Later {
+                        at_ms: paused,
+                        error,
+                    },
+                    observe,
+                );
+            }
+            break;
         }
+        let (chunk, after) = rest.split_at(c.client.batch_size().min(rest.len()));
+        c.acquire();
+        let deliveries = c.client.write(chunk);
+        for (row, delivery) in chunk.iter().zip(deliveries) {
+            record(store, row, settle(c, row, delivery), observe);
+        }
+        if let Some((after, why)) = c.client.take_pause() {
+            let at_ms = now_ms() + i64::try_from(after.as_millis()).unwrap_or(i64::MAX / 2);
+            tracing::warn!("outbox: pausing {name}: {why}");
+            c.paused_until.fetch_max(at_ms, Ordering::Relaxed);
+        }
+        rest = after;
     }
     rows.len()
 }
 
-/// Deliver for as long as the process runs, on a thread of its own;
-/// `current` gives the connections of the configuration now loaded.
+/// Deliver for as long as the process runs: a supervisor thread starts one
+/// worker thread per configured connection (and one pass for rows of a
+/// connection no longer configured); `current` gives the connections of the
+/// configuration now loaded, so a reload adds and removes workers.
 pub fn spawn(
     store: Arc<dyn Store>,
-    current: impl Fn() -> Arc<Connections> + Send + 'static,
-    observe: impl Fn(&OutboxRow, &Settled) + Send + 'static,
-) -> std::io::Result<std::thread::JoinHandle<()>> {
+    current: impl Fn() -> Arc<Connections> + Send + Sync + 'static,
+    observe: impl Fn(&OutboxRow, &Settled) + Send + Sync + 'static,
+) -> std::io::Result<JoinHandle<()>> {
+    let current = Arc::new(current);
+    let observe: Arc<Observe> = Arc::new(observe);
     std::thread::Builder::new()
         .name("leadwire-outbox".into())
         .spawn(move || {
+            let mut workers: BTreeMap<String, JoinHandle<()>> = BTreeMap::new();
             loop {
                 let connections = current();
-                if connections.is_empty() || run_once(&*store, &connections, &observe) == 0 {
-                    std::thread::sleep(Duration::from_millis(200));
+                workers.retain(|_, w| !w.is_finished());
+                for name in connections.names() {
+                    if workers.contains_key(name) {
+                        continue;
+                    }
+                    let (store, current, observe) =
+                        (store.clone(), current.clone(), observe.clone());
+                    let owned = name.to_string();
+                    let started = std::thread::Builder::new()
+                        .name(format!("outbox-{name}"))
+                        .spawn(move || {
+                            // Until a reload removes the connection.
+                            loop {
+                                let connections = current();
+                                if connections.get(&owned).is_none() {
+                                    return;
+                                }
+                                if run_once(&*store, &connections, &owned, &*observe) == 0 {
+                                    std::thread::sleep(IDLE);
+                                }
+                            }
+                        });
+                    match started {
+                        Ok(w) => {
+                            workers.insert(name.to_string(), w);
+                        }
+                        Err(e) => tracing::error!("outbox: cannot start the worker of {name}: {e}"),
+                    }
                 }
+                // Rows of connections removed from the configuration.
+                if let Ok(counts) = store.outbox_counts() {
+                    for count in counts {
+                        let orphan =
+                            connections.get(&count.connection).is_none() && count.status != "dead";
+                        if orphan {
+                            run_once(&*store, &connections, &count.connection, &*observe);
+                        }
+                    }
+                }
+                std::thread::sleep(Duration::from_secs(1));
             }
         })
 }

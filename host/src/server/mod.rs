@@ -115,8 +115,10 @@ pub fn load(
     runtime: Arc<Runtime>,
     store: Arc<dyn Store>,
 ) -> anyhow::Result<Loaded> {
-    let pipelines = Pipelines::load(&config, runtime, store)?;
-    let connections = Arc::new(Connections::from_config(&config).map_err(|e| anyhow::anyhow!(e))?);
+    let pipelines = Pipelines::load(&config, runtime, store.clone())?;
+    let connections = Arc::new(
+        Connections::from_config(&config, Some(store.clone())).map_err(|e| anyhow::anyhow!(e))?,
+    );
     let mut sources = BTreeMap::new();
     let mut paths = BTreeMap::new();
     for (name, source) in &config.sources {

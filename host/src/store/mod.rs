@@ -167,14 +167,36 @@ pub trait Store: StateStore {
         writes: &[OutboxWrite],
     ) -> StoreResult<()>;
 
-    /// Lease up to `limit` writes due by `now_ms` (pending and due, or leased
-    /// by a worker whose lease ran out) to this worker for `lease_ms`; each
-    /// claim counts an attempt. Never two workers on one row at a time.
-    fn claim_outbox(&self, now_ms: i64, lease_ms: i64, limit: usize)
-    -> StoreResult<Vec<OutboxRow>>;
+    /// Lease up to `limit` writes through `connection` due by `now_ms`
+    /// (pending and due, or leased by a worker whose lease ran out) to this
+    /// worker for `lease_ms`; each claim counts an attempt. Never two workers
+    /// on one row at a time, nor on two rows of one record.
+    fn claim_outbox(
+        &self,
+        connection: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<OutboxRow>>;
 
-    /// Record how the delivery of row `id` ended.
-    fn settle_outbox(&self, id: i64, settled: &Settled, now_ms: i64) -> StoreResult<()>;
+    /// Record how the delivery of a claimed `row` ended; false (nothing
+    /// recorded) when the claim's lease ran out and another worker took it.
+    fn settle_outbox(&self, row: &OutboxRow, settled: &Settled, now_ms: i64) -> StoreResult<bool>;
+
+    /// Count one request to `connection` against `limit` per `window_ms`,
+    /// shared by every process on this store: 0 when it may go now, else the
+    /// ms to wait before asking again. One process owns a SQLite file, so
+    /// there the in-process pacing is all there is (always 0).
+    fn take_rate(
+        &self,
+        connection: &str,
+        window_ms: i64,
+        limit: u32,
+        now_ms: i64,
+    ) -> StoreResult<i64> {
+        let _ = (connection, window_ms, limit, now_ms);
+        Ok(0)
+    }
 
     /// Rows with `status` (any when None), oldest first.
     fn outbox(&self, status: Option<&str>, limit: usize) -> StoreResult<Vec<OutboxRow>>;

@@ -13,7 +13,8 @@ pub struct OutboxWrite {
     /// The CRM record it writes (the lead's id in that CRM).
     pub record: String,
     /// What to write, in the connection's terms (`{"properties": {…}}` for
-    /// HubSpot). A later write to the same record merges over a pending one.
+    /// HubSpot). Values already written (enqueued before, not dead) are left
+    /// out; a later write to the same record merges over a pending one.
     pub payload: Json,
 }
 
@@ -86,10 +87,55 @@ pub fn merged(old: &Json, new: &Json) -> Json {
     }
 }
 
+/// What of `new` is not already in `old`: objects compared key by key, a
+/// value left out when `old` has the same; None when nothing is left.
+pub fn unwritten(new: &Json, old: &Json) -> Option<Json> {
+    match (new, old) {
+        (Json::Object(n), Json::Object(o)) => {
+            let left: serde_json::Map<String, Json> = n
+                .iter()
+                .filter_map(|(k, v)| {
+                    let rest = match o.get(k) {
+                        Some(prev) => unwritten(v, prev)?,
+                        None => v.clone(),
+                    };
+                    Some((k.clone(), rest))
+                })
+                .collect();
+            (!left.is_empty()).then_some(Json::Object(left))
+        }
+        _ if new == old => None,
+        _ => Some(new.clone()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn only_what_changed_is_written() {
+        let written = json!({"properties": {"hubspot_owner_id": "1", "score": "10"}});
+        assert_eq!(
+            unwritten(
+                &json!({"properties": {"hubspot_owner_id": "1", "score": "20"}}),
+                &written
+            ),
+            Some(json!({"properties": {"score": "20"}}))
+        );
+        assert_eq!(
+            unwritten(&json!({"properties": {"hubspot_owner_id": "1"}}), &written),
+            None
+        );
+        // Nothing written yet: everything.
+        let all = json!({"owner_id": 7, "custom_fields": {"abc": 3}});
+        assert_eq!(unwritten(&all, &Json::Null), Some(all.clone()));
+        assert_eq!(
+            unwritten(&json!({"owner_id": 7, "custom_fields": {"abc": 4}}), &all),
+            Some(json!({"custom_fields": {"abc": 4}}))
+        );
+    }
 
     #[test]
     fn a_later_write_merges_over_a_pending_one() {

@@ -106,6 +106,23 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
     CREATE INDEX outbox_by_record ON outbox (connection, record, status);
     ",
+    // 4: what was written to each CRM record (enqueued and not dead), so a
+    // decision writes only what changed; requests sent per connection and
+    // window by every replica, so they share a CRM's rate limit.
+    "
+    CREATE TABLE outbox_written (
+        connection TEXT NOT NULL,
+        record     TEXT NOT NULL,
+        payload    JSON NOT NULL,   -- every value enqueued, merged
+        PRIMARY KEY (connection, record)
+    );
+    CREATE TABLE rate_windows (
+        connection   TEXT    NOT NULL,
+        window_start BIGINT  NOT NULL,  -- ms since the epoch, a multiple of the window
+        used         INTEGER NOT NULL,
+        PRIMARY KEY (connection, window_start)
+    );
+    ",
 ];
 
 const OUTBOX_COLUMNS: &str = "id, connection, record, decision_id, payload::text, status, \
@@ -126,9 +143,10 @@ fn outbox_row(r: &::postgres::Row) -> Result<OutboxRow, OpError> {
     })
 }
 
-/// Enqueue `writes` for `decision_id`, each merged over (and replacing) a
-/// write still pending for the same record (locked, so two enqueues of one
-/// record serialise).
+/// Enqueue `writes` for `decision_id`: only the values not written to the
+/// record before, merged over (and replacing) a write still pending for it.
+/// The record's written row is locked first, so two enqueues of one record
+/// serialise.
 fn enqueue(
     tx: &mut ::postgres::Transaction<'_>,
     decision_id: &str,
@@ -136,6 +154,29 @@ fn enqueue(
     now_ms: i64,
 ) -> Result<(), OpError> {
     for w in writes {
+        tx.execute(
+            "INSERT INTO outbox_written (connection, record, payload) VALUES ($1, $2, 'null')
+             ON CONFLICT (connection, record) DO NOTHING",
+            &[&w.connection, &w.record],
+        )?;
+        let written = tx.query_one(
+            "SELECT payload::text FROM outbox_written
+             WHERE connection = $1 AND record = $2 FOR UPDATE",
+            &[&w.connection, &w.record],
+        )?;
+        let written = parse("outbox written", written.get::<_, &str>(0))?;
+        let Some(fresh) = outbox::unwritten(&w.payload, &written) else {
+            continue;
+        };
+        tx.execute(
+            "UPDATE outbox_written SET payload = $3::text::json
+             WHERE connection = $1 AND record = $2",
+            &[
+                &w.connection,
+                &w.record,
+                &to_json("outbox written", &outbox::merged(&written, &fresh))?,
+            ],
+        )?;
         let pending = tx.query(
             "SELECT id, payload::text FROM outbox
              WHERE connection = $1 AND record = $2 AND status = 'pending'
@@ -147,7 +188,7 @@ fn enqueue(
             payload = outbox::merged(&payload, &parse("outbox payload", row.get::<_, &str>(1))?);
             tx.execute("DELETE FROM outbox WHERE id = $1", &[&row.get::<_, i64>(0)])?;
         }
-        let payload = outbox::merged(&payload, &w.payload);
+        let payload = outbox::merged(&payload, &fresh);
         tx.execute(
             "INSERT INTO outbox
                  (connection, record, decision_id, payload, status, next_attempt_at, created_at)
@@ -633,11 +674,12 @@ impl Store for PgStore {
 
     fn claim_outbox(
         &self,
+        connection: &str,
         now_ms: i64,
         lease_ms: i64,
         limit: usize,
     ) -> StoreResult<Vec<OutboxRow>> {
-        self.with("claim outbox rows", |c| {
+        self.with(&format!("claim outbox rows of {connection}"), |c| {
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
             // Due rows, oldest first, skipping rows another replica is
             // claiming; none behind an older row for the same record. The
@@ -648,7 +690,8 @@ impl Store for PgStore {
                          attempts = attempts + 1
                      WHERE id IN (
                          SELECT id FROM outbox o
-                         WHERE ((o.status = 'pending' AND o.next_attempt_at <= $1)
+                         WHERE o.connection = $4
+                           AND ((o.status = 'pending' AND o.next_attempt_at <= $1)
                                 OR (o.status = 'inflight' AND o.lease_until < $1))
                            AND NOT EXISTS (
                                SELECT 1 FROM outbox b
@@ -658,7 +701,7 @@ impl Store for PgStore {
                          FOR UPDATE SKIP LOCKED)
                      RETURNING {OUTBOX_COLUMNS}"
                 ),
-                &[&now_ms, &lease_ms, &limit],
+                &[&now_ms, &lease_ms, &limit, &connection],
             )?;
             let mut rows = rows.iter().map(outbox_row).collect::<Result<Vec<_>, _>>()?;
             rows.sort_by_key(|r| r.id);
@@ -666,7 +709,8 @@ impl Store for PgStore {
         })
     }
 
-    fn settle_outbox(&self, id: i64, settled: &Settled, now_ms: i64) -> StoreResult<()> {
+    fn settle_outbox(&self, row: &OutboxRow, settled: &Settled, now_ms: i64) -> StoreResult<bool> {
+        let id = row.id;
         self.with(&format!("settle outbox row {id}"), |c| {
             let uncounted = i32::from(matches!(settled, Settled::Later { .. }));
             let (status, next, error) = match settled {
@@ -676,14 +720,74 @@ impl Store for PgStore {
                 }
                 Settled::Dead { error } => ("dead", now_ms, Some(error.as_str())),
             };
-            c.execute(
-                "UPDATE outbox SET status = $2, next_attempt_at = $3, lease_until = NULL,
-                     last_error = COALESCE($4, last_error),
-                     attempts = attempts - $5
-                 WHERE id = $1",
-                &[&id, &status, &next, &error, &uncounted],
+            let claimed = i32::try_from(row.attempts).unwrap_or(i32::MAX);
+            // Only this claim's lease (a worker whose lease ran out settles
+            // nothing); a dead write is forgotten as written.
+            let settled = c.query_one(
+                "WITH settled AS (
+                     UPDATE outbox SET status = $2, next_attempt_at = $3, lease_until = NULL,
+                         last_error = COALESCE($4, last_error),
+                         attempts = attempts - $5
+                     WHERE id = $1 AND status = 'inflight' AND attempts = $6
+                     RETURNING connection, record, status),
+                 forgot AS (
+                     DELETE FROM outbox_written w USING settled s
+                     WHERE s.status = 'dead' AND w.connection = s.connection
+                       AND w.record = s.record)
+                 SELECT count(*) FROM settled",
+                &[&id, &status, &next, &error, &uncounted, &claimed],
             )?;
-            Ok(())
+            Ok(settled.get::<_, i64>(0) > 0)
+        })
+    }
+
+    fn take_rate(
+        &self,
+        connection: &str,
+        window_ms: i64,
+        limit: u32,
+        now_ms: i64,
+    ) -> StoreResult<i64> {
+        self.with(&format!("count a request to {connection}"), |c| {
+            let window_ms = window_ms.max(1);
+            let start = now_ms - now_ms.rem_euclid(window_ms);
+            let limit = i32::try_from(limit).unwrap_or(i32::MAX);
+            // A sliding window over fixed ones: the previous window's count
+            // weighs by how much of it the last `window_ms` still covers.
+            let previous: i64 = c
+                .query_opt(
+                    "SELECT used FROM rate_windows WHERE connection = $1 AND window_start = $2",
+                    &[&connection, &(start - window_ms)],
+                )?
+                .map(|r| i64::from(r.get::<_, i32>(0)))
+                .unwrap_or(0);
+            let carried = previous * (window_ms - (now_ms - start)) / window_ms;
+            let room = (i64::from(limit) - carried).clamp(0, i64::from(limit)) as i32;
+            let taken = if room == 0 {
+                None
+            } else {
+                c.query_opt(
+                    "INSERT INTO rate_windows (connection, window_start, used) VALUES ($1, $2, 1)
+                     ON CONFLICT (connection, window_start) DO UPDATE
+                         SET used = rate_windows.used + 1
+                         WHERE rate_windows.used < $3
+                     RETURNING used",
+                    &[&connection, &start, &room],
+                )?
+                .map(|r| r.get::<_, i32>(0))
+            };
+            if let Some(used) = taken {
+                if used == 1 {
+                    // A new window: the ones before the previous are spent.
+                    c.execute(
+                        "DELETE FROM rate_windows WHERE connection = $1 AND window_start < $2",
+                        &[&connection, &(start - window_ms)],
+                    )?;
+                }
+                return Ok(0);
+            }
+            // Full: look again when the older window weighs a step less.
+            Ok((window_ms / i64::from(limit.max(1))).clamp(1, window_ms))
         })
     }
 
@@ -744,11 +848,17 @@ impl Store for PgStore {
 
     fn drop_outbox(&self, id: i64) -> StoreResult<bool> {
         self.with(&format!("drop outbox row {id}"), |c| {
-            let changed = c.execute(
-                "DELETE FROM outbox WHERE id = $1 AND status IN ('dead', 'pending')",
+            let dropped = c.query_one(
+                "WITH dropped AS (
+                     DELETE FROM outbox WHERE id = $1 AND status IN ('dead', 'pending')
+                     RETURNING connection, record),
+                 forgot AS (
+                     DELETE FROM outbox_written w USING dropped d
+                     WHERE w.connection = d.connection AND w.record = d.record)
+                 SELECT count(*) FROM dropped",
                 &[&id],
             )?;
-            Ok(changed > 0)
+            Ok(dropped.get::<_, i64>(0) > 0)
         })
     }
 

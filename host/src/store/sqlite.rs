@@ -98,6 +98,16 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
     CREATE INDEX outbox_by_record ON outbox (connection, record, status);
     ",
+    // 4: what was written to each CRM record (enqueued and not dead), so a
+    // decision writes only what changed.
+    "
+    CREATE TABLE outbox_written (
+        connection TEXT NOT NULL,
+        record     TEXT NOT NULL,
+        payload    TEXT NOT NULL,   -- JSON: every value enqueued, merged
+        PRIMARY KEY (connection, record)
+    );
+    ",
 ];
 
 const OUTBOX_COLUMNS: &str = "id, connection, record, decision_id, payload, status, attempts, \
@@ -154,8 +164,8 @@ fn outbox_rows(
         .collect()
 }
 
-/// Enqueue `writes` for `decision_id`, each merged over (and replacing) a
-/// write still pending for the same record.
+/// Enqueue `writes` for `decision_id`: only the values not written to the
+/// record before, merged over (and replacing) a write still pending for it.
 fn enqueue(
     tx: &rusqlite::Transaction<'_>,
     decision_id: &str,
@@ -163,6 +173,28 @@ fn enqueue(
     now_ms: i64,
 ) -> Result<(), OpError> {
     for w in writes {
+        let written: Option<String> = tx
+            .prepare_cached(
+                "SELECT payload FROM outbox_written WHERE connection = ?1 AND record = ?2",
+            )?
+            .query_row(params![w.connection, w.record], |r| r.get(0))
+            .optional()?;
+        let written = match written {
+            Some(text) => parse("outbox written", &text)?,
+            None => serde_json::Value::Null,
+        };
+        let Some(fresh) = outbox::unwritten(&w.payload, &written) else {
+            continue;
+        };
+        tx.prepare_cached(
+            "INSERT INTO outbox_written (connection, record, payload) VALUES (?1, ?2, ?3)
+             ON CONFLICT (connection, record) DO UPDATE SET payload = excluded.payload",
+        )?
+        .execute(params![
+            w.connection,
+            w.record,
+            to_json("outbox written", &outbox::merged(&written, &fresh))?
+        ])?;
         let pending: Vec<(i64, String)> = tx
             .prepare_cached(
                 "SELECT id, payload FROM outbox
@@ -177,20 +209,31 @@ fn enqueue(
             payload = outbox::merged(&payload, &parse("outbox payload", old)?);
             tx.execute("DELETE FROM outbox WHERE id = ?1", params![id])?;
         }
-        let payload = outbox::merged(&payload, &w.payload);
-        tx.execute(
+        let payload = outbox::merged(&payload, &fresh);
+        tx.prepare_cached(
             "INSERT INTO outbox
                  (connection, record, decision_id, payload, status, next_attempt_at, created_at)
              VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)",
-            params![
-                w.connection,
-                w.record,
-                decision_id,
-                to_json("the outbox payload", &payload)?,
-                now_ms
-            ],
-        )?;
+        )?
+        .execute(params![
+            w.connection,
+            w.record,
+            decision_id,
+            to_json("the outbox payload", &payload)?,
+            now_ms
+        ])?;
     }
+    Ok(())
+}
+
+/// Forget what was written to the record of row `id`: its write did not
+/// land (dead) or was dropped, so the next decision writes every value.
+fn forget_written(tx: &rusqlite::Transaction<'_>, id: i64) -> Result<(), OpError> {
+    tx.execute(
+        "DELETE FROM outbox_written WHERE (connection, record) IN
+             (SELECT connection, record FROM outbox WHERE id = ?1)",
+        params![id],
+    )?;
     Ok(())
 }
 
@@ -675,11 +718,12 @@ impl Store for SqliteStore {
 
     fn claim_outbox(
         &self,
+        connection: &str,
         now_ms: i64,
         lease_ms: i64,
         limit: usize,
     ) -> StoreResult<Vec<OutboxRow>> {
-        self.write("claim outbox rows", |tx| {
+        self.write(&format!("claim outbox rows of {connection}"), |tx| {
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
             // Due rows, oldest first; none behind an older row for the same
             // record (writes to one record land in order).
@@ -688,7 +732,8 @@ impl Store for SqliteStore {
                      attempts = attempts + 1
                  WHERE id IN (
                      SELECT id FROM outbox o
-                     WHERE ((o.status = 'pending' AND o.next_attempt_at <= ?1)
+                     WHERE o.connection = ?4
+                       AND ((o.status = 'pending' AND o.next_attempt_at <= ?1)
                             OR (o.status = 'inflight' AND o.lease_until < ?1))
                        AND NOT EXISTS (
                            SELECT 1 FROM outbox b
@@ -697,13 +742,14 @@ impl Store for SqliteStore {
                      ORDER BY o.id LIMIT ?3)
                  RETURNING {OUTBOX_COLUMNS}"
             ))?;
-            let mut rows = outbox_rows(&mut stmt, params![now_ms, lease_ms, limit])?;
+            let mut rows = outbox_rows(&mut stmt, params![now_ms, lease_ms, limit, connection])?;
             rows.sort_by_key(|r| r.id);
             Ok(rows)
         })
     }
 
-    fn settle_outbox(&self, id: i64, settled: &Settled, now_ms: i64) -> StoreResult<()> {
+    fn settle_outbox(&self, row: &OutboxRow, settled: &Settled, now_ms: i64) -> StoreResult<bool> {
+        let id = row.id;
         self.write(&format!("settle outbox row {id}"), |tx| {
             let uncounted = i32::from(matches!(settled, Settled::Later { .. }));
             let (status, next, error) = match settled {
@@ -713,14 +759,19 @@ impl Store for SqliteStore {
                 }
                 Settled::Dead { error } => ("dead", now_ms, Some(error.as_str())),
             };
-            tx.execute(
+            // Only this claim's lease: a worker whose lease ran out (and
+            // whose row another claim took, counting an attempt) settles nothing.
+            let changed = tx.execute(
                 "UPDATE outbox SET status = ?2, next_attempt_at = ?3, lease_until = NULL,
                      last_error = COALESCE(?4, last_error),
                      attempts = attempts - ?5
-                 WHERE id = ?1",
-                params![id, status, next, error, uncounted],
+                 WHERE id = ?1 AND status = 'inflight' AND attempts = ?6",
+                params![id, status, next, error, uncounted, row.attempts],
             )?;
-            Ok(())
+            if changed > 0 && status == "dead" {
+                forget_written(tx, id)?;
+            }
+            Ok(changed > 0)
         })
     }
 
@@ -778,6 +829,7 @@ impl Store for SqliteStore {
 
     fn drop_outbox(&self, id: i64) -> StoreResult<bool> {
         self.write(&format!("drop outbox row {id}"), |tx| {
+            forget_written(tx, id)?;
             let changed = tx.execute(
                 "DELETE FROM outbox WHERE id = ?1 AND status IN ('dead', 'pending')",
                 params![id],

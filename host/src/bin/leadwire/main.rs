@@ -429,7 +429,7 @@ fn validate(config_path: &Path) -> anyhow::Result<ExitCode> {
         .iter()
         .filter_map(|(name, source)| leadwire::adapters::for_source(name, source).err())
         .collect();
-    problems.extend(leadwire::crm::Connections::from_config(&config).err());
+    problems.extend(leadwire::crm::Connections::from_config(&config, None).err());
     if !problems.is_empty() {
         eprintln!("{}: {} problem(s):", config_path.display(), problems.len());
         for problem in &problems {
