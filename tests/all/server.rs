@@ -1769,7 +1769,20 @@ fn connections_reads_and_writes_are_checked_with_what_to_fix() {
         ),
         (
             "[connections.sf]\nkind = \"zoho\"\ntoken_env = \"X\"\n".to_string(),
-            "leadwire writes to hubspot, pipedrive, salesforce",
+            "leadwire writes to hubspot, pipedrive, salesforce, webhook",
+        ),
+        (
+            "[connections.hook]\nkind = \"webhook\"\nsecret_env = \"LW_TEST_SECRET\"\n".to_string(),
+            "set url (where decisions are POSTed)",
+        ),
+        (
+            "[connections.hook]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/\"\n".to_string(),
+            "set secret_env (the environment variable holding the signing secret)",
+        ),
+        (
+            "[connections.hs]\nkind = \"hubspot\"\nrefresh_token_env = \"LW_TEST_SECRET\"\n"
+                .to_string(),
+            "set client_id_env (the environment variable holding the app's client id)",
         ),
         (
             "[sources.generic.write]\nconnection = \"nope\"\nscore = \"s\"\n".to_string(),
@@ -1868,4 +1881,264 @@ score = "Lead_Score__c""#
         2,
         "one session, then one refresh after INVALID_SESSION_ID"
     );
+}
+
+#[test]
+fn two_replicas_on_one_postgres_deliver_every_write_once() {
+    let Ok(base) = std::env::var("LEADWIRE_TEST_POSTGRES_URL") else {
+        eprintln!(
+            "skipped: the replicas test needs LEADWIRE_TEST_POSTGRES_URL (a PostgreSQL both replicas share); .ci/run sets it"
+        );
+        return;
+    };
+    let schema = format!("lw_outbox_replicas_{}", std::process::id());
+    let mut admin =
+        postgres::Client::connect(&base, postgres::NoTls).expect("connect to PostgreSQL");
+    admin
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+        ))
+        .unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+
+    // The CRM throttles the first request: both replicas pause, then drain.
+    let crm = FakeHubSpot::start_on("127.0.0.1:0", SECRET, &["101", "102"], &CRM_PROPERTIES, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_back_config(dir.path(), &crm.url);
+    let text = std::fs::read_to_string(&config).unwrap();
+    let sqlite_line = text
+        .lines()
+        .find(|l| l.starts_with("url = \"sqlite://"))
+        .unwrap();
+    std::fs::write(
+        &config,
+        text.replace(sqlite_line, &format!("url = \"{url}\"")),
+    )
+    .unwrap();
+    let a = Server::start_with(config.clone(), None);
+    let b = Server::start_with(config, None);
+    let contacts = 40u64;
+    std::thread::scope(|s| {
+        for t in 0..2u64 {
+            let (a, b) = (&a, &b);
+            s.spawn(move || {
+                for i in (t..contacts).step_by(2) {
+                    let body =
+                        title_change(i + 1, 800 + i, if i % 3 == 0 { "VP" } else { "Analyst" });
+                    // Both replicas get every event (HubSpot retries to any of them).
+                    for server in [a, b] {
+                        let mut r = post_hubspot_v1(server, &body);
+                        for _ in 0..50 {
+                            if r.status != 409 {
+                                break;
+                            }
+                            std::thread::sleep(Duration::from_millis(50));
+                            r = post_hubspot_v1(server, &body);
+                        }
+                        assert_eq!(r.status, 200, "{r:?}");
+                    }
+                }
+            });
+        }
+    });
+    let writes = crm.wait_for_writes(contacts as usize, 90);
+    // Nothing is delivered twice once it is done.
+    std::thread::sleep(Duration::from_millis(1_000));
+    let writes_after = crm.writes();
+    assert_eq!(writes_after.len(), writes.len(), "{writes_after:?}");
+    let mut per_contact = std::collections::BTreeMap::<&str, usize>::new();
+    for (id, _) in &writes_after {
+        *per_contact.entry(id.as_str()).or_default() += 1;
+    }
+    assert_eq!(
+        per_contact.len(),
+        contacts as usize,
+        "every contact written"
+    );
+    assert!(
+        per_contact.values().all(|n| *n == 1),
+        "each written once: {per_contact:?}"
+    );
+    assert_eq!(crm.throttled(), 1);
+    drop((a, b));
+    admin
+        .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        .unwrap();
+}
+
+#[test]
+fn a_crm_that_hangs_holds_back_only_its_own_connections_writes() {
+    use crate::fake_pipedrive::FakePipedrive;
+    const SCORE_KEY: &str = "d4de1c1518b4531717c676029a45911c340390a6";
+    // Accepts connections and never answers.
+    let hanging = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hanging_url = format!("http://{}", hanging.local_addr().unwrap());
+    let pd = FakePipedrive::start(SECRET, &[101, 102], &[SCORE_KEY], 0);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_back_setup(
+        dir.path(),
+        ["101", "102"],
+        &format!(
+            "kind = \"hubspot\"\ntoken_env = \"LW_TEST_SECRET\"\nbase_url = \"{hanging_url}\"\ntimeout_seconds = 120"
+        ),
+        &format!(
+            r#"[connections.pd]
+kind = "pipedrive"
+token_env = "LW_TEST_SECRET"
+base_url = "{pd_url}"
+
+[sources.hubspot]
+adapter = "hubspot"
+pipeline = "inbound"
+secret_env = "LW_TEST_SECRET"
+[sources.hubspot.options]
+signature = "v1"
+[sources.hubspot.write]
+connection = "crm"
+score = "leadwire_score"
+
+[sources.pipedrive]
+adapter = "pipedrive"
+pipeline = "inbound"
+secret_env = "LW_TEST_SECRET"
+[sources.pipedrive.options]
+username = "pipedrive-hook"
+[sources.pipedrive.write]
+connection = "pd"
+score = "{SCORE_KEY}""#,
+            pd_url = pd.url
+        ),
+    );
+    let server = Server::start_with(config, None);
+    let r = post_hubspot_v1(&server, &title_change(1, 555, "VP of Sales"));
+    assert_eq!(r.status, 200, "{r:?}");
+    // The HubSpot write is now stuck in its request for up to two minutes.
+    let until = std::time::Instant::now() + Duration::from_secs(30);
+    while server
+        .get("/v1/outbox?status=inflight")
+        .json()
+        .as_array()
+        .unwrap()
+        .is_empty()
+    {
+        assert!(
+            std::time::Instant::now() < until,
+            "the HubSpot write never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    use base64::Engine;
+    let auth = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("pipedrive-hook:{SECRET}"))
+    );
+    let r = server.post(
+        "/hooks/pipedrive",
+        &[JSON, ("Authorization", &auth)],
+        &fixture("pipedrive-v2-person-create.json"),
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    let writes = pd.wait_for_writes(1, 30);
+    assert_eq!(
+        writes.len(),
+        1,
+        "the Pipedrive write did not wait behind HubSpot"
+    );
+    let inflight = server.get("/v1/outbox?status=inflight").json();
+    assert_eq!(inflight.as_array().unwrap().len(), 1, "{inflight}");
+    assert_eq!(inflight[0]["connection"], "crm");
+    drop(hanging);
+}
+
+#[test]
+fn an_oauth_hubspot_app_and_a_signed_webhook_are_written_to_by_configuration_alone() {
+    use crate::fake_hubspot::OAuthApp;
+    // HubSpot through an OAuth app: client id, secret and refresh token from
+    // the environment; access tokens come from the token endpoint.
+    let app = OAuthApp {
+        client_id: READ_TOKEN.into(),
+        client_secret: WRITE_TOKEN.into(),
+        refresh_token: ADMIN_TOKEN.into(),
+        expires_in: 1800,
+    };
+    let crm = FakeHubSpot::start_on(
+        "127.0.0.1:0",
+        "no-private-app",
+        &["101", "102"],
+        &CRM_PROPERTIES,
+        0,
+    )
+    .with_oauth(app);
+    // A receiver of the generic signed webhook.
+    let received: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>> = Default::default();
+    let books = received.clone();
+    let hook = crate::fake_crm::serve("127.0.0.1:0", move |_| {
+        axum::Router::new().route(
+            "/leadwire",
+            axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+                let books = books.clone();
+                async move {
+                    let sig = headers["webhook-signature"].to_str().unwrap().to_string();
+                    books.lock().unwrap().push((sig, body));
+                    axum::http::StatusCode::OK
+                }
+            }),
+        )
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_back_setup(
+        dir.path(),
+        ["101", "102"],
+        &format!(
+            "kind = \"hubspot\"\nbase_url = \"{}\"\nclient_id_env = \"LEADWIRE_READ_TOKEN\"\n\
+             client_secret_env = \"LEADWIRE_WRITE_TOKEN\"\nrefresh_token_env = \"LW_TEST_ADMIN_TOKEN\"",
+            crm.url
+        ),
+        &format!(
+            r#"[connections.hook]
+kind = "webhook"
+url = "{}/leadwire"
+secret_env = "LW_TEST_SECRET"
+
+[sources.hubspot]
+adapter = "hubspot"
+pipeline = "inbound"
+secret_env = "LW_TEST_SECRET"
+[sources.hubspot.options]
+signature = "v1"
+[sources.hubspot.write]
+connection = "crm"
+owner = "hubspot_owner_id"
+score = "leadwire_score"
+
+[sources.generic]
+adapter = "generic"
+pipeline = "inbound"
+secret_env = "LW_TEST_SECRET"
+[sources.generic.write]
+connection = "hook"
+score = "score"
+grade = "grade""#,
+            hook.url
+        ),
+    );
+    let server = Server::start_with(config, None);
+    let r = post_hubspot_v1(&server, &title_change(1, 555, "VP of Sales"));
+    assert_eq!(r.status, 200, "{r:?}");
+    let writes = crm.wait_for_writes(1, 30);
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert_eq!(writes[0].1["leadwire_score"], "20");
+    assert_eq!(crm.refreshes(), 1);
+
+    let body = generic_lead("gen-1", "gen-ev-1", "2026-11-20T12:00:00Z", "VP");
+    let r = generic_post(&server, &body);
+    assert_eq!(r.status, 200, "{r:?}");
+    let got = crate::fake_crm::wait_for(1, 30, || received.lock().unwrap().clone());
+    assert_eq!(got.len(), 1);
+    assert!(got[0].0.starts_with("v1,"), "{got:?}");
+    let doc: Value = serde_json::from_str(&got[0].1).unwrap();
+    assert_eq!(doc["type"], "lead.decided");
+    assert_eq!(doc["record"], "gen-1");
+    assert!(doc["properties"]["score"].is_string(), "{doc}");
 }
