@@ -246,3 +246,45 @@ fn a_webhook_connection_posts_signed_json_the_receiver_can_verify() {
     let gone = Webhook::new(&format!("{}/hooks/gone", served.url), secret, timeout());
     assert!(matches!(gone.post(&r), Delivery::Refused(e) if e.contains("410")));
 }
+
+#[test]
+fn salesforce_and_pipedrive_records_are_read_with_what_was_asked() {
+    let org = FakeSalesforce::start("key", "secret", 100);
+    org.put_lead("00Q5g00000Lk7ZqEAJ", json!({"Title": "VP of Sales"}));
+    let sf = Salesforce::new(&org.url, "key".into(), "secret".into(), None, timeout());
+    let fields = vec!["Title".to_string(), "Country".to_string()];
+    let lead = sf
+        .get_lead("00Q5g00000Lk7ZqEAJ", &fields, timeout())
+        .unwrap()
+        .expect("the lead");
+    assert_eq!(lead["Title"], "VP of Sales");
+    assert_eq!(lead["Country"], Value::Null);
+    assert!(!lead.contains_key("attributes"));
+    assert_eq!(
+        sf.get_lead("00Q5g00000Lk7ZqXXX", &fields, timeout()),
+        Ok(None)
+    );
+    let bad = sf.get_lead("00Q5g00000Lk7ZqEAJ", &["Nope".to_string()], timeout());
+    assert!(
+        matches!(&bad, Err(e) if e.contains("INVALID_FIELD")),
+        "{bad:?}"
+    );
+
+    use crate::fake_pipedrive::FakePipedrive;
+    use leadwire::crm::pipedrive::Pipedrive;
+    let pd = FakePipedrive::start(TOKEN, &[101], &[], 0);
+    pd.put_person(
+        "1187",
+        json!({"id": 1187, "name": "Ada", "owner_id": 101,
+        "emails": [{"label": "work", "value": "ada@example.com", "primary": true}]}),
+    );
+    let client = Pipedrive::new(Some(&pd.url), Credential::Fixed(TOKEN.into()), timeout());
+    let person = client
+        .get_person("1187", timeout())
+        .unwrap()
+        .expect("the person");
+    assert_eq!(person["name"], "Ada");
+    assert_eq!(client.get_person("9", timeout()), Ok(None));
+    let wrong = Pipedrive::new(Some(&pd.url), Credential::Fixed("wrong".into()), timeout());
+    assert!(matches!(wrong.get_person("1187", timeout()), Err(e) if e.contains("401")));
+}

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::patch;
+use axum::routing::get;
 use serde_json::{Value, json};
 
 use crate::fake_crm::{Served, serve, wait_for};
@@ -25,6 +25,7 @@ struct Books {
     throttle_first: usize,
     throttled: usize,
     writes: Vec<(String, Value)>,
+    persons: std::collections::BTreeMap<String, Value>,
 }
 
 pub struct FakePipedrive {
@@ -101,7 +102,33 @@ async fn update_person(
     axum::Json(json!({ "success": true, "data": data })).into_response()
 }
 
+/// `GET /api/v2/persons/{id}`: `{"success": true, "data": {…}}` for a person
+/// the test put in, 404 `Person not found` for another.
+async fn read_person(
+    State(books): State<Arc<Mutex<Books>>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let b = books.lock().unwrap();
+    let token = headers.get("x-api-token").and_then(|v| v.to_str().ok());
+    if token != Some(b.token.as_str()) {
+        return failure(
+            StatusCode::UNAUTHORIZED,
+            "You need to be authorized to make this request.",
+        );
+    }
+    match b.persons.get(&id) {
+        Some(person) => axum::Json(json!({"success": true, "data": person})).into_response(),
+        None => failure(StatusCode::NOT_FOUND, "Person not found"),
+    }
+}
+
 impl FakePipedrive {
+    /// A person the API answers reads of (its v2 record).
+    pub fn put_person(&self, id: &str, record: Value) {
+        self.books.lock().unwrap().persons.insert(id.into(), record);
+    }
+
     pub fn start(
         token: &str,
         users: &[i64],
@@ -118,7 +145,10 @@ impl FakePipedrive {
         let state = books.clone();
         let served = serve("127.0.0.1:0", move |_| {
             axum::Router::new()
-                .route("/api/v2/persons/{id}", patch(update_person))
+                .route(
+                    "/api/v2/persons/{id}",
+                    get(read_person).patch(update_person),
+                )
                 .with_state(state)
         });
         FakePipedrive {

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{patch, post};
@@ -36,6 +36,7 @@ struct Org {
     api_allowed: u64,
     collections: usize,
     all_or_none_calls: usize,
+    leads: BTreeMap<String, serde_json::Map<String, Value>>,
 }
 
 pub struct FakeSalesforce {
@@ -148,6 +149,56 @@ fn with_limit_info(o: &mut Org, mut r: Response) -> Response {
     r.headers_mut()
         .insert("Sforce-Limit-Info", info.parse().unwrap());
     r
+}
+
+/// `GET /services/data/v60.0/sobjects/Lead/{id}?fields=A,B`: the fields
+/// asked for (null where empty) with `attributes`; 400 INVALID_FIELD for a
+/// field the Lead object does not have; 404 NOT_FOUND for another id.
+async fn read_lead(
+    State(org): State<Arc<Mutex<Org>>>,
+    Path(id): Path<String>,
+    Query(q): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let mut o = org.lock().unwrap();
+    if !session_ok(&mut o, &headers) {
+        return errors(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_SESSION_ID",
+            "Session expired or invalid",
+            &[],
+        );
+    }
+    let Some(lead) = o.leads.get(&id).cloned() else {
+        return errors(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "The requested resource does not exist",
+            &[],
+        );
+    };
+    let mut answer = serde_json::Map::new();
+    answer.insert(
+        "attributes".into(),
+        json!({"type": "Lead", "url": format!("/services/data/v60.0/sobjects/Lead/{id}")}),
+    );
+    for field in q.get("fields").map(String::as_str).unwrap_or("").split(',') {
+        const KNOWN: [&str; 6] = ["Id", "Title", "Country", "Email", "OwnerId", "Status"];
+        if !KNOWN.contains(&field) && !field.ends_with("__c") {
+            return errors(
+                StatusCode::BAD_REQUEST,
+                "INVALID_FIELD",
+                &format!("No such column '{field}' on entity 'Lead'."),
+                &[],
+            );
+        }
+        answer.insert(
+            field.into(),
+            lead.get(field).cloned().unwrap_or(Value::Null),
+        );
+    }
+    let answer = axum::Json(Value::Object(answer)).into_response();
+    with_limit_info(&mut o, answer)
 }
 
 async fn update_lead(
@@ -271,7 +322,7 @@ impl FakeSalesforce {
                 .route("/services/oauth2/token", post(token))
                 .route(
                     "/services/data/v60.0/sobjects/Lead/{id}",
-                    patch(update_lead),
+                    axum::routing::get(read_lead).patch(update_lead),
                 )
                 .route(
                     "/services/data/v60.0/composite/sobjects",
@@ -284,6 +335,14 @@ impl FakeSalesforce {
             org,
             _served: served,
         }
+    }
+
+    /// A Lead the API answers reads of.
+    pub fn put_lead(&self, id: &str, fields: Value) {
+        let Value::Object(f) = fields else {
+            panic!("fields are an object")
+        };
+        self.org.lock().unwrap().leads.insert(id.into(), f);
     }
 
     /// sObject Collections requests accepted, and those without

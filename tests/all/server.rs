@@ -2142,3 +2142,51 @@ grade = "grade""#,
     assert_eq!(doc["record"], "gen-1");
     assert!(doc["properties"]["score"].is_string(), "{doc}");
 }
+
+#[test]
+fn a_salesforce_outbound_message_without_the_title_is_decided_on_the_lead_read_from_the_org() {
+    use crate::fake_salesforce::FakeSalesforce;
+    let org = FakeSalesforce::start(SECRET, ADMIN_TOKEN, 100);
+    // The Outbound Message does not carry Title; the org has it.
+    org.put_lead(
+        "00Q5g00000Lk7ZqEAJ",
+        json!({"Title": "VP of Sales", "Country": "Germany"}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_back_setup(
+        dir.path(),
+        ["0055g00000AbCdEAA1", "0055g00000AbCdEAA2"],
+        &format!(
+            "kind = \"salesforce\"\nbase_url = \"{}\"\nclient_id_env = \"LW_TEST_SECRET\"\n\
+             client_secret_env = \"LW_TEST_ADMIN_TOKEN\"",
+            org.url
+        ),
+        &format!(
+            r#"[sources.salesforce]
+adapter = "salesforce"
+pipeline = "inbound"
+[sources.salesforce.options]
+organization_id = "{SF_ORG}"
+[sources.salesforce.read]
+connection = "crm"
+properties = ["Title", "Country"]
+[sources.salesforce.write]
+connection = "crm"
+score = "Lead_Score__c""#
+        ),
+    );
+    let server = Server::start_with(config, None);
+    let r = server.post(
+        "/hooks/salesforce",
+        &[
+            ("Content-Type", "text/xml; charset=utf-8"),
+            ("SOAPAction", "\"\""),
+        ],
+        &fixture("salesforce-outbound-lead.xml"),
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    let trail = decisions(&server, "salesforce", "00Q5g00000Lk7ZqEAJ");
+    assert_eq!(trail[0]["score"]["value"], 20.0, "{}", trail[0]);
+    let writes = org.wait_for_writes(1, 30);
+    assert_eq!(writes[0].1["Lead_Score__c"], 20, "{writes:?}");
+}

@@ -218,7 +218,8 @@ fn owner_of(record: &Map<String, Json>) -> Option<String> {
     }
 }
 
-fn lead_of(id: String, record: Option<&Map<String, Json>>) -> LeadDoc {
+/// A person record (from an event, or read over the API) as a lead.
+pub fn lead_of(id: String, record: Option<&Map<String, Json>>) -> LeadDoc {
     let mut lead = lead_with_id(id);
     if let Some(record) = record {
         lead.email = primary_email(record);

@@ -332,6 +332,20 @@ fn collect_fields(
     }
 }
 
+/// A Lead's fields (from an Outbound Message, or read over REST) as a lead.
+pub fn sobject_lead(
+    record_id: String,
+    fields: std::collections::BTreeMap<String, Json>,
+) -> crate::lead::LeadDoc {
+    let mut lead = lead_with_id(record_id);
+    lead.email = field_text(&fields, "Email").map(str::to_string);
+    lead.owner = field_text(&fields, "OwnerId").map(str::to_string);
+    lead.lifecycle_stage = field_text(&fields, "Status").map(str::to_string);
+    lead.company_domain = field_text(&fields, "Website").and_then(domain_of);
+    lead.fields = fields;
+    lead
+}
+
 fn field_text<'f>(
     fields: &'f std::collections::BTreeMap<String, Json>,
     name: &str,
@@ -427,13 +441,8 @@ impl Adapter for Salesforce {
             };
             let created = time("CreatedDate")?;
 
-            let mut lead = lead_with_id(record_id);
-            lead.email = field_text(&fields, "Email").map(str::to_string);
-            lead.owner = field_text(&fields, "OwnerId").map(str::to_string);
-            lead.lifecycle_stage = field_text(&fields, "Status").map(str::to_string);
-            lead.company_domain = field_text(&fields, "Website").and_then(domain_of);
+            let mut lead = sobject_lead(record_id, fields);
             lead.created_at = created.map(Timestamp::Millis);
-            lead.fields = fields;
             let kind = match (created, modified) {
                 (Some(c), Some(m)) if c == m => EventKind::Created,
                 _ => EventKind::Updated,

@@ -514,12 +514,12 @@ impl Config {
                     format!("sources.{name}.read.connection: no [connections.{connection}]"),
                 ));
             }
-            if self.connections[connection].kind.get_ref() != "hubspot" {
+            if self.connections[connection].kind.get_ref() == "webhook" {
                 return Err(self.invalid(
                     read.connection.span(),
                     format!(
-                        "sources.{name}.read.connection: reading before deciding is built for \
-                         HubSpot connections only"
+                        "sources.{name}.read.connection: `{connection}` is a webhook, which has \
+                         nothing to read; read from a hubspot, salesforce or pipedrive connection"
                     ),
                 ));
             }

@@ -376,19 +376,8 @@ impl Reader {
     /// The record as the CRM has it now (None if the CRM has no such record),
     /// or why it could not be read.
     pub fn read(&self, record: &str) -> Result<Option<LeadDoc>, String> {
-        let Client::HubSpot(client) = &self.connection.client else {
-            return Err("reading before deciding is built for HubSpot connections only".into());
-        };
-        // Pacing counts against the read's own time: a read that cannot go
-        // soon enough fails, and the CRM retries the event.
-        let started = Instant::now();
-        if !self.connection.acquire_within(self.timeout / 2) {
-            return Err(format!(
-                "the connection {} is at its rate limit: no read within {} ms",
-                self.connection.name,
-                (self.timeout / 2).as_millis()
-            ));
-        }
+        // A paused connection, or pacing that would eat the read's time,
+        // fails the read; the CRM retries the event.
         if self
             .connection
             .paused_until
@@ -400,13 +389,34 @@ impl Reader {
                 self.connection.name
             ));
         }
+        let started = Instant::now();
+        if !self.connection.acquire_within(self.timeout / 2) {
+            return Err(format!(
+                "the connection {} is at its rate limit: no read within {} ms",
+                self.connection.name,
+                (self.timeout / 2).as_millis()
+            ));
+        }
         let left = self
             .timeout
             .saturating_sub(started.elapsed())
             .max(Duration::from_millis(1));
-        let got = client.get_contact(record, &self.properties, left)?;
-        Ok(got.map(|properties| {
-            let mut lead = hubspot_lead(record, &properties);
+        let id = record.to_string();
+        let got = match &self.connection.client {
+            Client::HubSpot(c) => c
+                .get_contact(record, &self.properties, left)?
+                .map(|p| crate::adapters::hubspot::contact_lead(id, &p)),
+            Client::Salesforce(c) => c
+                .get_lead(record, &self.properties, left)?
+                .map(|f| crate::adapters::salesforce::sobject_lead(id, f.into_iter().collect())),
+            Client::Pipedrive(c) => c
+                .get_person(record, left)?
+                .map(|p| crate::adapters::pipedrive::lead_of(id, Some(&p))),
+            Client::Webhook(_) => {
+                return Err("a webhook connection has nothing to read".into());
+            }
+        };
+        Ok(got.map(|mut lead| {
             // Every property asked for is known now, if only as empty.
             for p in &self.properties {
                 lead.fields.entry(p.clone()).or_insert(Json::Null);
@@ -414,10 +424,6 @@ impl Reader {
             lead
         }))
     }
-}
-
-fn hubspot_lead(record: &str, properties: &serde_json::Map<String, Json>) -> LeadDoc {
-    crate::adapters::hubspot::contact_lead(record.to_string(), properties)
 }
 
 #[cfg(test)]

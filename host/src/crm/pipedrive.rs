@@ -33,44 +33,96 @@ impl Pipedrive {
         }
     }
 
-    /// Set `payload`'s fields on person `record`. An API token goes in
-    /// `x-api-token`; an OAuth token as a bearer, tried once more with a
-    /// fresh one after a 401.
-    pub fn update_person(&self, record: &str, payload: &Json) -> Delivery {
-        let id = form_urlencoded::byte_serialize(record.as_bytes()).collect::<String>();
+    /// Send what `request` builds for `path` under the company's API origin:
+    /// an API token in `x-api-token`, an OAuth token as a bearer (tried once
+    /// more with a fresh one after a 401). The answer, or why it did not go.
+    fn send(
+        &self,
+        path: &str,
+        request: impl Fn(&str, (&str, &str)) -> Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<ureq::http::Response<ureq::Body>, String> {
         let mut stale: Option<String> = None;
         loop {
-            let (token, access) = match self.credential.token(stale.as_deref()) {
-                Ok(t) => t,
-                Err(e) => return Delivery::Failed(e),
-            };
+            let (token, access) = self.credential.token(stale.as_deref())?;
             let base = self
                 .base_url
                 .clone()
                 .or_else(|| access.as_ref()?.api_domain.clone())
                 .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
-            let url = format!("{base}/api/v2/persons/{id}");
-            let request = self.agent.patch(&url);
-            let request = match access {
-                Some(_) => request.header("Authorization", &format!("Bearer {token}")),
-                None => request.header("x-api-token", &token),
+            let url = format!("{base}{path}");
+            let (name, value) = match access {
+                Some(_) => ("Authorization", format!("Bearer {token}")),
+                None => ("x-api-token", token.clone()),
             };
-            let mut response = match request.send_json(payload) {
-                Ok(r) => r,
-                Err(e) => return Delivery::Failed(format!("PATCH {url}: {e}")),
-            };
-            let status = response.status().as_u16();
-            if status == 401 && self.credential.refreshes() && stale.is_none() {
+            let response = request(&url, (name, &value)).map_err(|e| format!("{url}: {e}"))?;
+            if response.status().as_u16() == 401 && self.credential.refreshes() && stale.is_none() {
                 stale = Some(token);
                 continue;
             }
-            let reset = response
-                .headers()
-                .get("x-ratelimit-reset")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok());
-            let body = super::answer_text(&mut response);
-            return answer(status, reset, &body);
+            return Ok(response);
+        }
+    }
+
+    /// Set `payload`'s fields on person `record`.
+    pub fn update_person(&self, record: &str, payload: &Json) -> Delivery {
+        let id = form_urlencoded::byte_serialize(record.as_bytes()).collect::<String>();
+        let path = format!("/api/v2/persons/{id}");
+        let sent = self.send(&path, |url, (name, value)| {
+            self.agent.patch(url).header(name, value).send_json(payload)
+        });
+        let mut response = match sent {
+            Ok(r) => r,
+            Err(e) => return Delivery::Failed(format!("PATCH {e}")),
+        };
+        let status = response.status().as_u16();
+        let reset = response
+            .headers()
+            .get("x-ratelimit-reset")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let body = super::answer_text(&mut response);
+        answer(status, reset, &body)
+    }
+
+    /// Read person `record` (`GET /api/v2/persons/{id}`): its record (the
+    /// answer's `data`), None when the company has no such person, Err with
+    /// why when the read failed.
+    pub fn get_person(
+        &self,
+        record: &str,
+        timeout: Duration,
+    ) -> Result<Option<serde_json::Map<String, Json>>, String> {
+        let id = form_urlencoded::byte_serialize(record.as_bytes()).collect::<String>();
+        let path = format!("/api/v2/persons/{id}");
+        let mut response = self
+            .send(&path, |url, (name, value)| {
+                self.agent
+                    .get(url)
+                    .header(name, value)
+                    .config()
+                    .timeout_global(Some(timeout))
+                    .build()
+                    .call()
+            })
+            .map_err(|e| format!("GET {e}"))?;
+        let status = response.status().as_u16();
+        let text = super::answer_text(&mut response);
+        match status {
+            200 => {
+                let doc: Json = serde_json::from_str(&text)
+                    .map_err(|e| format!("GET person {record}: the answer is not JSON: {e}"))?;
+                match doc.get("data") {
+                    Some(Json::Object(p)) => Ok(Some(p.clone())),
+                    _ => Err(format!(
+                        "GET person {record}: the answer has no data object"
+                    )),
+                }
+            }
+            404 => Ok(None),
+            _ => Err(format!(
+                "GET person {record}: Pipedrive answered {status}: {}",
+                text.trim()
+            )),
         }
     }
 }

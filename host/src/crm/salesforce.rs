@@ -107,6 +107,23 @@ impl Salesforce {
     /// `Sforce-Auto-Assign: FALSE`, replaying once on a fresh session after a
     /// 401 INVALID_SESSION_ID: the status and body, or why it did not go.
     fn patch(&self, path: &str, body: &Json) -> Result<(u16, String), String> {
+        self.send("PATCH", path, |url, bearer| {
+            self.agent
+                .patch(url)
+                .header("Authorization", bearer)
+                .header("Sforce-Auto-Assign", "FALSE")
+                .send_json(body)
+        })
+    }
+
+    /// Send what `request` builds for the URL of `path` and a bearer token,
+    /// replaying once on a fresh session after a 401 INVALID_SESSION_ID.
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        request: impl Fn(&str, &str) -> Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<(u16, String), String> {
         let mut stale = None;
         for _ in 0..2 {
             // A token endpoint refusing the client is a configuration error,
@@ -114,13 +131,8 @@ impl Salesforce {
             // backoff either way; the error says which.
             let (token, instance) = self.session(stale.as_deref())?;
             let url = format!("{instance}/services/data/{}/{path}", self.api_version);
-            let mut response = self
-                .agent
-                .patch(&url)
-                .header("Authorization", &format!("Bearer {token}"))
-                .header("Sforce-Auto-Assign", "FALSE")
-                .send_json(body)
-                .map_err(|e| format!("PATCH {url}: {e}"))?;
+            let mut response = request(&url, &format!("Bearer {token}"))
+                .map_err(|e| format!("{method} {url}: {e}"))?;
             let status = response.status().as_u16();
             if let Some(info) = response.headers().get("sforce-limit-info") {
                 self.note_usage(info.to_str().unwrap_or_default());
@@ -133,6 +145,47 @@ impl Salesforce {
             return Ok((status, text));
         }
         Err("Salesforce refused a fresh session too (401 INVALID_SESSION_ID)".into())
+    }
+
+    /// Read Lead `record`'s `fields` (`GET …/sobjects/Lead/{id}?fields=`):
+    /// its fields (without `attributes`), None when the org has no such lead,
+    /// Err with why when the read failed.
+    pub fn get_lead(
+        &self,
+        record: &str,
+        fields: &[String],
+        timeout: Duration,
+    ) -> Result<Option<serde_json::Map<String, Json>>, String> {
+        let path = format!(
+            "sobjects/Lead/{}",
+            form_urlencoded::byte_serialize(record.as_bytes()).collect::<String>()
+        );
+        let (status, text) = self.send("GET", &path, |url, bearer| {
+            self.agent
+                .get(url)
+                .query("fields", fields.join(","))
+                .header("Authorization", bearer)
+                .config()
+                .timeout_global(Some(timeout))
+                .build()
+                .call()
+        })?;
+        match status {
+            200 => match serde_json::from_str::<Json>(&text) {
+                Ok(Json::Object(mut lead)) => {
+                    lead.remove("attributes");
+                    Ok(Some(lead))
+                }
+                _ => Err(format!(
+                    "GET Lead {record}: the answer is not a JSON object"
+                )),
+            },
+            404 => Ok(None),
+            _ => Err(format!(
+                "GET Lead {record}: Salesforce answered {status}: {}",
+                text.trim()
+            )),
+        }
     }
 
     /// `Sforce-Limit-Info: api-usage=USED/ALLOWED`: at 90% of the org's daily

@@ -100,7 +100,13 @@ impl WriteBack {
                 let mut fields = properties;
                 if let Some(p) = &m.score {
                     if let Some(score) = decision.score.as_ref() {
-                        fields.insert(p.clone(), Json::from(score.value));
+                        let whole = score.value.fract() == 0.0 && score.value.abs() < 1e15;
+                        let value = if whole {
+                            Json::from(score.value as i64)
+                        } else {
+                            Json::from(score.value)
+                        };
+                        fields.insert(p.clone(), value);
                     }
                 }
                 Json::Object(fields)
