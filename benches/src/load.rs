@@ -119,7 +119,15 @@ pub fn process_cpu(stat_path: &str) -> Duration {
 
 /// The server's config: the quickstart's plugins and `inbound` pipeline, one
 /// `generic` source, and the store.
-pub fn write_config(dir: &Path, plugins_dir: &Path, store_url: &str) -> Result<PathBuf> {
+/// `crm`: the URL of a local HubSpot-like API to write every decision back to
+/// (score, grade and the route's reason, through the outbox), paced at
+/// HubSpot's Professional limit of 190 requests per 10 s.
+pub fn write_config(
+    dir: &Path,
+    plugins_dir: &Path,
+    store_url: &str,
+    crm: Option<&str>,
+) -> Result<PathBuf> {
     let quickstart =
         std::fs::read_to_string(crate::root().join("examples/quickstart/leadwire.toml"))?
             .replace("../../target/plugins", &plugins_dir.display().to_string());
@@ -135,6 +143,24 @@ pipeline = "inbound"
 secret_env = "{SECRET_ENV}"
 "#
     );
+    let text = match crm {
+        None => text,
+        Some(url) => format!(
+            r#"{text}
+[sources.bench.write]
+connection = "crm"
+score = "leadwire_score"
+grade = "leadwire_grade"
+route_reason = "leadwire_route_reason"
+
+[connections.crm]
+kind = "hubspot"
+token_env = "{SECRET_ENV}"
+base_url = "{url}"
+requests_per_10s = 190
+"#
+        ),
+    };
     let path = dir.join(format!("serve-{}.toml", std::process::id()));
     std::fs::write(&path, text)?;
     Ok(path)

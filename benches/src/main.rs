@@ -15,12 +15,13 @@ mod calls;
 mod load;
 mod native;
 mod report;
+mod sink;
 mod stats;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
@@ -107,10 +108,27 @@ pub struct SampleInfo {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WebhookRun {
-    /// `SQLite` or `PostgreSQL`.
+    /// `SQLite`, `PostgreSQL`, or `SQLite, writing back`.
     pub store: String,
     pub body_bytes: usize,
     pub stages: Vec<load::Stage>,
+    /// With a connection: what reached the CRM.
+    #[serde(default)]
+    pub write_back: Option<WriteBackRun>,
+}
+
+/// The writes of a run with a connection, counted by the local CRM.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WriteBackRun {
+    /// Decisions made (requests answered 200, the warm-up's included).
+    pub decisions: u64,
+    /// Contacts written, and the requests (batches) that carried them,
+    /// when the outbox had drained or the wait ran out.
+    pub writes: u64,
+    pub requests: u64,
+    /// Seconds from the end of the last stage until every write had landed
+    /// (None: not within the wait).
+    pub drained_seconds: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -391,6 +409,12 @@ fn main() -> Result<()> {
             "SQLite".into(),
             Ok((format!("sqlite://{}", db.display()), None)),
         )];
+        let acting = work.join(format!("webhook-acting-{}.db", std::process::id()));
+        let _ = std::fs::remove_file(&acting);
+        stores.push((
+            WRITING_BACK.into(),
+            Ok((format!("sqlite://{}", acting.display()), None)),
+        ));
         let postgres_url = args
             .postgres_url
             .clone()
@@ -418,15 +442,35 @@ fn main() -> Result<()> {
                 crate::stats::secs(stage)
             );
             let mark = sampler.begin();
-            let outcome = webhook(&bin, &work, &plugins_dir, &url, stage, args.quick);
+            let sink = if name == WRITING_BACK {
+                match sink::Sink::start() {
+                    Ok(s) => Some(s),
+                    Err(e) => {
+                        println!("  skipped: cannot start the local CRM: {e:#}");
+                        continue;
+                    }
+                }
+            } else {
+                None
+            };
+            let outcome = webhook(
+                &bin,
+                &work,
+                &plugins_dir,
+                &url,
+                sink.as_ref(),
+                stage,
+                args.quick,
+            );
             results
                 .load
                 .push(sampler.end(mark, &format!("webhook, {name}")));
             match outcome {
-                Ok((body_bytes, stages)) => results.webhook.push(WebhookRun {
+                Ok((body_bytes, stages, write_back)) => results.webhook.push(WebhookRun {
                     store: name,
                     body_bytes,
                     stages,
+                    write_back,
                 }),
                 Err(e) => {
                     println!("  failed: {e:#}");
@@ -437,9 +481,11 @@ fn main() -> Result<()> {
             }
             drop(schema);
         }
-        let _ = std::fs::remove_file(&db);
-        for ext in ["-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{ext}", db.display()));
+        for db in [&db, &acting] {
+            let _ = std::fs::remove_file(db);
+            for ext in ["-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{ext}", db.display()));
+            }
         }
     }
 
@@ -505,10 +551,11 @@ fn webhook(
     work: &Path,
     plugins_dir: &Path,
     store_url: &str,
+    sink: Option<&sink::Sink>,
     stage: Duration,
     quick: bool,
-) -> Result<(usize, Vec<load::Stage>)> {
-    let config = load::write_config(work, plugins_dir, store_url)?;
+) -> Result<(usize, Vec<load::Stage>, Option<WriteBackRun>)> {
+    let config = load::write_config(work, plugins_dir, store_url, sink.map(|s| s.url.as_str()))?;
     let server = load::Server::start(bin, &config)?;
     let requests = Arc::new(load::Requests::new(
         server.addr,
@@ -567,5 +614,33 @@ fn webhook(
         print(&s);
         stages.push(s);
     }
-    Ok((requests.mean_body_bytes(), stages))
+    let write_back = sink.map(|sink| {
+        let decisions = w.ok + stages.iter().map(|s| s.ok).sum::<u64>();
+        let ended = Instant::now();
+        let wait = Duration::from_secs(if quick { 30 } else { 120 });
+        while sink.writes() < decisions && ended.elapsed() < wait {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let drained = (sink.writes() >= decisions).then(|| ended.elapsed().as_secs_f64());
+        println!(
+            "  written back: {} of {} decisions in {} requests{}",
+            thousands(sink.writes()),
+            thousands(decisions),
+            thousands(sink.requests()),
+            drained.map_or(
+                " (the outbox had not drained when the wait ran out)".into(),
+                |s| { format!(", the outbox drained {s:.1} s after the last stage") }
+            )
+        );
+        WriteBackRun {
+            decisions,
+            writes: sink.writes(),
+            requests: sink.requests(),
+            drained_seconds: drained,
+        }
+    });
+    Ok((requests.mean_body_bytes(), stages, write_back))
 }
+
+/// The webhook run whose decisions are written back to a local CRM.
+const WRITING_BACK: &str = "SQLite, writing back";

@@ -448,6 +448,22 @@ pub fn render(r: &Results, before: Option<&Results>) -> String {
                     );
                 }
             }
+            if let Some(w) = &run.write_back {
+                let _ = writeln!(
+                    o,
+                    "Every decision of this run is also written back through the outbox to a local HubSpot-like API (this crate's\n\
+                     `sink`, answering at once): score, grade and route reason, committed with the decision, delivered by the\n\
+                     connection's worker in batch updates of up to 100 contacts, paced at 190 requests per 10 s (HubSpot\n\
+                     Professional). Written back: **{} of {} decisions** in {} requests; {}\n",
+                    thousands(w.writes),
+                    thousands(w.decisions),
+                    thousands(w.requests),
+                    match w.drained_seconds {
+                        Some(s) => format!("the outbox drained {s:.1} s after the last stage."),
+                        None => "the outbox had not drained when the wait ran out.".into(),
+                    }
+                );
+            }
         }
     }
 

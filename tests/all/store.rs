@@ -22,7 +22,7 @@ use std::thread;
 use leadwire::capabilities::StateStore;
 use leadwire::decision::Decision;
 use leadwire::lead::LeadDoc;
-use leadwire::store::{self, Claim, OutboxWrite, Settled, Store, StoreError};
+use leadwire::store::{self, Claim, OutboxRow, OutboxWrite, Settled, Store, StoreError};
 use serde_json::json;
 
 const PG_ENV: &str = "LEADWIRE_TEST_POSTGRES_URL";
@@ -945,6 +945,12 @@ fn write(record: &str, properties: serde_json::Value) -> OutboxWrite {
     }
 }
 
+/// Settle one claimed row: whether the claim still held it.
+fn settle(db: &Db, row: &OutboxRow, how: Settled, now_ms: i64) -> Result<bool, StoreError> {
+    db.settle_outbox(&[(row, how)], now_ms)
+        .map(|taken| taken[0])
+}
+
 fn outbox_writes_commit_with_the_decision_and_coalesce(db: &Db) {
     let first = [write("L1", json!({"hubspot_owner_id": "1", "score": "10"}))];
     let d1 = decision("d1", "L1", "2026-11-20T10:00:00Z");
@@ -1010,12 +1016,13 @@ fn outbox_rows_are_leased_settled_retried_and_taken_over(db: &Db) {
         at_ms: now + 5_000,
         error: "429 TEN_SECONDLY_ROLLING".into(),
     };
-    assert!(db.settle_outbox(a, &retry, now).unwrap());
-    assert!(db.settle_outbox(b, &Settled::Done, now).unwrap());
-    assert!(
-        !db.settle_outbox(b, &Settled::Done, now).unwrap(),
-        "settled once"
+    // Both in one transaction.
+    assert_eq!(
+        db.settle_outbox(&[(a, retry), (b, Settled::Done)], now)
+            .unwrap(),
+        [true, true]
     );
+    assert!(!settle(db, b, Settled::Done, now).unwrap(), "settled once");
     assert!(
         db.claim_outbox("hs", now + 1_000, lease, 10)
             .unwrap()
@@ -1034,13 +1041,13 @@ fn outbox_rows_are_leased_settled_retried_and_taken_over(db: &Db) {
         .unwrap();
     assert_eq!((taken.len(), taken[0].attempts), (1, 3));
     assert!(
-        !db.settle_outbox(&again[0], &Settled::Done, now).unwrap(),
+        !settle(db, &again[0], Settled::Done, now).unwrap(),
         "a lease that ran out settles nothing"
     );
     let dead = Settled::Dead {
         error: "400 {\"category\":\"VALIDATION_ERROR\"}".into(),
     };
-    assert!(db.settle_outbox(&taken[0], &dead, now).unwrap());
+    assert!(settle(db, &taken[0], dead.clone(), now).unwrap());
     let rows = db.outbox(Some("dead"), 10).unwrap();
     assert_eq!(rows.len(), 1);
     assert!(
@@ -1062,10 +1069,10 @@ fn outbox_rows_are_leased_settled_retried_and_taken_over(db: &Db) {
         at_ms: now + 100_000,
         error: "429".into(),
     };
-    assert!(db.settle_outbox(&retried[0], &later, now).unwrap());
+    assert!(settle(db, &retried[0], later.clone(), now).unwrap());
     assert_eq!(db.outbox_row(a.id).unwrap().unwrap().attempts, 0);
     let last = db.claim_outbox("hs", now + 100_000, lease, 10).unwrap();
-    assert!(db.settle_outbox(&last[0], &dead, now).unwrap());
+    assert!(settle(db, &last[0], dead.clone(), now).unwrap());
     assert!(db.drop_outbox(a.id).unwrap());
     assert_eq!(db.outbox_row(a.id).unwrap(), None);
     assert!(!db.drop_outbox(b.id).unwrap(), "a delivered row is history");
@@ -1083,7 +1090,7 @@ fn outbox_writes_to_one_record_are_delivered_in_order(db: &Db) {
     db.record_with_writes("hubspot", "k2", &d2, &[write("L1", json!({"s": 2}))])
         .unwrap();
     assert!(db.claim_outbox("hs", now, 30_000, 10).unwrap().is_empty());
-    db.settle_outbox(&first[0], &Settled::Done, now).unwrap();
+    settle(db, &first[0], Settled::Done, now).unwrap();
     let second = db.claim_outbox("hs", now, 30_000, 10).unwrap();
     assert_eq!(second[0].payload, json!({"properties": {"s": 2}}));
 }
@@ -1097,7 +1104,7 @@ fn outbox_writes_only_what_changed(db: &Db) {
     };
     record("k1", json!({"hubspot_owner_id": "1", "score": "10"}));
     let first = db.claim_outbox("hs", now, 30_000, 10).unwrap();
-    db.settle_outbox(&first[0], &Settled::Done, now).unwrap();
+    settle(db, &first[0], Settled::Done, now).unwrap();
     // The same values again: nothing to write.
     record("k2", json!({"hubspot_owner_id": "1", "score": "10"}));
     assert!(db.outbox(Some("pending"), 10).unwrap().is_empty());
@@ -1109,7 +1116,7 @@ fn outbox_writes_only_what_changed(db: &Db) {
     let dead = Settled::Dead {
         error: "400".into(),
     };
-    db.settle_outbox(&second[0], &dead, now).unwrap();
+    settle(db, &second[0], dead.clone(), now).unwrap();
     record("k4", json!({"hubspot_owner_id": "1", "score": "30"}));
     let third = db.claim_outbox("hs", now, 30_000, 10).unwrap();
     assert_eq!(

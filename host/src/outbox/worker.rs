@@ -66,45 +66,52 @@ fn settle(c: &Connection, row: &OutboxRow, delivery: Delivery) -> Settled {
     }
 }
 
-/// Record how `row` ended, log it with its decision id, and tell `observe`.
-fn record(store: &dyn Store, row: &OutboxRow, settled: Settled, observe: &Observe) {
-    match &settled {
-        Settled::Done => tracing::info!(
-            decision = row.decision_id,
-            "outbox: wrote {} to {} {}",
-            row.payload,
-            row.connection,
-            row.record
-        ),
-        Settled::Dead { error } => tracing::error!(
-            decision = row.decision_id,
-            "outbox: row {} to {} {} is a dead letter: {error}",
-            row.id,
-            row.connection,
-            row.record
-        ),
-        Settled::Retry { error, .. } | Settled::Later { error, .. } => tracing::warn!(
-            decision = row.decision_id,
-            "outbox: row {} to {} {} will be retried: {error}",
-            row.id,
-            row.connection,
-            row.record
-        ),
+/// Record how each row ended (one transaction), log it with its decision
+/// id, and tell `observe`.
+fn record(store: &dyn Store, settled: Vec<(&OutboxRow, Settled)>, observe: &Observe) {
+    for (row, how) in &settled {
+        match how {
+            Settled::Done => tracing::info!(
+                decision = row.decision_id,
+                "outbox: wrote {} to {} {}",
+                row.payload,
+                row.connection,
+                row.record
+            ),
+            Settled::Dead { error } => tracing::error!(
+                decision = row.decision_id,
+                "outbox: row {} to {} {} is a dead letter: {error}",
+                row.id,
+                row.connection,
+                row.record
+            ),
+            Settled::Retry { error, .. } | Settled::Later { error, .. } => tracing::warn!(
+                decision = row.decision_id,
+                "outbox: row {} to {} {} will be retried: {error}",
+                row.id,
+                row.connection,
+                row.record
+            ),
+        }
     }
-    match store.settle_outbox(row, &settled, now_ms()) {
-        Ok(true) => observe(row, &settled),
-        Ok(false) => tracing::warn!(
-            decision = row.decision_id,
-            "outbox: row {}: the lease ran out before the delivery ended; another worker has it",
-            row.id
-        ),
-        // The lease runs out and another claim delivers it again: a repeat of
-        // an absolute write is harmless.
-        Err(e) => tracing::warn!(
-            decision = row.decision_id,
-            "outbox: cannot settle row {}: {e}",
-            row.id
-        ),
+    match store.settle_outbox(&settled, now_ms()) {
+        Ok(taken) => {
+            for ((row, how), taken) in settled.iter().zip(taken) {
+                if taken {
+                    observe(row, how);
+                } else {
+                    tracing::warn!(
+                        decision = row.decision_id,
+                        "outbox: row {}: the lease ran out before the delivery ended; another \
+                         worker has it",
+                        row.id
+                    );
+                }
+            }
+        }
+        // The leases run out and another claim delivers the rows again: a
+        // repeat of an absolute write is harmless.
+        Err(e) => tracing::warn!("outbox: cannot settle {} rows: {e}", settled.len()),
     }
 }
 
@@ -131,10 +138,19 @@ pub fn run_once(
         }
     };
     let Some(c) = connection else {
-        for row in &rows {
-            let error = format!("no [connections.{name}] in the configuration any more");
-            record(store, row, Settled::Dead { error }, observe);
-        }
+        let error = format!("no [connections.{name}] in the configuration any more");
+        let dead = rows
+            .iter()
+            .map(|row| {
+                (
+                    row,
+                    Settled::Dead {
+                        error: error.clone(),
+                    },
+                )
+            })
+            .collect();
+        record(store, dead, observe);
         return rows.len();
     };
     let mut rest: &[OutboxRow] = &rows;
@@ -142,26 +158,32 @@ pub fn run_once(
         let paused = c.paused_until.load(Ordering::Relaxed);
         if paused > now_ms() {
             // The CRM asked to wait: the rest go back without an attempt.
-            for row in rest {
-                let error = "the connection is paused: the CRM asked to wait".to_string();
-                record(
-                    store,
-                    row,
-                    Settled::Later {
-                        at_ms: paused,
-                        error,
-                    },
-                    observe,
-                );
-            }
+            let error = "the connection is paused: the CRM asked to wait";
+            let later = rest
+                .iter()
+                .map(|row| {
+                    let error = error.to_string();
+                    (
+                        row,
+                        Settled::Later {
+                            at_ms: paused,
+                            error,
+                        },
+                    )
+                })
+                .collect();
+            record(store, later, observe);
             break;
         }
         let (chunk, after) = rest.split_at(c.client.batch_size().min(rest.len()));
         c.acquire();
         let deliveries = c.client.write(chunk);
-        for (row, delivery) in chunk.iter().zip(deliveries) {
-            record(store, row, settle(c, row, delivery), observe);
-        }
+        let settled = chunk
+            .iter()
+            .zip(deliveries)
+            .map(|(row, delivery)| (row, settle(c, row, delivery)))
+            .collect();
+        record(store, settled, observe);
         if let Some((after, why)) = c.client.take_pause() {
             let at_ms = now_ms() + i64::try_from(after.as_millis()).unwrap_or(i64::MAX / 2);
             tracing::warn!("outbox: pausing {name}: {why}");

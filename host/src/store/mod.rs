@@ -179,9 +179,14 @@ pub trait Store: StateStore {
         limit: usize,
     ) -> StoreResult<Vec<OutboxRow>>;
 
-    /// Record how the delivery of a claimed `row` ended; false (nothing
-    /// recorded) when the claim's lease ran out and another worker took it.
-    fn settle_outbox(&self, row: &OutboxRow, settled: &Settled, now_ms: i64) -> StoreResult<bool>;
+    /// Record how the deliveries of claimed rows ended, in one transaction;
+    /// for each, false (nothing recorded) when the claim's lease ran out and
+    /// another worker took the row.
+    fn settle_outbox(
+        &self,
+        settled: &[(&OutboxRow, Settled)],
+        now_ms: i64,
+    ) -> StoreResult<Vec<bool>>;
 
     /// Count one request to `connection` against `limit` per `window_ms`,
     /// shared by every process on this store: 0 when it may go now, else the

@@ -57,6 +57,19 @@ pub enum Settled {
     },
 }
 
+impl Settled {
+    /// The row's new (status, next attempt time, error), and whether the
+    /// attempt is given back (a rate limit's wait does not count).
+    pub fn columns(&self, now_ms: i64) -> (&'static str, i64, Option<&str>, bool) {
+        match self {
+            Settled::Done => ("done", now_ms, None, false),
+            Settled::Retry { at_ms, error } => ("pending", *at_ms, Some(error), false),
+            Settled::Later { at_ms, error } => ("pending", *at_ms, Some(error), true),
+            Settled::Dead { error } => ("dead", now_ms, Some(error), false),
+        }
+    }
+}
+
 /// Rows of one connection in one status, and the oldest one's age.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OutboxCount {

@@ -709,35 +709,44 @@ impl Store for PgStore {
         })
     }
 
-    fn settle_outbox(&self, row: &OutboxRow, settled: &Settled, now_ms: i64) -> StoreResult<bool> {
-        let id = row.id;
-        self.with(&format!("settle outbox row {id}"), |c| {
-            let uncounted = i32::from(matches!(settled, Settled::Later { .. }));
-            let (status, next, error) = match settled {
-                Settled::Done => ("done", now_ms, None),
-                Settled::Retry { at_ms, error } | Settled::Later { at_ms, error } => {
-                    ("pending", *at_ms, Some(error.as_str()))
-                }
-                Settled::Dead { error } => ("dead", now_ms, Some(error.as_str())),
-            };
-            let claimed = i32::try_from(row.attempts).unwrap_or(i32::MAX);
-            // Only this claim's lease (a worker whose lease ran out settles
-            // nothing); a dead write is forgotten as written.
-            let settled = c.query_one(
-                "WITH settled AS (
-                     UPDATE outbox SET status = $2, next_attempt_at = $3, lease_until = NULL,
-                         last_error = COALESCE($4, last_error),
-                         attempts = attempts - $5
-                     WHERE id = $1 AND status = 'inflight' AND attempts = $6
-                     RETURNING connection, record, status),
-                 forgot AS (
-                     DELETE FROM outbox_written w USING settled s
-                     WHERE s.status = 'dead' AND w.connection = s.connection
-                       AND w.record = s.record)
-                 SELECT count(*) FROM settled",
-                &[&id, &status, &next, &error, &uncounted, &claimed],
-            )?;
-            Ok(settled.get::<_, i64>(0) > 0)
+    fn settle_outbox(
+        &self,
+        settled: &[(&OutboxRow, Settled)],
+        now_ms: i64,
+    ) -> StoreResult<Vec<bool>> {
+        self.with(&format!("settle {} outbox rows", settled.len()), |c| {
+            let mut tx = c.transaction()?;
+            let mut out = Vec::with_capacity(settled.len());
+            for (row, how) in settled {
+                let (status, next, error, uncounted) = how.columns(now_ms);
+                let claimed = i32::try_from(row.attempts).unwrap_or(i32::MAX);
+                // Only this claim's lease (a worker whose lease ran out settles
+                // nothing); a dead write is forgotten as written.
+                let done = tx.query_one(
+                    "WITH settled AS (
+                         UPDATE outbox SET status = $2, next_attempt_at = $3, lease_until = NULL,
+                             last_error = COALESCE($4, last_error),
+                             attempts = attempts - $5
+                         WHERE id = $1 AND status = 'inflight' AND attempts = $6
+                         RETURNING connection, record, status),
+                     forgot AS (
+                         DELETE FROM outbox_written w USING settled s
+                         WHERE s.status = 'dead' AND w.connection = s.connection
+                           AND w.record = s.record)
+                     SELECT count(*) FROM settled",
+                    &[
+                        &row.id,
+                        &status,
+                        &next,
+                        &error,
+                        &i32::from(uncounted),
+                        &claimed,
+                    ],
+                )?;
+                out.push(done.get::<_, i64>(0) > 0);
+            }
+            tx.commit()?;
+            Ok(out)
         })
     }
 

@@ -748,30 +748,38 @@ impl Store for SqliteStore {
         })
     }
 
-    fn settle_outbox(&self, row: &OutboxRow, settled: &Settled, now_ms: i64) -> StoreResult<bool> {
-        let id = row.id;
-        self.write(&format!("settle outbox row {id}"), |tx| {
-            let uncounted = i32::from(matches!(settled, Settled::Later { .. }));
-            let (status, next, error) = match settled {
-                Settled::Done => ("done", now_ms, None),
-                Settled::Retry { at_ms, error } | Settled::Later { at_ms, error } => {
-                    ("pending", *at_ms, Some(error.as_str()))
+    fn settle_outbox(
+        &self,
+        settled: &[(&OutboxRow, Settled)],
+        now_ms: i64,
+    ) -> StoreResult<Vec<bool>> {
+        self.write(&format!("settle {} outbox rows", settled.len()), |tx| {
+            let mut out = Vec::with_capacity(settled.len());
+            for (row, how) in settled {
+                let (status, next, error, uncounted) = how.columns(now_ms);
+                // Only this claim's lease: a worker whose lease ran out (and
+                // whose row another claim took, counting an attempt) settles nothing.
+                let changed = tx
+                    .prepare_cached(
+                        "UPDATE outbox SET status = ?2, next_attempt_at = ?3, lease_until = NULL,
+                             last_error = COALESCE(?4, last_error),
+                             attempts = attempts - ?5
+                         WHERE id = ?1 AND status = 'inflight' AND attempts = ?6",
+                    )?
+                    .execute(params![
+                        row.id,
+                        status,
+                        next,
+                        error,
+                        i32::from(uncounted),
+                        row.attempts
+                    ])?;
+                if changed > 0 && status == "dead" {
+                    forget_written(tx, row.id)?;
                 }
-                Settled::Dead { error } => ("dead", now_ms, Some(error.as_str())),
-            };
-            // Only this claim's lease: a worker whose lease ran out (and
-            // whose row another claim took, counting an attempt) settles nothing.
-            let changed = tx.execute(
-                "UPDATE outbox SET status = ?2, next_attempt_at = ?3, lease_until = NULL,
-                     last_error = COALESCE(?4, last_error),
-                     attempts = attempts - ?5
-                 WHERE id = ?1 AND status = 'inflight' AND attempts = ?6",
-                params![id, status, next, error, uncounted, row.attempts],
-            )?;
-            if changed > 0 && status == "dead" {
-                forget_written(tx, id)?;
+                out.push(changed > 0);
             }
-            Ok(changed > 0)
+            Ok(out)
         })
     }
 
