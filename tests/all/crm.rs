@@ -288,3 +288,30 @@ fn salesforce_and_pipedrive_records_are_read_with_what_was_asked() {
     let wrong = Pipedrive::new(Some(&pd.url), Credential::Fixed("wrong".into()), timeout());
     assert!(matches!(wrong.get_person("1187", timeout()), Err(e) if e.contains("401")));
 }
+
+#[test]
+fn a_pipedrive_oauth_app_refreshes_with_basic_auth_and_writes_to_its_api_domain() {
+    use crate::fake_pipedrive::FakePipedrive;
+    use leadwire::crm::pipedrive::Pipedrive;
+    let pd = FakePipedrive::start(TOKEN, &[101], &[], 0).with_oauth("app-id:app-secret", "r-123");
+    let grant = RefreshGrant::new(
+        format!("{}/oauth/token", pd.url),
+        "app-id".into(),
+        "app-secret".into(),
+        "r-123".into(),
+        ClientAuth::Basic,
+        timeout(),
+    );
+    // No base_url: the token answer's api_domain says where the company is.
+    let client = Pipedrive::new(None, Credential::Refreshed(grant), timeout());
+    assert_eq!(
+        client.update_person("1187", &json!({"owner_id": 101})),
+        Delivery::Done
+    );
+    assert_eq!(
+        client.update_person("1188", &json!({"owner_id": 101})),
+        Delivery::Done
+    );
+    assert_eq!(pd.refreshes(), 1);
+    assert_eq!(pd.wait_for_writes(2, 1).len(), 2);
+}

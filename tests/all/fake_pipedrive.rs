@@ -26,6 +26,66 @@ struct Books {
     throttled: usize,
     writes: Vec<(String, Value)>,
     persons: std::collections::BTreeMap<String, Value>,
+    url: String,
+    /// An OAuth app: ("client_id:client_secret", refresh token).
+    oauth: Option<(String, String)>,
+    refreshes: usize,
+}
+
+/// The API token (`x-api-token`) or OAuth access token (a bearer) sent.
+fn caller_token(headers: &HeaderMap) -> Option<&str> {
+    let header = |k: &str| headers.get(k).and_then(|v| v.to_str().ok());
+    header("x-api-token").or_else(|| header("authorization")?.strip_prefix("Bearer "))
+}
+
+/// `POST /oauth/token` (form `grant_type=refresh_token&refresh_token=…`,
+/// the app's client id and secret as HTTP Basic auth): the access token (the
+/// fake's token), `expires_in` 3599 and the company's `api_domain` (this
+/// server).
+async fn issue_token(
+    State(books): State<Arc<Mutex<Books>>>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    use base64::Engine;
+    let mut b = books.lock().unwrap();
+    let Some((client, refresh)) = b.oauth.clone() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(&client)
+    );
+    let form: std::collections::BTreeMap<String, String> = form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect();
+    let sent = headers.get("authorization").and_then(|v| v.to_str().ok());
+    if sent != Some(basic.as_str()) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"error": "invalid_client"})),
+        )
+            .into_response();
+    }
+    if form.get("grant_type").map(String::as_str) != Some("refresh_token")
+        || form.get("refresh_token") != Some(&refresh)
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": "invalid_grant"})),
+        )
+            .into_response();
+    }
+    b.refreshes += 1;
+    axum::Json(json!({
+        "access_token": b.token,
+        "token_type": "Bearer",
+        "refresh_token": refresh,
+        "scope": "base,contacts:full",
+        "expires_in": 3599,
+        "api_domain": b.url,
+    }))
+    .into_response()
 }
 
 pub struct FakePipedrive {
@@ -55,7 +115,7 @@ async fn update_person(
     body: String,
 ) -> Response {
     let mut b = books.lock().unwrap();
-    let token = headers.get("x-api-token").and_then(|v| v.to_str().ok());
+    let token = caller_token(&headers);
     if token != Some(b.token.as_str()) {
         return failure(
             StatusCode::UNAUTHORIZED,
@@ -110,7 +170,7 @@ async fn read_person(
     headers: HeaderMap,
 ) -> Response {
     let b = books.lock().unwrap();
-    let token = headers.get("x-api-token").and_then(|v| v.to_str().ok());
+    let token = caller_token(&headers);
     if token != Some(b.token.as_str()) {
         return failure(
             StatusCode::UNAUTHORIZED,
@@ -124,6 +184,16 @@ async fn read_person(
 }
 
 impl FakePipedrive {
+    /// Take OAuth: the app `client_id:client_secret` may refresh `refresh`.
+    pub fn with_oauth(self, client: &str, refresh: &str) -> FakePipedrive {
+        self.books.lock().unwrap().oauth = Some((client.into(), refresh.into()));
+        self
+    }
+
+    pub fn refreshes(&self) -> usize {
+        self.books.lock().unwrap().refreshes
+    }
+
     /// A person the API answers reads of (its v2 record).
     pub fn put_person(&self, id: &str, record: Value) {
         self.books.lock().unwrap().persons.insert(id.into(), record);
@@ -143,8 +213,10 @@ impl FakePipedrive {
             ..Books::default()
         }));
         let state = books.clone();
-        let served = serve("127.0.0.1:0", move |_| {
+        let served = serve("127.0.0.1:0", move |url| {
+            state.lock().unwrap().url = url.to_string();
             axum::Router::new()
+                .route("/oauth/token", axum::routing::post(issue_token))
                 .route(
                     "/api/v2/persons/{id}",
                     get(read_person).patch(update_person),

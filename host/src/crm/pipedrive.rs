@@ -1,9 +1,11 @@
 //! Pipedrive's API, as the outbox uses it: `PATCH /api/v2/persons/{id}` with
 //! the fields to set (`owner_id` a user id; custom fields under
 //! `custom_fields` by their keys) and the company's API token in
-//! `x-api-token`. Answers as Pipedrive documents them: `{"success": false,
-//! "error": …}` bodies; 429 with `x-ratelimit-reset` (seconds until the
-//! burst window resets; the daily budget answers 429 too), 5xx, other 4xx.
+//! `x-api-token` (or an OAuth bearer). Answers as Pipedrive documents them:
+//! `{"success": false, "error": …}` bodies; 429 with `x-ratelimit-reset`
+//! (seconds until the burst window resets), or with `x-daily-requests-left: 0`
+//! when the company's daily budget is spent (then an hour's pause); 5xx;
+//! other 4xx.
 
 use std::time::Duration;
 
@@ -75,11 +77,18 @@ impl Pipedrive {
             Err(e) => return Delivery::Failed(format!("PATCH {e}")),
         };
         let status = response.status().as_u16();
-        let reset = response
-            .headers()
-            .get("x-ratelimit-reset")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
+        let header = |k: &str| {
+            response
+                .headers()
+                .get(k)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        // The company's daily budget spent: no point asking again in seconds.
+        let reset = match header("x-daily-requests-left") {
+            Some(0) => Some(3600),
+            _ => header("x-ratelimit-reset"),
+        };
         let body = super::answer_text(&mut response);
         answer(status, reset, &body)
     }
