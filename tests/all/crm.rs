@@ -280,13 +280,13 @@ fn salesforce_and_pipedrive_records_are_read_with_what_was_asked() {
     );
     let client = Pipedrive::new(Some(&pd.url), Credential::Fixed(TOKEN.into()), timeout());
     let person = client
-        .get_person("1187", timeout())
+        .get_record("1187", timeout())
         .unwrap()
         .expect("the person");
     assert_eq!(person["name"], "Ada");
-    assert_eq!(client.get_person("9", timeout()), Ok(None));
+    assert_eq!(client.get_record("9", timeout()), Ok(None));
     let wrong = Pipedrive::new(Some(&pd.url), Credential::Fixed("wrong".into()), timeout());
-    assert!(matches!(wrong.get_person("1187", timeout()), Err(e) if e.contains("401")));
+    assert!(matches!(wrong.get_record("1187", timeout()), Err(e) if e.contains("401")));
 }
 
 #[test]
@@ -305,13 +305,41 @@ fn a_pipedrive_oauth_app_refreshes_with_basic_auth_and_writes_to_its_api_domain(
     // No base_url: the token answer's api_domain says where the company is.
     let client = Pipedrive::new(None, Credential::Refreshed(grant), timeout());
     assert_eq!(
-        client.update_person("1187", &json!({"owner_id": 101})),
+        client.update_record("1187", &json!({"owner_id": 101})),
         Delivery::Done
     );
     assert_eq!(
-        client.update_person("1188", &json!({"owner_id": 101})),
+        client.update_record("1188", &json!({"owner_id": 101})),
         Delivery::Done
     );
     assert_eq!(pd.refreshes(), 1);
     assert_eq!(pd.wait_for_writes(2, 1).len(), 2);
+}
+
+#[test]
+fn a_pipedrive_lead_is_written_through_api_v1_and_a_person_through_v2() {
+    use crate::fake_pipedrive::FakePipedrive;
+    use leadwire::crm::pipedrive::Pipedrive;
+    const SCORE_KEY: &str = "d4de1c1518b4531717c676029a45911c340390a6";
+    let pd = FakePipedrive::start(TOKEN, &[101], &[SCORE_KEY], 0);
+    let client = Pipedrive::new(Some(&pd.url), Credential::Fixed(TOKEN.into()), timeout());
+    let payload = json!({"owner_id": 101, "custom_fields": {SCORE_KEY: 20}});
+    let lead = "adf21080-0e10-11eb-879b-05d71fb426ec";
+    assert_eq!(client.update_record(lead, &payload), Delivery::Done);
+    assert_eq!(client.update_record("1187", &payload), Delivery::Done);
+    let writes = pd.wait_for_writes(2, 1);
+    // The lead's custom field at the top level (v1); the person's under custom_fields (v2).
+    assert_eq!(
+        writes[0],
+        (lead.to_string(), json!({"owner_id": 101, SCORE_KEY: 20}))
+    );
+    assert_eq!(writes[1], ("1187".to_string(), payload));
+    let missing = client.update_record(
+        "00000000-0000-0000-0000-00000000000x",
+        &json!({"owner_id": 9}),
+    );
+    assert!(
+        matches!(&missing, Delivery::Refused(e) if e.contains("owner_id")),
+        "{missing:?}"
+    );
 }

@@ -9,7 +9,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -162,6 +162,60 @@ async fn update_person(
     axum::Json(json!({ "success": true, "data": data })).into_response()
 }
 
+/// `PATCH /v1/leads/{id}` (API v1: the token as `?api_token=`, or an OAuth
+/// bearer): a lead's id is a UUID; the body sets `owner_id` (an existing
+/// user), the lead's own fields, or custom fields by key at the top level.
+async fn update_lead(
+    State(books): State<Arc<Mutex<Books>>>,
+    Path(id): Path<String>,
+    Query(q): Query<std::collections::BTreeMap<String, String>>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let mut b = books.lock().unwrap();
+    let bearer = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|a| a.strip_prefix("Bearer "));
+    let token = q.get("api_token").map(String::as_str).or(bearer);
+    if token != Some(b.token.as_str()) {
+        return failure(
+            StatusCode::UNAUTHORIZED,
+            "You need to be authorized to make this request.",
+        );
+    }
+    let uuid = id.len() == 36 && id.chars().filter(|c| *c == '-').count() == 4;
+    if !uuid {
+        return failure(StatusCode::NOT_FOUND, "Lead not found");
+    }
+    let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(&body) else {
+        return failure(StatusCode::BAD_REQUEST, "Invalid JSON body");
+    };
+    const LEAD_FIELDS: [&str; 9] = [
+        "title",
+        "owner_id",
+        "label_ids",
+        "person_id",
+        "organization_id",
+        "is_archived",
+        "value",
+        "expected_close_date",
+        "visible_to",
+    ];
+    for (k, v) in &fields {
+        if k == "owner_id" && !v.as_i64().is_some_and(|o| b.users.contains(&o)) {
+            return failure(StatusCode::BAD_REQUEST, "owner_id: user not found");
+        }
+        if !LEAD_FIELDS.contains(&k.as_str()) && !b.custom_fields.contains(k) {
+            return failure(StatusCode::BAD_REQUEST, &format!("Unknown field: {k}"));
+        }
+    }
+    b.writes.push((id.clone(), Value::Object(fields.clone())));
+    let mut data = fields;
+    data.insert("id".into(), json!(id));
+    axum::Json(json!({ "success": true, "data": data })).into_response()
+}
+
 /// `GET /api/v2/persons/{id}`: `{"success": true, "data": {…}}` for a person
 /// the test put in, 404 `Person not found` for another.
 async fn read_person(
@@ -221,6 +275,7 @@ impl FakePipedrive {
                     "/api/v2/persons/{id}",
                     get(read_person).patch(update_person),
                 )
+                .route("/v1/leads/{id}", axum::routing::patch(update_lead))
                 .with_state(state)
         });
         FakePipedrive {

@@ -80,7 +80,7 @@ impl Client {
             Client::HubSpot(c) => c.update_contacts(rows),
             Client::Pipedrive(c) => rows
                 .iter()
-                .map(|r| c.update_person(&r.record, &r.payload))
+                .map(|r| c.update_record(&r.record, &r.payload))
                 .collect(),
             Client::Salesforce(c) => c.update_leads(rows),
             Client::Webhook(c) => rows.iter().map(|r| c.post(r)).collect(),
@@ -410,7 +410,7 @@ impl Reader {
                 .get_lead(record, &self.properties, left)?
                 .map(|f| crate::adapters::salesforce::sobject_lead(id, f.into_iter().collect())),
             Client::Pipedrive(c) => c
-                .get_person(record, left)?
+                .get_record(record, left)?
                 .map(|p| crate::adapters::pipedrive::lead_of(id, Some(&p))),
             Client::Webhook(_) => {
                 return Err("a webhook connection has nothing to read".into());

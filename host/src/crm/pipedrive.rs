@@ -51,12 +51,18 @@ impl Pipedrive {
                 .clone()
                 .or_else(|| access.as_ref()?.api_domain.clone())
                 .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
-            let url = format!("{base}{path}");
+            let mut url = format!("{base}{path}");
+            if path.starts_with("/v1/") && access.is_none() {
+                // API v1 takes the API token as a query parameter.
+                url.push_str("?api_token=");
+                url.extend(form_urlencoded::byte_serialize(token.as_bytes()));
+            }
             let (name, value) = match access {
                 Some(_) => ("Authorization", format!("Bearer {token}")),
                 None => ("x-api-token", token.clone()),
             };
-            let response = request(&url, (name, &value)).map_err(|e| format!("{url}: {e}"))?;
+            let shown = url.split('?').next().unwrap_or_default().to_string();
+            let response = request(&url, (name, &value)).map_err(|e| format!("{shown}: {e}"))?;
             if response.status().as_u16() == 401 && self.credential.refreshes() && stale.is_none() {
                 stale = Some(token);
                 continue;
@@ -65,10 +71,18 @@ impl Pipedrive {
         }
     }
 
-    /// Set `payload`'s fields on person `record`.
-    pub fn update_person(&self, record: &str, payload: &Json) -> Delivery {
-        let id = form_urlencoded::byte_serialize(record.as_bytes()).collect::<String>();
-        let path = format!("/api/v2/persons/{id}");
+    /// Set `payload`'s fields on `record`: a person (a number: `PATCH
+    /// /api/v2/persons/{id}`), or a lead (a UUID: `PATCH /v1/leads/{id}`, API
+    /// v2 having no lead update, custom fields at the top level there).
+    pub fn update_record(&self, record: &str, payload: &Json) -> Delivery {
+        let (path, is_lead) = path_of(record);
+        let lead_payload;
+        let payload = if is_lead {
+            lead_payload = lead_fields(payload);
+            &lead_payload
+        } else {
+            payload
+        };
         let sent = self.send(&path, |url, (name, value)| {
             self.agent.patch(url).header(name, value).send_json(payload)
         });
@@ -93,16 +107,15 @@ impl Pipedrive {
         answer(status, reset, &body)
     }
 
-    /// Read person `record` (`GET /api/v2/persons/{id}`): its record (the
-    /// answer's `data`), None when the company has no such person, Err with
-    /// why when the read failed.
-    pub fn get_person(
+    /// Read `record`, a person (`GET /api/v2/persons/{id}`) or a lead (`GET
+    /// /v1/leads/{id}`): its record (the answer's `data`), None when the
+    /// company has no such record, Err with why when the read failed.
+    pub fn get_record(
         &self,
         record: &str,
         timeout: Duration,
     ) -> Result<Option<serde_json::Map<String, Json>>, String> {
-        let id = form_urlencoded::byte_serialize(record.as_bytes()).collect::<String>();
-        let path = format!("/api/v2/persons/{id}");
+        let (path, _) = path_of(record);
         let mut response = self
             .send(&path, |url, (name, value)| {
                 self.agent
@@ -134,6 +147,25 @@ impl Pipedrive {
             )),
         }
     }
+}
+
+/// Where a record lives: persons have number ids, leads UUIDs.
+fn path_of(record: &str) -> (String, bool) {
+    let id = form_urlencoded::byte_serialize(record.as_bytes()).collect::<String>();
+    if record.bytes().all(|b| b.is_ascii_digit()) {
+        (format!("/api/v2/persons/{id}"), false)
+    } else {
+        (format!("/v1/leads/{id}"), true)
+    }
+}
+
+/// A person write as a lead update: custom fields at the top level.
+fn lead_fields(payload: &Json) -> Json {
+    let mut top = payload.as_object().cloned().unwrap_or_default();
+    if let Some(Json::Object(custom)) = top.remove("custom_fields") {
+        top.extend(custom);
+    }
+    Json::Object(top)
 }
 
 fn answer(status: u16, reset: Option<u64>, body: &str) -> Delivery {
