@@ -25,6 +25,7 @@ pub mod pipeline;
 pub mod runtime;
 mod server;
 mod service;
+pub mod sla;
 pub mod store;
 mod verdict;
 

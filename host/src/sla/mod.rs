@@ -1,0 +1,4 @@
+//! Following leads through: business calendars, SLA policies and their
+//! timers.
+
+pub mod calendar;
