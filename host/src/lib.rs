@@ -27,6 +27,7 @@ mod server;
 mod service;
 pub mod sla;
 pub mod store;
+pub mod timeline;
 mod verdict;
 
 pub use config::Config;

@@ -13,7 +13,8 @@ use crate::decision::{Decision, DecisionStatus};
 use crate::lead::{TriggerDoc, format_millis};
 use crate::outbox::WriteBack;
 use crate::pipeline::Pipelines;
-use crate::store::{Claim, Store, StoreError};
+use crate::sla::policy::Policies;
+use crate::store::{Claim, Store, StoreError, TimerChange};
 
 /// How long a claim holds before another replica may take the event over: far
 /// longer than a pipeline can run (each step is bounded by its deadline).
@@ -26,6 +27,8 @@ pub struct Service<'a> {
     /// Tries of an event whose decision failed for a reason that may pass,
     /// before it is recorded as failed (`server.max_attempts`).
     pub max_attempts: u32,
+    /// The SLA policies: which decisions start timers, which events end them.
+    pub policies: &'a Policies,
 }
 
 /// Where an event came from and what decides it.
@@ -110,6 +113,19 @@ impl Service<'_> {
     /// Decide one event exactly once across replicas: claim → merge → run →
     /// record.
     pub fn decide(&self, route: Route, event: &LeadEvent, now_ms: i64) -> Result<Outcome, Failure> {
+        self.decide_with(route, event, now_ms, Vec::new())
+    }
+
+    /// [`decide`](Service::decide), committing `timers` with the decision
+    /// (an SLA breach's `Breached`, so the breach and the reassignment it
+    /// made happen together or not at all).
+    pub fn decide_with(
+        &self,
+        route: Route,
+        event: &LeadEvent,
+        now_ms: i64,
+        mut timers: Vec<TimerChange>,
+    ) -> Result<Outcome, Failure> {
         let key = &event.dedup_key;
         match self
             .store
@@ -133,10 +149,28 @@ impl Service<'_> {
             (Outcome::Decided(decision), Some(write)) => write.writes(decision),
             _ => Vec::new(),
         };
-        match self
-            .store
-            .record_with_writes(route.source, key, outcome.decision(), &writes)
-        {
+        if !self.policies.is_empty() {
+            // Timers count on the store's clock, the one they fire by.
+            let now = match self.store.clock_ms() {
+                Ok(now) => now,
+                Err(e) => {
+                    let _ = self.store.release(route.source, key);
+                    return Err(Failure::Store(e));
+                }
+            };
+            let deleted = event.kind == crate::adapters::EventKind::Deleted;
+            timers.extend(self.policies.ended(&event.lead, deleted, now));
+            if let Outcome::Decided(decision) = &outcome {
+                timers.extend(self.policies.started(decision, now));
+            }
+        }
+        match self.store.record_with_effects(
+            route.source,
+            key,
+            outcome.decision(),
+            &writes,
+            &timers,
+        ) {
             Ok(()) => Ok(outcome),
             // Another worker decided it after our claim lapsed: theirs stands.
             Err(StoreError::AlreadyDecided { existing, .. }) => Ok(Outcome::Duplicate(*existing)),

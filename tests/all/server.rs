@@ -2190,3 +2190,125 @@ score = "Lead_Score__c""#
     let writes = org.wait_for_writes(1, 30);
     assert_eq!(writes[0].1["Lead_Score__c"], 20, "{writes:?}");
 }
+
+/// A HubSpot `contact.propertyChange` of `property` to `value` on contact `id`.
+fn property_change(event_id: u64, id: u64, property: &str, value: &str) -> Vec<u8> {
+    format!(
+        r#"[{{"eventId":{event_id},"subscriptionId":7,"portalId":62515,"occurredAt":1763632800000,"subscriptionType":"contact.propertyChange","attemptNumber":0,"objectId":{id},"propertyName":"{property}","propertyValue":"{value}","changeSource":"CRM_UI","appId":1}}]"#
+    )
+    .into_bytes()
+}
+
+/// The lead's timeline once `until` holds for it (or what it is after 30 s).
+fn timeline_until(
+    server: &Server,
+    source: &str,
+    id: &str,
+    until: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = server.get(&format!("/v1/leads/{source}/{id}/timeline"));
+        assert_eq!(r.status, 200, "{r:?}");
+        let entries = r.json().as_array().unwrap().clone();
+        if until(&entries) || std::time::Instant::now() > deadline {
+            return entries;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn kinds(entries: &[Value]) -> Vec<&str> {
+    entries
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_lead_not_touched_is_warned_then_reassigned_on_the_stores_clock_and_its_timeline_tells_it() {
+    let crm = FakeHubSpot::start_on("127.0.0.1:0", SECRET, &["101", "102"], &CRM_PROPERTIES, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_back_config(dir.path(), &crm.url);
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(
+        r#"
+[sla.first-touch]
+calendar = "always"
+met = { values = { hs_lead_status = ["IN_PROGRESS"] } }
+checkpoints = [
+  { name = "nudge", after = "1 hour", action = "warn" },
+  { name = "breach", after = "1 working day", action = "reassign" },
+]
+"#,
+    );
+    std::fs::write(&config, &text).unwrap();
+    let store = leadwire::store::open(&format!(
+        "sqlite://{}",
+        dir.path().join("leadwire.db").display()
+    ))
+    .unwrap();
+    let server = Server::start_with(config, None);
+    let r = post_hubspot_v1(&server, &title_change(1, 555, "VP of Sales"));
+    assert_eq!(r.status, 200, "{r:?}");
+    let first = crm.wait_for_writes(1, 30);
+    let first_owner = first[0].1["hubspot_owner_id"].as_str().unwrap().to_string();
+    let entries = timeline_until(&server, "hubspot", "555", |e| {
+        kinds(e).contains(&"sla-started")
+    });
+    assert!(kinds(&entries).contains(&"sla-started"), "{entries:?}");
+
+    // Nothing fires on time alone before it is due.
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(!kinds(&timeline_until(&server, "hubspot", "555", |_| true)).contains(&"sla-warned"));
+    // Two hours later (on the store's clock, moved by the test): the nudge.
+    store.advance_clock(2 * 3600 * 1000).unwrap();
+    let entries = timeline_until(&server, "hubspot", "555", |e| {
+        kinds(e).contains(&"sla-warned")
+    });
+    assert!(kinds(&entries).contains(&"sla-warned"), "{entries:?}");
+    // A day later: breached, decided again, given to the other rep and written back.
+    store.advance_clock(24 * 3600 * 1000).unwrap();
+    let writes = crm.wait_for_writes(2, 30);
+    assert_eq!(writes.len(), 2, "{writes:?}");
+    let second_owner = writes[1].1["hubspot_owner_id"].as_str().unwrap();
+    assert_ne!(second_owner, first_owner, "reassigned to someone else");
+    let entries = timeline_until(&server, "hubspot", "555", |e| {
+        kinds(e).iter().filter(|k| **k == "sla-started").count() == 2
+    });
+    // (Timer times are on the store's clock, moved a day ahead here;
+    // decisions on the server's: the order between the two is only real
+    // when nobody moved the clock.)
+    let k = kinds(&entries);
+    let breached = k
+        .iter()
+        .position(|k| *k == "sla-breached")
+        .expect("breached");
+    assert!(k[breached..].contains(&"sla-started"), "{k:?}");
+    assert_eq!(k.iter().filter(|k| **k == "decided").count(), 2, "{k:?}");
+    assert_eq!(k.iter().filter(|k| **k == "write").count(), 2, "{k:?}");
+    let text = entries[breached]["text"].as_str().unwrap();
+    assert!(text.contains("did not act in time; reassigned"), "{text}");
+    let trail = decisions(&server, "hubspot", "555");
+    assert_eq!(trail[0]["trigger"], "sla-breached", "{}", trail[0]);
+    // It fired once: no third decision however long the worker runs.
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(decisions(&server, "hubspot", "555").len(), 2);
+
+    // The new owner acts: the new timer is met, and nothing fires later.
+    let r = post_hubspot_v1(
+        &server,
+        &property_change(9, 555, "hs_lead_status", "IN_PROGRESS"),
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    let entries = timeline_until(&server, "hubspot", "555", |e| kinds(e).contains(&"sla-met"));
+    let met = entries
+        .iter()
+        .find(|e| e["kind"] == "sla-met")
+        .expect("met");
+    let said = met["text"].as_str().unwrap();
+    assert!(
+        said.contains("hs_lead_status = IN_PROGRESS") && said.contains("quinn"),
+        "{met}"
+    );
+}

@@ -53,16 +53,20 @@ pub enum EventKind {
     /// Sales rejected the lead, with the reason they gave (the contract's
     /// `rejected` trigger; the `generic` and `json` adapters can carry it).
     Rejected(String),
+    /// The owner did not act within SLA policy NAME (fired by the SLA
+    /// worker, never sent by a CRM).
+    SlaBreached(String),
 }
 
 impl EventKind {
-    /// The stable name: `created`, `updated`, `deleted`, `rejected`.
+    /// The stable name: `created`, `updated`, `deleted`, `rejected`, `sla-breached`.
     pub fn name(&self) -> &'static str {
         match self {
             EventKind::Created => "created",
             EventKind::Updated => "updated",
             EventKind::Deleted => "deleted",
             EventKind::Rejected(_) => "rejected",
+            EventKind::SlaBreached(_) => "sla-breached",
         }
     }
 
@@ -74,6 +78,7 @@ impl EventKind {
             EventKind::Updated => Some(TriggerDoc::Updated),
             EventKind::Deleted => None,
             EventKind::Rejected(_) => Some(TriggerDoc::Rejected),
+            EventKind::SlaBreached(_) => Some(TriggerDoc::SlaBreached),
         }
     }
 }
@@ -109,7 +114,9 @@ impl LeadEvent {
             id: Some(self.dedup_key.clone()),
             trigger,
             reason: match &self.kind {
-                EventKind::Rejected(reason) => Some(reason.clone()),
+                EventKind::Rejected(reason) | EventKind::SlaBreached(reason) => {
+                    Some(reason.clone())
+                }
                 _ => None,
             },
             changed: self.changed.clone(),

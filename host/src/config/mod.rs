@@ -12,9 +12,11 @@ use toml::Spanned;
 pub use crate::decision::OnError;
 use crate::verdict::Role;
 pub use connections::{ConnectionConfig, ReadConfig, ReadWhen, WriteConfig};
+pub use follow::{CalendarConfig, CheckpointConfig, MetConfig, SlaConfig, WEEK_DAYS};
 pub use input::{ColumnType, InputConfig};
 
 mod connections;
+mod follow;
 mod input;
 
 /// The largest `memory_mib` a plugin may be given: the runtime's pool slots
@@ -63,6 +65,12 @@ pub struct Config {
     /// CRM APIs decisions are written back to.
     #[serde(default)]
     pub connections: BTreeMap<String, ConnectionConfig>,
+    /// Business hours, for SLA timers.
+    #[serde(default)]
+    pub calendars: BTreeMap<String, CalendarConfig>,
+    /// Follow-up policies: timers started when a lead is assigned.
+    #[serde(default)]
+    pub sla: BTreeMap<String, SlaConfig>,
     /// How `leadwire score` / `backtest` read CSV and JSONL rows into leads.
     #[serde(default)]
     pub input: InputConfig,
@@ -142,6 +150,8 @@ pub struct DirectoryConfig {
 pub struct TeamConfig {
     /// Rep ids, in round-robin order.
     pub reps: Vec<Spanned<String>>,
+    /// The team's working hours (a `[calendars.NAME]`), for its reps without one.
+    pub calendar: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -158,6 +168,14 @@ pub struct RepConfig {
     /// HubSpot owner `id`, not a user id), for writing the owner back.
     #[serde(default)]
     pub owner_ids: BTreeMap<String, String>,
+    /// The rep's working hours (a `[calendars.NAME]`), for SLA timers.
+    pub calendar: Option<String>,
+    /// Where the rep works, if not in the calendar's zone (the calendar's
+    /// hours are then kept in this zone).
+    pub time_zone: Option<String>,
+    /// Days off: `YYYY-MM-DD` or `YYYY-MM-DD..YYYY-MM-DD` (inclusive).
+    #[serde(default)]
+    pub out_of_office: Vec<String>,
 }
 
 fn one() -> u32 {

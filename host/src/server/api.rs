@@ -163,6 +163,34 @@ pub async fn decisions(
     }
 }
 
+/// `GET /v1/leads/{source}/{id}/timeline[?limit=N]`: what became of the
+/// lead: decisions, writes to the CRM, SLA timers, oldest first.
+pub async fn timeline(
+    State(app): State<Arc<App>>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    q: Result<Query<Limit>, QueryRejection>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(refused) = authorize(&app, &headers, Scope::Read) {
+        return refused;
+    }
+    let (Path((source, id)), Query(q)) = match (extracted(path), extracted(q)) {
+        (Ok(path), Ok(q)) => (path, q),
+        (Err(refused), _) | (_, Err(refused)) => return refused,
+    };
+    let limit = q.limit.unwrap_or(200).min(1000);
+    let store = app.store.clone();
+    let namespace = app.current().namespace_of(&source).to_string();
+    let got =
+        tokio::task::spawn_blocking(move || crate::timeline::of(&*store, &namespace, &id, limit))
+            .await;
+    match got {
+        Ok(Ok(entries)) => Json(entries).into_response(),
+        Ok(Err(e)) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
 #[derive(serde::Deserialize)]
 pub struct StatusQuery {
     status: String,
@@ -350,6 +378,7 @@ async fn evaluate_inner(
             store: &app2.store,
             pipelines: &loaded.pipelines,
             max_attempts: loaded.config.server.max_attempts,
+            policies: &loaded.policies,
         };
         let route = Route {
             source: &record_source,

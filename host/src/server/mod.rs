@@ -22,6 +22,7 @@ use anyhow::Context;
 use axum::Router;
 use axum::routing::{get, post};
 
+use crate::adapters::LeadEvent;
 use crate::adapters::{self, Adapter};
 use crate::config::Config;
 use crate::crm::{Connections, Reader};
@@ -29,7 +30,9 @@ use crate::outbox::WriteBack;
 use crate::outbox::worker;
 use crate::pipeline::Pipelines;
 use crate::runtime::Runtime;
-use crate::store::Store;
+use crate::service::{Failure, Route, Service};
+use crate::sla::policy::Policies;
+use crate::store::{Store, TimerChange, TimerRow};
 
 pub use metrics::Metrics;
 
@@ -54,6 +57,8 @@ pub struct Loaded {
     pub paths: BTreeMap<String, String>,
     /// The CRM APIs the outbox delivers to.
     pub connections: Arc<Connections>,
+    /// The SLA policies, their calendars resolved.
+    pub policies: Policies,
 }
 
 impl Loaded {
@@ -140,12 +145,14 @@ pub fn load(
             },
         );
     }
+    let policies = Policies::from_config(&config).map_err(|e| anyhow::anyhow!(e))?;
     Ok(Loaded {
         config,
         pipelines,
         sources,
         paths,
         connections,
+        policies,
     })
 }
 
@@ -181,6 +188,9 @@ pub async fn serve(config_path: &Path, listen: Option<&str>) -> anyhow::Result<(
         move |row, settled| for_metrics.metrics.delivered(row, settled),
     )
     .context("cannot start the outbox worker")?;
+    let for_sla = app.clone();
+    crate::sla::worker::spawn(move || fire_due_timers(&for_sla))
+        .context("cannot start the SLA worker")?;
 
     let router = router(app.clone());
     let listener = tokio::net::TcpListener::bind(&addr)
@@ -202,6 +212,47 @@ pub async fn serve(config_path: &Path, listen: Option<&str>) -> anyhow::Result<(
     Ok(())
 }
 
+/// Fire the SLA checkpoints due now, with the configuration now loaded: a
+/// reassignment decides the lead again through its source's pipeline.
+fn fire_due_timers(app: &App) -> usize {
+    let loaded = app.current();
+    if loaded.policies.is_empty() {
+        return 0;
+    }
+    let service = Service {
+        store: &app.store,
+        pipelines: &loaded.pipelines,
+        max_attempts: loaded.config.server.max_attempts,
+        policies: &loaded.policies,
+    };
+    let decide = |timer: &TimerRow, event: &LeadEvent, timers: Vec<TimerChange>| {
+        let Some(source) = loaded
+            .sources
+            .values()
+            .find(|s| s.namespace == timer.source)
+        else {
+            return Err(Failure::BadLead(format!(
+                "no source keeps leads under `{}` any more",
+                timer.source
+            )));
+        };
+        let route = Route {
+            source: &source.namespace,
+            pipeline: &source.pipeline,
+            write: source.write.as_ref(),
+            read: None,
+        };
+        let outcome =
+            service.decide_with(route, event, chrono::Utc::now().timestamp_millis(), timers);
+        match &outcome {
+            Ok(o) => app.metrics.outcome(o),
+            Err(f) => app.metrics.failure(f),
+        }
+        outcome
+    };
+    crate::sla::worker::run_once(&*app.store, &loaded.policies, &decide)
+}
+
 /// The routes. Bodies are read by the handlers themselves (see [`body`]), so no
 /// extractor limit applies.
 pub fn router(app: Arc<App>) -> Router {
@@ -211,6 +262,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))
         .route("/v1/leads/{source}/{id}/decisions", get(api::decisions))
+        .route("/v1/leads/{source}/{id}/timeline", get(api::timeline))
         .route("/v1/decisions", get(api::decisions_by_status))
         .route("/v1/outbox", get(api::outbox))
         .route("/v1/pipelines/{name}/evaluate", post(api::evaluate))

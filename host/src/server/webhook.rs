@@ -140,6 +140,7 @@ async fn handle(
             store: &app2.store,
             pipelines: &loaded2.pipelines,
             max_attempts: loaded2.config.server.max_attempts,
+            policies: &loaded2.policies,
         };
         let route = Route {
             source: &source.namespace,

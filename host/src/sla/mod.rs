@@ -1,4 +1,8 @@
-//! Following leads through: business calendars, SLA policies and their
-//! timers.
+//! Following leads through: business calendars ([`calendar`]), SLA policies
+//! ([`policy`]: which assignments start a timer, when its checkpoints fall,
+//! which events mean the owner acted), and the worker that fires due
+//! checkpoints ([`worker`]).
 
 pub mod calendar;
+pub mod policy;
+pub mod worker;

@@ -23,6 +23,7 @@ mod pool;
 mod postgres;
 pub mod snapshot;
 mod sqlite;
+pub mod timers;
 
 use std::sync::Arc;
 
@@ -32,6 +33,7 @@ use crate::lead::LeadDoc;
 
 pub use outbox::{OutboxCount, OutboxRow, OutboxWrite, Settled};
 pub use snapshot::{FieldTimes, Merged};
+pub use timers::{Fired, TimerChange, TimerRow};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -165,7 +167,43 @@ pub trait Store: StateStore {
         dedup_key: &str,
         decision: &Decision,
         writes: &[OutboxWrite],
+    ) -> StoreResult<()> {
+        self.record_with_effects(source, dedup_key, decision, writes, &[])
+    }
+
+    /// [`record_with_writes`](Store::record_with_writes), and apply `timers`
+    /// to the lead's SLA timers in the same transaction (only when this call
+    /// records the decision), in order.
+    fn record_with_effects(
+        &self,
+        source: &str,
+        dedup_key: &str,
+        decision: &Decision,
+        writes: &[OutboxWrite],
+        timers: &[TimerChange],
     ) -> StoreResult<()>;
+
+    /// The store's clock (ms since the epoch), the one SLA timers fire by:
+    /// the database's on PostgreSQL (one clock for every replica), plus the
+    /// offset [`advance_clock`](Store::advance_clock) set.
+    fn clock_ms(&self) -> StoreResult<i64>;
+
+    /// Move the timers' clock forward by `by_ms` (a drill, a test); the new
+    /// time.
+    fn advance_clock(&self, by_ms: i64) -> StoreResult<i64>;
+
+    /// Lease up to `limit` pending timers whose next checkpoint is due by the
+    /// store's clock, oldest due first, to this worker for `lease_ms`; with
+    /// the clock's time. Never two workers on one timer at a time.
+    fn claim_timers(&self, lease_ms: i64, limit: usize) -> StoreResult<(i64, Vec<TimerRow>)>;
+
+    /// Fire checkpoint `row.checkpoint` of a claimed timer, exactly once: false
+    /// when it is no longer pending at that checkpoint (another replica fired
+    /// it, the owner acted, a reassignment ended it).
+    fn fire_timer(&self, row: &TimerRow, fired: &Fired, now_ms: i64) -> StoreResult<bool>;
+
+    /// The lead's timers, oldest first.
+    fn timers(&self, source: &str, lead_id: &str) -> StoreResult<Vec<TimerRow>>;
 
     /// Lease up to `limit` writes through `connection` due by `now_ms`
     /// (pending and due, or leased by a worker whose lease ran out) to this
@@ -213,6 +251,9 @@ pub trait Store: StateStore {
     /// The rows not yet delivered (pending, inflight, dead) by connection and
     /// status, for the metrics.
     fn outbox_counts(&self) -> StoreResult<Vec<OutboxCount>>;
+
+    /// The writes to CRM record `record` (any connection), oldest first.
+    fn outbox_for(&self, record: &str, limit: usize) -> StoreResult<Vec<OutboxRow>>;
 
     /// One row, by id.
     fn outbox_row(&self, id: i64) -> StoreResult<Option<OutboxRow>>;

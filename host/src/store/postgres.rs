@@ -22,6 +22,7 @@ use super::codec::{self, already_done, merge_row, not_claimed, parse, state_op, 
 use super::outbox::{self, OutboxCount, OutboxRow, OutboxWrite, Settled};
 use super::pool;
 use super::snapshot::Merged;
+use super::timers::{Fired, TimerChange, TimerRow};
 use super::{Claim, Store, StoreError, StoreResult};
 use crate::capabilities::{StateResult, StateStore, Usage};
 use crate::decision::Decision;
@@ -123,7 +124,145 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (connection, window_start)
     );
     ",
+    // 5: SLA timers, and the offset a drill or a test moves their clock by.
+    "
+    CREATE TABLE sla_timers (
+        id          BIGSERIAL PRIMARY KEY,
+        source      TEXT    NOT NULL,
+        lead_id     TEXT    NOT NULL,
+        policy      TEXT    NOT NULL,
+        owner       TEXT    NOT NULL,
+        decision_id TEXT    NOT NULL,   -- the assignment that started it
+        started_at  BIGINT  NOT NULL,
+        dues        JSONB   NOT NULL,   -- each checkpoint's due time
+        fired       JSONB   NOT NULL,   -- when each fired checkpoint fired
+        checkpoint  INTEGER NOT NULL,   -- the next one to fire
+        due_at      BIGINT,             -- its due time; NULL when none is left
+        state       TEXT    NOT NULL
+                    CHECK (state IN ('pending', 'met', 'breached', 'cancelled')),
+        lease_until BIGINT,
+        ended_at    BIGINT,
+        note        TEXT
+    );
+    CREATE INDEX sla_due ON sla_timers (state, due_at);
+    CREATE INDEX sla_by_lead ON sla_timers (source, lead_id, policy, state);
+    CREATE INDEX outbox_record ON outbox (record, id);
+    CREATE TABLE clock (
+        id        INTEGER PRIMARY KEY CHECK (id = 1),
+        offset_ms BIGINT  NOT NULL
+    );
+    ",
 ];
+
+const TIMER_COLUMNS: &str = "id, source, lead_id, policy, owner, decision_id, started_at, \
+                             dues::text, fired::text, checkpoint, state, ended_at, note";
+
+/// The database's clock, plus the stored offset: one clock for every replica.
+const CLOCK: &str = "((extract(epoch FROM clock_timestamp()) * 1000)::bigint
+                      + COALESCE((SELECT offset_ms FROM clock WHERE id = 1), 0))";
+
+fn timer_row(r: &::postgres::Row) -> Result<TimerRow, OpError> {
+    Ok(TimerRow {
+        id: r.get(0),
+        source: r.get(1),
+        lead_id: r.get(2),
+        policy: r.get(3),
+        owner: r.get(4),
+        decision_id: r.get(5),
+        started_at: r.get(6),
+        dues: parse("timer dues", r.get::<_, &str>(7))?,
+        fired: parse("timer fired", r.get::<_, &str>(8))?,
+        checkpoint: usize::try_from(r.get::<_, i32>(9)).unwrap_or(0),
+        state: r.get(10),
+        ended_at: r.get(11),
+        note: r.get(12),
+    })
+}
+
+/// Apply a decision's timer changes, in order.
+fn apply_timers(
+    tx: &mut ::postgres::Transaction<'_>,
+    source: &str,
+    lead_id: &str,
+    decision_id: &str,
+    changes: &[TimerChange],
+) -> Result<(), OpError> {
+    for change in changes {
+        match change {
+            TimerChange::Start {
+                policy,
+                owner,
+                started_at,
+                dues,
+            } => {
+                // The same owner again (a re-run that kept them): their
+                // timer, running or ended, stands.
+                let latest = tx.query_opt(
+                    "SELECT owner FROM sla_timers
+                     WHERE source = $1 AND lead_id = $2 AND policy = $3
+                     ORDER BY id DESC LIMIT 1 FOR UPDATE",
+                    &[&source, &lead_id, policy],
+                )?;
+                if latest.is_some_and(|r| r.get::<_, &str>(0) == owner.as_str()) {
+                    continue;
+                }
+                tx.execute(
+                    "UPDATE sla_timers SET state = 'cancelled', ended_at = $4,
+                         note = 'the owner changed', lease_until = NULL
+                     WHERE source = $1 AND lead_id = $2 AND policy = $3 AND state = 'pending'",
+                    &[&source, &lead_id, policy, started_at],
+                )?;
+                tx.execute(
+                    "INSERT INTO sla_timers (source, lead_id, policy, owner, decision_id,
+                         started_at, dues, fired, checkpoint, due_at, state)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, '[]', 0, $8, 'pending')",
+                    &[
+                        &source,
+                        &lead_id,
+                        policy,
+                        owner,
+                        &decision_id,
+                        started_at,
+                        &to_json("timer dues", dues)?,
+                        &dues.first().copied(),
+                    ],
+                )?;
+            }
+            TimerChange::Met { policy, how, at } => {
+                tx.execute(
+                    "UPDATE sla_timers SET state = 'met', ended_at = $4, note = $5,
+                         lease_until = NULL
+                     WHERE source = $1 AND lead_id = $2 AND policy = $3 AND state = 'pending'",
+                    &[&source, &lead_id, policy, at, how],
+                )?;
+            }
+            TimerChange::CancelAll { why, at } => {
+                tx.execute(
+                    "UPDATE sla_timers SET state = 'cancelled', ended_at = $3, note = $4,
+                         lease_until = NULL
+                     WHERE source = $1 AND lead_id = $2 AND state = 'pending'",
+                    &[&source, &lead_id, at, why],
+                )?;
+            }
+            TimerChange::Breached {
+                id,
+                checkpoint,
+                why,
+                at,
+            } => {
+                let checkpoint = i32::try_from(*checkpoint).unwrap_or(i32::MAX);
+                tx.execute(
+                    "UPDATE sla_timers SET state = 'breached', ended_at = $3, note = $4,
+                         fired = fired || to_jsonb($3::bigint), checkpoint = checkpoint + 1,
+                         due_at = NULL, lease_until = NULL
+                     WHERE id = $1 AND state = 'pending' AND checkpoint = $2",
+                    &[id, &checkpoint, at, why],
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
 
 const OUTBOX_COLUMNS: &str = "id, connection, record, decision_id, payload::text, status, \
                               attempts, next_attempt_at, last_error, created_at";
@@ -608,12 +747,13 @@ impl Store for PgStore {
         })
     }
 
-    fn record_with_writes(
+    fn record_with_effects(
         &self,
         source: &str,
         dedup_key: &str,
         decision: &Decision,
         writes: &[OutboxWrite],
+        timers: &[TimerChange],
     ) -> StoreResult<()> {
         let op = format!(
             "record decision {} for `{dedup_key}` of source `{source}`",
@@ -649,6 +789,7 @@ impl Store for PgStore {
             )?;
             if marked.is_some() {
                 enqueue(&mut tx, &decision.id, writes, decided_at)?;
+                apply_timers(&mut tx, source, &decision.lead_id, &decision.id, timers)?;
                 tx.commit()?;
                 return Ok(());
             }
@@ -800,6 +941,82 @@ impl Store for PgStore {
         })
     }
 
+    fn clock_ms(&self) -> StoreResult<i64> {
+        self.with("read the clock", |c| {
+            Ok(c.query_one(&format!("SELECT {CLOCK}"), &[])?.get(0))
+        })
+    }
+
+    fn advance_clock(&self, by_ms: i64) -> StoreResult<i64> {
+        self.with("move the clock", |c| {
+            c.execute(
+                "INSERT INTO clock (id, offset_ms) VALUES (1, $1)
+                 ON CONFLICT (id) DO UPDATE SET offset_ms = clock.offset_ms + EXCLUDED.offset_ms",
+                &[&by_ms],
+            )?;
+            Ok(c.query_one(&format!("SELECT {CLOCK}"), &[])?.get(0))
+        })
+    }
+
+    fn claim_timers(&self, lease_ms: i64, limit: usize) -> StoreResult<(i64, Vec<TimerRow>)> {
+        self.with("claim due timers", |c| {
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let mut tx = c.transaction()?;
+            let now: i64 = tx.query_one(&format!("SELECT {CLOCK}"), &[])?.get(0);
+            // Due timers, oldest due first, skipping those another replica is
+            // claiming; the lease is committed at once.
+            let rows = tx.query(
+                &format!(
+                    "UPDATE sla_timers SET lease_until = $1 + $2
+                     WHERE id IN (
+                         SELECT id FROM sla_timers
+                         WHERE state = 'pending' AND due_at <= $1
+                           AND (lease_until IS NULL OR lease_until < $1)
+                         ORDER BY due_at, id LIMIT $3
+                         FOR UPDATE SKIP LOCKED)
+                     RETURNING {TIMER_COLUMNS}"
+                ),
+                &[&now, &lease_ms, &limit],
+            )?;
+            let mut rows = rows.iter().map(timer_row).collect::<Result<Vec<_>, _>>()?;
+            tx.commit()?;
+            rows.sort_by_key(|r| (r.due_at(), r.id));
+            Ok((now, rows))
+        })
+    }
+
+    fn fire_timer(&self, row: &TimerRow, fired: &Fired, now_ms: i64) -> StoreResult<bool> {
+        self.with(&format!("fire timer {}", row.id), |c| {
+            let checkpoint = i32::try_from(row.checkpoint).unwrap_or(i32::MAX);
+            let next = row.dues.get(row.checkpoint + 1).copied();
+            let (state, note, ended) = match fired {
+                Fired::Warned => ("pending", None, None),
+                Fired::Breached(why) => ("breached", Some(why.as_str()), Some(now_ms)),
+            };
+            let changed = c.execute(
+                "UPDATE sla_timers SET checkpoint = checkpoint + 1, due_at = $3,
+                     fired = fired || to_jsonb($4::bigint), state = $5,
+                     note = COALESCE($6, note), ended_at = $7, lease_until = NULL
+                 WHERE id = $1 AND state = 'pending' AND checkpoint = $2",
+                &[&row.id, &checkpoint, &next, &now_ms, &state, &note, &ended],
+            )?;
+            Ok(changed > 0)
+        })
+    }
+
+    fn timers(&self, source: &str, lead_id: &str) -> StoreResult<Vec<TimerRow>> {
+        self.with("read the lead's timers", |c| {
+            let rows = c.query(
+                &format!(
+                    "SELECT {TIMER_COLUMNS} FROM sla_timers WHERE source = $1 AND lead_id = $2
+                     ORDER BY id"
+                ),
+                &[&source, &lead_id],
+            )?;
+            rows.iter().map(timer_row).collect()
+        })
+    }
+
     fn outbox(&self, status: Option<&str>, limit: usize) -> StoreResult<Vec<OutboxRow>> {
         self.with("read the outbox", |c| {
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -809,6 +1026,19 @@ impl Store for PgStore {
                      WHERE ($1::text IS NULL OR status = $1) ORDER BY id LIMIT $2"
                 ),
                 &[&status, &limit],
+            )?;
+            rows.iter().map(outbox_row).collect()
+        })
+    }
+
+    fn outbox_for(&self, record: &str, limit: usize) -> StoreResult<Vec<OutboxRow>> {
+        self.with("read the record's writes", |c| {
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = c.query(
+                &format!(
+                    "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE record = $1 ORDER BY id LIMIT $2"
+                ),
+                &[&record, &limit],
             )?;
             rows.iter().map(outbox_row).collect()
         })

@@ -18,6 +18,7 @@ use super::codec::{self, already_done, merge_row, not_claimed, parse, state_op, 
 use super::outbox::{self, OutboxCount, OutboxRow, OutboxWrite, Settled};
 use super::pool;
 use super::snapshot::Merged;
+use super::timers::{Fired, TimerChange, TimerRow};
 use super::{Claim, Store, StoreError, StoreResult};
 use crate::capabilities::{StateResult, StateStore, Usage};
 use crate::decision::Decision;
@@ -108,7 +109,178 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (connection, record)
     );
     ",
+    // 5: SLA timers, and the offset a drill or a test moves their clock by.
+    "
+    CREATE TABLE sla_timers (
+        id          INTEGER PRIMARY KEY,
+        source      TEXT    NOT NULL,
+        lead_id     TEXT    NOT NULL,
+        policy      TEXT    NOT NULL,
+        owner       TEXT    NOT NULL,
+        decision_id TEXT    NOT NULL,   -- the assignment that started it
+        started_at  INTEGER NOT NULL,
+        dues        TEXT    NOT NULL,   -- JSON: each checkpoint's due time
+        fired       TEXT    NOT NULL,   -- JSON: when each fired checkpoint fired
+        checkpoint  INTEGER NOT NULL,   -- the next one to fire
+        due_at      INTEGER,            -- its due time; NULL when none is left
+        state       TEXT    NOT NULL
+                    CHECK (state IN ('pending', 'met', 'breached', 'cancelled')),
+        lease_until INTEGER,
+        ended_at    INTEGER,
+        note        TEXT
+    );
+    CREATE INDEX sla_due ON sla_timers (state, due_at);
+    CREATE INDEX sla_by_lead ON sla_timers (source, lead_id, policy, state);
+    CREATE INDEX outbox_record ON outbox (record, id);
+    CREATE TABLE clock (
+        id        INTEGER PRIMARY KEY CHECK (id = 1),
+        offset_ms INTEGER NOT NULL
+    );
+    ",
 ];
+
+const TIMER_COLUMNS: &str = "id, source, lead_id, policy, owner, decision_id, started_at, dues, \
+                             fired, checkpoint, state, ended_at, note";
+
+fn timer_rows(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    params: impl rusqlite::Params,
+) -> Result<Vec<TimerRow>, OpError> {
+    let raw = stmt
+        .query_map(params, |r| {
+            Ok((
+                (
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, i64>(6)?,
+                ),
+                (
+                    r.get::<_, String>(7)?,
+                    r.get::<_, String>(8)?,
+                    r.get::<_, i64>(9)?,
+                    r.get::<_, String>(10)?,
+                    r.get::<_, Option<i64>>(11)?,
+                    r.get::<_, Option<String>>(12)?,
+                ),
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    raw.into_iter()
+        .map(
+            |(
+                (id, source, lead_id, policy, owner, decision_id, started_at),
+                (dues, fired, checkpoint, state, ended_at, note),
+            )| {
+                Ok(TimerRow {
+                    id,
+                    source,
+                    lead_id,
+                    policy,
+                    owner,
+                    decision_id,
+                    started_at,
+                    dues: parse("timer dues", &dues)?,
+                    fired: parse("timer fired", &fired)?,
+                    checkpoint: usize::try_from(checkpoint).unwrap_or(0),
+                    state,
+                    ended_at,
+                    note,
+                })
+            },
+        )
+        .collect()
+}
+
+/// Apply a decision's timer changes, in order.
+fn apply_timers(
+    tx: &rusqlite::Transaction<'_>,
+    source: &str,
+    lead_id: &str,
+    decision_id: &str,
+    changes: &[TimerChange],
+) -> Result<(), OpError> {
+    for change in changes {
+        match change {
+            TimerChange::Start {
+                policy,
+                owner,
+                started_at,
+                dues,
+            } => {
+                // The same owner again (a re-run that kept them): their
+                // timer, running or ended, stands.
+                let latest: Option<String> = tx
+                    .prepare_cached(
+                        "SELECT owner FROM sla_timers
+                         WHERE source = ?1 AND lead_id = ?2 AND policy = ?3
+                         ORDER BY id DESC LIMIT 1",
+                    )?
+                    .query_row(params![source, lead_id, policy], |r| r.get(0))
+                    .optional()?;
+                if latest.as_deref() == Some(owner.as_str()) {
+                    continue;
+                }
+                tx.prepare_cached(
+                    "UPDATE sla_timers SET state = 'cancelled', ended_at = ?4,
+                         note = 'the owner changed', lease_until = NULL
+                     WHERE source = ?1 AND lead_id = ?2 AND policy = ?3 AND state = 'pending'",
+                )?
+                .execute(params![source, lead_id, policy, started_at])?;
+                tx.prepare_cached(
+                    "INSERT INTO sla_timers (source, lead_id, policy, owner, decision_id,
+                         started_at, dues, fired, checkpoint, due_at, state)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '[]', 0, ?8, 'pending')",
+                )?
+                .execute(params![
+                    source,
+                    lead_id,
+                    policy,
+                    owner,
+                    decision_id,
+                    started_at,
+                    to_json("timer dues", dues)?,
+                    dues.first()
+                ])?;
+            }
+            TimerChange::Met { policy, how, at } => {
+                tx.prepare_cached(
+                    "UPDATE sla_timers SET state = 'met', ended_at = ?4, note = ?5,
+                         lease_until = NULL
+                     WHERE source = ?1 AND lead_id = ?2 AND policy = ?3 AND state = 'pending'",
+                )?
+                .execute(params![source, lead_id, policy, at, how])?;
+            }
+            TimerChange::CancelAll { why, at } => {
+                tx.prepare_cached(
+                    "UPDATE sla_timers SET state = 'cancelled', ended_at = ?3, note = ?4,
+                         lease_until = NULL
+                     WHERE source = ?1 AND lead_id = ?2 AND state = 'pending'",
+                )?
+                .execute(params![source, lead_id, at, why])?;
+            }
+            TimerChange::Breached {
+                id,
+                checkpoint,
+                why,
+                at,
+            } => {
+                let checkpoint = i64::try_from(*checkpoint).unwrap_or(i64::MAX);
+                tx.prepare_cached(
+                    "UPDATE sla_timers SET state = 'breached', ended_at = ?3, note = ?4,
+                         fired = json_insert(fired, '$[#]', ?3), checkpoint = checkpoint + 1,
+                         due_at = NULL, lease_until = NULL
+                     WHERE id = ?1 AND state = 'pending' AND checkpoint = ?2",
+                )?
+                .execute(params![id, checkpoint, at, why])?;
+            }
+        }
+    }
+    Ok(())
+}
 
 const OUTBOX_COLUMNS: &str = "id, connection, record, decision_id, payload, status, attempts, \
                               next_attempt_at, last_error, created_at";
@@ -224,6 +396,16 @@ fn enqueue(
         ])?;
     }
     Ok(())
+}
+
+/// The timers' clock: this machine's (one process owns a SQLite file) plus
+/// the stored offset.
+fn clock(conn: &Connection) -> Result<i64, OpError> {
+    let offset: Option<i64> = conn
+        .prepare_cached("SELECT offset_ms FROM clock WHERE id = 1")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    Ok(chrono::Utc::now().timestamp_millis() + offset.unwrap_or(0))
 }
 
 /// Forget what was written to the record of row `id`: its write did not
@@ -654,12 +836,13 @@ impl Store for SqliteStore {
         })
     }
 
-    fn record_with_writes(
+    fn record_with_effects(
         &self,
         source: &str,
         dedup_key: &str,
         decision: &Decision,
         writes: &[OutboxWrite],
+        timers: &[TimerChange],
     ) -> StoreResult<()> {
         let op = format!(
             "record decision {} for `{dedup_key}` of source `{source}`",
@@ -696,7 +879,8 @@ impl Store for SqliteStore {
                 )
                 .optional()?;
             if marked.is_some() {
-                return enqueue(tx, &decision.id, writes, decided_at);
+                enqueue(tx, &decision.id, writes, decided_at)?;
+                return apply_timers(tx, source, &decision.lead_id, &decision.id, timers);
             }
             // Already done: by this very decision (a retried record), or by another.
             let (existing_id, existing_doc): (String, String) = tx.query_row(
@@ -783,6 +967,69 @@ impl Store for SqliteStore {
         })
     }
 
+    fn clock_ms(&self) -> StoreResult<i64> {
+        self.read("read the clock", |conn| clock(conn))
+    }
+
+    fn advance_clock(&self, by_ms: i64) -> StoreResult<i64> {
+        self.write("move the clock", |tx| {
+            tx.execute(
+                "INSERT INTO clock (id, offset_ms) VALUES (1, ?1)
+                 ON CONFLICT (id) DO UPDATE SET offset_ms = offset_ms + excluded.offset_ms",
+                params![by_ms],
+            )?;
+            clock(tx)
+        })
+    }
+
+    fn claim_timers(&self, lease_ms: i64, limit: usize) -> StoreResult<(i64, Vec<TimerRow>)> {
+        self.write("claim due timers", |tx| {
+            let now = clock(tx)?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let mut stmt = tx.prepare_cached(&format!(
+                "UPDATE sla_timers SET lease_until = ?1 + ?2
+                 WHERE id IN (
+                     SELECT id FROM sla_timers
+                     WHERE state = 'pending' AND due_at <= ?1
+                       AND (lease_until IS NULL OR lease_until < ?1)
+                     ORDER BY due_at, id LIMIT ?3)
+                 RETURNING {TIMER_COLUMNS}"
+            ))?;
+            let mut rows = timer_rows(&mut stmt, params![now, lease_ms, limit])?;
+            rows.sort_by_key(|r| (r.due_at(), r.id));
+            Ok((now, rows))
+        })
+    }
+
+    fn fire_timer(&self, row: &TimerRow, fired: &Fired, now_ms: i64) -> StoreResult<bool> {
+        self.write(&format!("fire timer {}", row.id), |tx| {
+            let checkpoint = i64::try_from(row.checkpoint).unwrap_or(i64::MAX);
+            let next = row.dues.get(row.checkpoint + 1).copied();
+            let (state, note, ended) = match fired {
+                Fired::Warned => ("pending", None, None),
+                Fired::Breached(why) => ("breached", Some(why.as_str()), Some(now_ms)),
+            };
+            let changed = tx.execute(
+                "UPDATE sla_timers SET checkpoint = checkpoint + 1, due_at = ?3,
+                     fired = json_insert(fired, '$[#]', ?4), state = ?5,
+                     note = COALESCE(?6, note), ended_at = ?7, lease_until = NULL
+                 WHERE id = ?1 AND state = 'pending' AND checkpoint = ?2",
+                params![row.id, checkpoint, next, now_ms, state, note, ended],
+            )?;
+            Ok(changed > 0)
+        })
+    }
+
+    fn timers(&self, source: &str, lead_id: &str) -> StoreResult<Vec<TimerRow>> {
+        self.read("read the lead's timers", |conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {TIMER_COLUMNS} FROM sla_timers WHERE source = ?1 AND lead_id = ?2
+                 ORDER BY id"
+            ))?;
+            timer_rows(&mut stmt, params![source, lead_id])
+        })
+    }
+
     fn outbox(&self, status: Option<&str>, limit: usize) -> StoreResult<Vec<OutboxRow>> {
         self.read("read the outbox", |conn| {
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -791,6 +1038,16 @@ impl Store for SqliteStore {
                  ORDER BY id LIMIT ?2"
             ))?;
             outbox_rows(&mut stmt, params![status, limit])
+        })
+    }
+
+    fn outbox_for(&self, record: &str, limit: usize) -> StoreResult<Vec<OutboxRow>> {
+        self.read("read the record's writes", |conn| {
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE record = ?1 ORDER BY id LIMIT ?2"
+            ))?;
+            outbox_rows(&mut stmt, params![record, limit])
         })
     }
 

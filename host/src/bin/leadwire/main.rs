@@ -430,6 +430,7 @@ fn validate(config_path: &Path) -> anyhow::Result<ExitCode> {
         .filter_map(|(name, source)| leadwire::adapters::for_source(name, source).err())
         .collect();
     problems.extend(leadwire::crm::Connections::from_config(&config, None).err());
+    problems.extend(leadwire::sla::policy::Policies::from_config(&config).err());
     if !problems.is_empty() {
         eprintln!("{}: {} problem(s):", config_path.display(), problems.len());
         for problem in &problems {

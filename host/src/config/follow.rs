@@ -1,0 +1,89 @@
+//! `[calendars.NAME]` (business hours) and `[sla.NAME]` (follow-up policies):
+//! what "on time" means for a lead once a pipeline assigned it.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// A business calendar: weekly hours in a time zone, and holidays.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarConfig {
+    /// An IANA name (`Europe/Berlin`).
+    pub time_zone: String,
+    /// Blocks per weekday (`mon` … `sun`), each `HH:MM-HH:MM`; an end at or
+    /// before the start runs past midnight (`22:00-06:00`). A day not listed
+    /// is closed.
+    #[serde(default)]
+    pub hours: BTreeMap<String, Vec<String>>,
+    /// The same blocks Monday to Friday (days in `hours` override it).
+    #[serde(default)]
+    pub weekdays: Vec<String>,
+    /// Closed dates, `YYYY-MM-DD` in the calendar's zone.
+    #[serde(default)]
+    pub holidays: Vec<String>,
+}
+
+/// The day keys of `hours`, Monday first.
+pub const WEEK_DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/// A follow-up policy: a timer that starts when a pipeline assigns a lead.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaConfig {
+    /// Only leads decided by these pipelines (default: any).
+    #[serde(default)]
+    pub pipelines: Vec<String>,
+    /// Only leads with one of these grades (default: any).
+    #[serde(default)]
+    pub grades: Vec<String>,
+    /// Only leads in one of these segments (default: any).
+    #[serde(default)]
+    pub segments: Vec<String>,
+    /// Only leads assigned to reps of these teams (default: any).
+    #[serde(default)]
+    pub teams: Vec<String>,
+    /// Whose hours the timer counts: `owner` (the rep's calendar, else their
+    /// team's, else always), `always` (24/7), or a `[calendars.NAME]`.
+    #[serde(default = "owner")]
+    pub calendar: String,
+    /// What counts as the owner having acted.
+    #[serde(default)]
+    pub met: MetConfig,
+    /// In order of time: what happens when.
+    pub checkpoints: Vec<CheckpointConfig>,
+}
+
+fn owner() -> String {
+    "owner".into()
+}
+
+/// The owner acted when an event shows one of these.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetConfig {
+    /// A CRM property taking one of these values (`hs_lead_status =
+    /// ["IN_PROGRESS", "CONNECTED"]`, `Status = ["Working - Contacted"]`).
+    #[serde(default)]
+    pub values: BTreeMap<String, Vec<String>>,
+    /// A CRM property being set at all (`hs_first_outreach_date`).
+    #[serde(default)]
+    pub set: Vec<String>,
+    /// An activity of one of these kinds after the assignment (`call`,
+    /// `email`, `meeting`).
+    #[serde(default)]
+    pub activities: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointConfig {
+    /// Its name in the timeline and alerts (default: the action).
+    pub name: Option<String>,
+    /// From the assignment, on the policy's calendar: `5 minutes`,
+    /// `4 working hours`, `1 working day`, `3 working days`.
+    pub after: String,
+    /// `warn` (recorded, alerts fire) or `reassign` (the pipeline runs again
+    /// with trigger `sla-breached(NAME)`; the router picks someone else).
+    pub action: String,
+}

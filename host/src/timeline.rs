@@ -1,0 +1,171 @@
+//! What became of a lead: its decisions, the writes they made to the CRM,
+//! its SLA timers and their checkpoints, in time order, each with why.
+
+use serde::Serialize;
+use serde_json::{Value as Json, json};
+
+use crate::decision::Decision;
+use crate::lead::format_millis;
+use crate::store::{Store, StoreResult};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    /// RFC 3339.
+    pub at: String,
+    /// `decided`, `write`, `sla-started`, `sla-warned`, `sla-met`,
+    /// `sla-breached`, `sla-cancelled`.
+    pub kind: &'static str,
+    /// One line, for people.
+    pub text: String,
+    pub detail: Json,
+    #[serde(skip)]
+    at_ms: i64,
+}
+
+fn entry(at_ms: i64, kind: &'static str, text: String, detail: Json) -> Entry {
+    Entry {
+        at: format_millis(at_ms),
+        kind,
+        text,
+        detail,
+        at_ms,
+    }
+}
+
+fn decided(d: &Decision) -> Entry {
+    let at = chrono::DateTime::parse_from_rfc3339(&d.decided_at)
+        .map(|t| t.timestamp_millis())
+        .unwrap_or_default();
+    let mut text = format!("{} decided ({})", d.pipeline, d.trigger);
+    if let Some(score) = &d.score {
+        text.push_str(&format!("; score {}", score.value));
+        if let Some(grade) = &score.grade {
+            text.push_str(&format!(" ({grade})"));
+        }
+    }
+    if let Some(owner) = &d.owner {
+        text.push_str(&format!("; owner {owner}"));
+    }
+    if let Some(route) = &d.route {
+        use crate::verdict::RouteAction;
+        let reason = match &route.action {
+            RouteAction::Assign { reason, .. }
+            | RouteAction::Queue { reason, .. }
+            | RouteAction::KeepCurrent { reason }
+            | RouteAction::Unrouted { reason } => reason,
+        };
+        text.push_str(&format!("; {reason}"));
+    }
+    if let Some(error) = &d.error {
+        text.push_str(&format!("; failed: {error}"));
+    }
+    entry(
+        at,
+        "decided",
+        text,
+        json!({"decision_id": d.id, "status": d.status}),
+    )
+}
+
+/// Lead `lead_id` of namespace `source`, oldest first (at most `limit` of
+/// each kind of record).
+pub fn of(store: &dyn Store, source: &str, lead_id: &str, limit: usize) -> StoreResult<Vec<Entry>> {
+    let decisions = store.decisions(source, lead_id, limit)?;
+    let mut entries: Vec<Entry> = decisions.iter().map(decided).collect();
+    let ids: std::collections::BTreeSet<&str> = decisions.iter().map(|d| d.id.as_str()).collect();
+    for row in store.outbox_for(lead_id, limit)? {
+        if !ids.contains(row.decision_id.as_str()) {
+            continue;
+        }
+        let text = match row.status.as_str() {
+            "done" => format!("written to {}: {}", row.connection, row.payload),
+            "dead" => format!(
+                "not written to {} (a dead letter): {}",
+                row.connection,
+                row.last_error.as_deref().unwrap_or_default()
+            ),
+            _ => format!(
+                "waiting to be written to {} ({} attempts{})",
+                row.connection,
+                row.attempts,
+                row.last_error
+                    .as_deref()
+                    .map(|e| format!("; last: {e}"))
+                    .unwrap_or_default()
+            ),
+        };
+        entries.push(entry(
+            row.created_at,
+            "write",
+            text,
+            json!({"outbox_id": row.id, "decision_id": row.decision_id, "status": row.status}),
+        ));
+    }
+    for t in store.timers(source, lead_id)? {
+        let detail = json!({"timer_id": t.id, "policy": t.policy, "owner": t.owner, "decision_id": t.decision_id,
+            "dues": t.dues.iter().map(|d| format_millis(*d)).collect::<Vec<_>>()});
+        entries.push(entry(
+            t.started_at,
+            "sla-started",
+            format!(
+                "SLA {} started for {}; next due {}",
+                t.policy,
+                t.owner,
+                t.dues
+                    .first()
+                    .map(|d| format_millis(*d))
+                    .unwrap_or_default()
+            ),
+            detail.clone(),
+        ));
+        let breached_last = t.state == "breached";
+        for (i, at) in t.fired.iter().enumerate() {
+            if breached_last && i + 1 == t.fired.len() {
+                break;
+            }
+            entries.push(entry(
+                *at,
+                "sla-warned",
+                format!(
+                    "SLA {} checkpoint {} passed without {} acting",
+                    t.policy,
+                    i + 1,
+                    t.owner
+                ),
+                detail.clone(),
+            ));
+        }
+        if let Some(ended) = t.ended_at {
+            let kind = match t.state.as_str() {
+                "met" => "sla-met",
+                "breached" => "sla-breached",
+                _ => "sla-cancelled",
+            };
+            let note = t.note.clone().unwrap_or_default();
+            let text = match kind {
+                "sla-met" => format!(
+                    "SLA {} met by {} after {}: {note}",
+                    t.policy,
+                    t.owner,
+                    duration_text(ended - t.started_at)
+                ),
+                "sla-breached" => format!("SLA {} breached: {note}", t.policy),
+                _ => format!("SLA {} cancelled: {note}", t.policy),
+            };
+            entries.push(entry(ended, kind, text, detail));
+        }
+    }
+    entries.sort_by_key(|e| e.at_ms);
+    Ok(entries)
+}
+
+/// `12 min`, `3 h 5 min`, `2 d 4 h`.
+fn duration_text(ms: i64) -> String {
+    let minutes = ms.max(0) / 60_000;
+    let (d, h, m) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    match (d, h) {
+        (0, 0) => format!("{m} min"),
+        (0, _) => format!("{h} h {m} min"),
+        _ => format!("{d} d {h} h"),
+    }
+}
