@@ -22,7 +22,9 @@ use std::thread;
 use leadwire::capabilities::StateStore;
 use leadwire::decision::Decision;
 use leadwire::lead::LeadDoc;
-use leadwire::store::{self, Claim, OutboxRow, OutboxWrite, Settled, Store, StoreError};
+use leadwire::store::{
+    self, Claim, Fired, OutboxRow, OutboxWrite, Settled, Store, StoreError, TimerChange,
+};
 use serde_json::json;
 
 const PG_ENV: &str = "LEADWIRE_TEST_POSTGRES_URL";
@@ -136,6 +138,7 @@ impl Db {
             tables,
             [
                 "attempts",
+                "clock",
                 "decisions",
                 "idempotency",
                 "lead_snapshots",
@@ -143,7 +146,8 @@ impl Db {
                 "outbox_written",
                 "plugin_state",
                 "rate_windows",
-                "schema_version"
+                "schema_version",
+                "sla_timers"
             ],
             "the store's tables should be in the test's own schema {schema}"
         );
@@ -929,6 +933,9 @@ contract!(
     outbox_writes_only_what_changed,
     outbox_rate_counts_are_shared_by_replicas,
     outbox_concurrent_workers_claim_each_row_once,
+    timers_start_with_their_decision_end_when_met_and_restart_on_an_owner_change,
+    timers_fire_once_each_in_due_order_on_the_stores_clock,
+    timers_claimed_by_racing_replicas_are_fired_once,
 );
 
 // ---------------------------------------------------------------------------
@@ -1254,4 +1261,210 @@ fn an_unreachable_postgres_is_a_clear_error() {
         "{text}"
     );
     assert!(!text.contains("hunter2"), "{text}");
+}
+
+// ---------------------------------------------------------------------------
+// SLA timers
+
+fn start(owner: &str, started_at: i64, dues: &[i64]) -> TimerChange {
+    TimerChange::Start {
+        policy: "first-touch".into(),
+        owner: owner.into(),
+        started_at,
+        dues: dues.to_vec(),
+    }
+}
+
+fn timers_start_with_their_decision_end_when_met_and_restart_on_an_owner_change(db: &Db) {
+    let now = db.clock_ms().unwrap();
+    let d1 = decision("d1", "L1", "2026-11-20T10:00:00Z");
+    db.record_with_effects(
+        "hubspot",
+        "k1",
+        &d1,
+        &[],
+        &[start("ana", now, &[now + 1000, now + 2000])],
+    )
+    .unwrap();
+    // A repeat of the same decision starts nothing more.
+    db.record_with_effects(
+        "hubspot",
+        "k1",
+        &d1,
+        &[],
+        &[start("ana", now, &[now + 1000])],
+    )
+    .unwrap();
+    let timers = db.timers("hubspot", "L1").unwrap();
+    assert_eq!(timers.len(), 1, "{timers:?}");
+    assert_eq!(
+        (timers[0].state.as_str(), timers[0].due_at()),
+        ("pending", Some(now + 1000))
+    );
+    assert_eq!(timers[0].decision_id, "d1");
+    // The same owner again: the running timer stands.
+    let d2 = decision("d2", "L1", "2026-11-20T10:00:00Z");
+    db.record_with_effects(
+        "hubspot",
+        "k2",
+        &d2,
+        &[],
+        &[start("ana", now + 5, &[now + 9000])],
+    )
+    .unwrap();
+    assert_eq!(db.timers("hubspot", "L1").unwrap().len(), 1);
+    // Another owner: the old timer is cancelled, a new one runs.
+    let d3 = decision("d3", "L1", "2026-11-20T10:00:00Z");
+    db.record_with_effects(
+        "hubspot",
+        "k3",
+        &d3,
+        &[],
+        &[start("ben", now + 10, &[now + 5000])],
+    )
+    .unwrap();
+    let timers = db.timers("hubspot", "L1").unwrap();
+    assert_eq!(
+        timers
+            .iter()
+            .map(|t| (t.owner.as_str(), t.state.as_str()))
+            .collect::<Vec<_>>(),
+        [("ana", "cancelled"), ("ben", "pending")]
+    );
+    assert_eq!(timers[0].note.as_deref(), Some("the owner changed"));
+    // Ben acts.
+    let met = TimerChange::Met {
+        policy: "first-touch".into(),
+        how: "hs_lead_status = IN_PROGRESS".into(),
+        at: now + 20,
+    };
+    let d4 = decision("d4", "L1", "2026-11-20T10:00:00Z");
+    db.record_with_effects("hubspot", "k4", &d4, &[], &[met])
+        .unwrap();
+    let ben = &db.timers("hubspot", "L1").unwrap()[1];
+    assert_eq!((ben.state.as_str(), ben.ended_at), ("met", Some(now + 20)));
+    // A deleted lead's pending timers are cancelled.
+    let d5 = decision("d5", "L2", "2026-11-20T10:00:00Z");
+    db.record_with_effects("hubspot", "k5", &d5, &[], &[start("ana", now, &[now + 1])])
+        .unwrap();
+    let cancel = TimerChange::CancelAll {
+        why: "deleted".into(),
+        at: now + 2,
+    };
+    let d6 = decision("d6", "L2", "2026-11-20T10:00:00Z");
+    db.record_with_effects("hubspot", "k6", &d6, &[], &[cancel])
+        .unwrap();
+    assert_eq!(db.timers("hubspot", "L2").unwrap()[0].state, "cancelled");
+}
+
+fn timers_fire_once_each_in_due_order_on_the_stores_clock(db: &Db) {
+    let now = db.clock_ms().unwrap();
+    let hour = 3_600_000;
+    for (i, lead) in ["L1", "L2"].iter().enumerate() {
+        // L2 is due first.
+        let due = now + hour * (2 - i as i64);
+        let d = decision(&format!("d{i}"), lead, "2026-11-20T10:00:00Z");
+        db.record_with_effects(
+            "hubspot",
+            &format!("k{i}"),
+            &d,
+            &[],
+            &[start("ana", now, &[due, due + hour])],
+        )
+        .unwrap();
+    }
+    let (_, due) = db.claim_timers(60_000, 10).unwrap();
+    assert!(due.is_empty(), "nothing is due yet");
+    // Three hours on: both are overdue, the older due first.
+    let moved = db.advance_clock(3 * hour).unwrap();
+    assert!(moved >= now + 3 * hour);
+    let (clock, due) = db.claim_timers(60_000, 10).unwrap();
+    assert!(clock >= now + 3 * hour);
+    assert_eq!(
+        due.iter().map(|t| t.lead_id.as_str()).collect::<Vec<_>>(),
+        ["L2", "L1"]
+    );
+    assert!(db.claim_timers(60_000, 10).unwrap().1.is_empty(), "leased");
+    // A warning advances the timer once; a second replica's try changes nothing.
+    assert!(db.fire_timer(&due[0], &Fired::Warned, clock).unwrap());
+    assert!(!db.fire_timer(&due[0], &Fired::Warned, clock).unwrap());
+    let l2 = &db.timers("hubspot", "L2").unwrap()[0];
+    assert_eq!(
+        (l2.checkpoint, l2.state.as_str(), l2.fired.len()),
+        (1, "pending", 1)
+    );
+    // The breach is committed with the decision it made, once.
+    let breach = |key: &str, id: &str| {
+        let d = decision(id, "L1", "2026-11-20T10:00:00Z");
+        let b = TimerChange::Breached {
+            id: due[1].id,
+            checkpoint: 0,
+            why: "not touched".into(),
+            at: clock,
+        };
+        db.record_with_effects(
+            "hubspot",
+            key,
+            &d,
+            &[],
+            &[b, start("ben", clock, &[clock + hour])],
+        )
+        .unwrap();
+    };
+    breach("sla:1:0", "d-breach");
+    breach("sla:1:0-again", "d-breach-2");
+    let l1 = db.timers("hubspot", "L1").unwrap();
+    assert_eq!(
+        l1.iter()
+            .map(|t| (t.owner.as_str(), t.state.as_str()))
+            .collect::<Vec<_>>(),
+        [("ana", "breached"), ("ben", "pending")],
+        "one breach, one new timer"
+    );
+    assert_eq!(l1[0].note.as_deref(), Some("not touched"));
+}
+
+fn timers_claimed_by_racing_replicas_are_fired_once(db: &Db) {
+    let now = db.clock_ms().unwrap();
+    for i in 0..40 {
+        let d = decision(&format!("d{i}"), &format!("L{i}"), "2026-11-20T10:00:00Z");
+        db.record_with_effects(
+            "hubspot",
+            &format!("k{i}"),
+            &d,
+            &[],
+            &[start("ana", now, &[now - 1])],
+        )
+        .unwrap();
+    }
+    let handles = [db.shared(), db.open_again()];
+    let start_line = Arc::new(Barrier::new(4));
+    let workers: Vec<_> = (0..4)
+        .map(|i| {
+            let store = handles[i % 2].clone();
+            let start_line = start_line.clone();
+            thread::spawn(move || {
+                start_line.wait();
+                let mut fired = 0;
+                loop {
+                    let (clock, due) = store.claim_timers(600_000, 3).unwrap();
+                    if due.is_empty() {
+                        return fired;
+                    }
+                    for t in &due {
+                        // Every worker tries every claimed timer twice.
+                        for _ in 0..2 {
+                            fired += usize::from(
+                                store
+                                    .fire_timer(t, &Fired::Breached("x".into()), clock)
+                                    .unwrap(),
+                            );
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    let fired: usize = workers.into_iter().map(|w| w.join().unwrap()).sum();
+    assert_eq!(fired, 40, "each timer fired exactly once");
 }
