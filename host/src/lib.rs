@@ -12,6 +12,7 @@
 //! are internal (the verdict types are re-exported by [`decision`]).
 
 pub mod adapters;
+pub mod alerts;
 pub mod bindings;
 pub mod capabilities;
 pub mod config;

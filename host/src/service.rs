@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use crate::adapters::LeadEvent;
+use crate::alerts::Alerts;
 use crate::bindings::types::{Event, Lead};
 use crate::crm::Reader;
 use crate::decision::{Decision, DecisionStatus};
@@ -29,6 +30,8 @@ pub struct Service<'a> {
     pub max_attempts: u32,
     /// The SLA policies: which decisions start timers, which events end them.
     pub policies: &'a Policies,
+    /// Who is told of assignments and breaches (outbox rows with the decision).
+    pub alerts: &'a Alerts,
 }
 
 /// Where an event came from and what decides it.
@@ -145,10 +148,17 @@ impl Service<'_> {
                 return Err(failure);
             }
         };
-        let writes = match (&outcome, route.write) {
+        let mut writes = match (&outcome, route.write) {
             (Outcome::Decided(decision), Some(write)) => write.writes(decision),
             _ => Vec::new(),
         };
+        if let Outcome::Decided(decision) = &outcome {
+            let breached = match &event.kind {
+                crate::adapters::EventKind::SlaBreached(policy) => Some(policy.as_str()),
+                _ => None,
+            };
+            writes.extend(self.alerts.decided(route.source, decision, breached));
+        }
         if !self.policies.is_empty() {
             // Timers count on the store's clock, the one they fire by.
             let now = match self.store.clock_ms() {

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 mod common;
+mod fake_chat;
 mod fake_crm;
 mod fake_hubspot;
 mod fake_pipedrive;

@@ -111,6 +111,11 @@ struct Server {
 
 impl Server {
     fn start_with(config: PathBuf, dir: Option<tempfile::TempDir>) -> Server {
+        Server::start_env(config, dir, &[])
+    }
+
+    /// With more environment variables (webhook URLs, other secrets).
+    fn start_env(config: PathBuf, dir: Option<tempfile::TempDir>, env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_leadwire"))
             .args(["serve", "--listen", "127.0.0.1:0", "--config"])
             .arg(&config)
@@ -118,6 +123,7 @@ impl Server {
             .env("LW_TEST_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("LEADWIRE_READ_TOKEN", READ_TOKEN)
             .env("LEADWIRE_WRITE_TOKEN", WRITE_TOKEN)
+            .envs(env.iter().copied())
             .stderr(Stdio::piped())
             .spawn()
             .expect("start leadwire serve");
@@ -2311,4 +2317,130 @@ checkpoints = [
         said.contains("hs_lead_status = IN_PROGRESS") && said.contains("quinn"),
         "{met}"
     );
+}
+
+#[test]
+fn assignments_warnings_and_breaches_alert_slack_and_teams_once_each() {
+    use crate::fake_chat::FakeChat;
+    let chat = FakeChat::start();
+    let crm = FakeHubSpot::start_on("127.0.0.1:0", SECRET, &["101", "102"], &CRM_PROPERTIES, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_back_config(dir.path(), &crm.url);
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(
+        r#"
+[sla.first-touch]
+calendar = "always"
+checkpoints = [
+  { name = "nudge", after = "1 hour", action = "warn" },
+  { name = "breach", after = "1 day", action = "reassign" },
+]
+
+[connections.sales]
+kind = "slack"
+url_env = "LW_TEST_SLACK_URL"
+[connections.archived]
+kind = "slack"
+url_env = "LW_TEST_ARCHIVED_URL"
+[connections.managers]
+kind = "teams"
+url_env = "LW_TEST_TEAMS_URL"
+
+[alerts.new-lead]
+on = "assigned"
+connection = "sales"
+[alerts.old-channel]
+on = "assigned"
+connection = "archived"
+[alerts.nudge]
+on = "sla-warning"
+connection = "sales"
+[alerts.breach]
+on = "sla-breach"
+connection = "managers"
+sla = "first-touch"
+
+[server]
+public_url = "https://leads.example.com"
+"#,
+    );
+    std::fs::write(&config, &text).unwrap();
+    let store = leadwire::store::open(&format!(
+        "sqlite://{}",
+        dir.path().join("leadwire.db").display()
+    ))
+    .unwrap();
+    let (slack, archived, teams) = (
+        chat.slack_url(),
+        chat.archived_slack_url(),
+        chat.teams_url(),
+    );
+    let server = Server::start_env(
+        config,
+        None,
+        &[
+            ("LW_TEST_SLACK_URL", slack.as_str()),
+            ("LW_TEST_ARCHIVED_URL", archived.as_str()),
+            ("LW_TEST_TEAMS_URL", teams.as_str()),
+        ],
+    );
+    let r = post_hubspot_v1(&server, &title_change(1, 555, "VP of Sales"));
+    assert_eq!(r.status, 200, "{r:?}");
+    let messages = chat.slack(1, 30);
+    let first = &messages[0];
+    let said = first["text"].as_str().unwrap();
+    assert!(said.starts_with("Lead 555 assigned to "), "{first}");
+    assert_eq!(first["blocks"][0]["type"], "section");
+    let link = first["blocks"][1]["elements"][0]["text"].as_str().unwrap();
+    assert!(
+        link.contains("https://leads.example.com/v1/leads/hubspot/555/timeline"),
+        "{link}"
+    );
+    // A redelivery of the event alerts nobody again.
+    let r = post_hubspot_v1(&server, &title_change(1, 555, "VP of Sales"));
+    assert_eq!(r.status, 200, "{r:?}");
+
+    store.advance_clock(2 * 3600 * 1000).unwrap();
+    let messages = chat.slack(2, 30);
+    assert!(
+        messages[1]["text"]
+            .as_str()
+            .unwrap()
+            .contains("SLA first-touch `nudge`: lead 555 not touched yet"),
+        "{messages:?}"
+    );
+    store.advance_clock(24 * 3600 * 1000).unwrap();
+    let cards = chat.teams(1, 30);
+    let card = &cards[0]["attachments"][0]["content"];
+    let title = card["body"][0]["text"].as_str().unwrap();
+    assert_eq!(title, "SLA first-touch breached for lead 555");
+    assert!(
+        card["body"][1]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("reassigned to "),
+        "{card}"
+    );
+    assert_eq!(card["actions"][0]["type"], "Action.OpenUrl");
+    // The reassignment is announced too: three Slack messages, one card.
+    let messages = chat.slack(3, 30);
+    assert_eq!(messages.len(), 3, "{messages:?}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(chat.slack(9, 0).len(), 3, "each once");
+    assert_eq!(chat.teams(9, 0).len(), 1);
+    // The archived channel's alert is a dead letter that says so.
+    let dead = server.get("/v1/outbox?status=dead").json();
+    let gone: Vec<&Value> = dead
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["connection"] == "archived")
+        .collect();
+    assert_eq!(gone.len(), 1, "{dead}");
+    let error = gone[0]["last_error"].as_str().unwrap();
+    assert!(
+        error.contains("the webhook is gone") && error.contains("410"),
+        "{error}"
+    );
+    assert!(!error.contains("ARCHIVED"), "the URL is a secret: {error}");
 }

@@ -1386,8 +1386,8 @@ fn timers_fire_once_each_in_due_order_on_the_stores_clock(db: &Db) {
     );
     assert!(db.claim_timers(60_000, 10).unwrap().1.is_empty(), "leased");
     // A warning advances the timer once; a second replica's try changes nothing.
-    assert!(db.fire_timer(&due[0], &Fired::Warned, clock).unwrap());
-    assert!(!db.fire_timer(&due[0], &Fired::Warned, clock).unwrap());
+    assert!(db.fire_timer(&due[0], &Fired::Warned, clock, &[]).unwrap());
+    assert!(!db.fire_timer(&due[0], &Fired::Warned, clock, &[]).unwrap());
     let l2 = &db.timers("hubspot", "L2").unwrap()[0];
     assert_eq!(
         (l2.checkpoint, l2.state.as_str(), l2.fired.len()),
@@ -1456,7 +1456,7 @@ fn timers_claimed_by_racing_replicas_are_fired_once(db: &Db) {
                         for _ in 0..2 {
                             fired += usize::from(
                                 store
-                                    .fire_timer(t, &Fired::Breached("x".into()), clock)
+                                    .fire_timer(t, &Fired::Breached("x".into()), clock, &[])
                                     .unwrap(),
                             );
                         }

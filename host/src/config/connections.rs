@@ -9,7 +9,8 @@ use toml::Spanned;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectionConfig {
-    /// `hubspot`, `pipedrive`, `salesforce` or `webhook`.
+    /// `hubspot`, `pipedrive`, `salesforce`, `webhook`; `slack` or `teams`
+    /// for alerts.
     pub kind: Spanned<String>,
     /// The environment variable holding the access token (a HubSpot private
     /// app's token, a Pipedrive API token), never the token itself.
@@ -27,6 +28,9 @@ pub struct ConnectionConfig {
     pub token_url: Option<String>,
     /// `webhook`: where decisions are POSTed.
     pub url: Option<String>,
+    /// `slack`, `teams`: the environment variable holding the incoming
+    /// webhook's URL (the URL is the secret).
+    pub url_env: Option<String>,
     /// `webhook`: the environment variable holding the signing secret
     /// (Standard Webhooks: `whsec_` and base64, or any text).
     pub secret_env: Option<String>,
@@ -37,9 +41,9 @@ pub struct ConnectionConfig {
     /// required.
     pub base_url: Option<String>,
     /// Requests allowed per 10 seconds from this host (HubSpot: 100 on Free
-    /// and Starter, 190 on Professional and Enterprise, per app).
-    #[serde(default = "hubspot_rate")]
-    pub requests_per_10s: u32,
+    /// and Starter, 190 on Professional and Enterprise, per app; default 100,
+    /// and 10 for Slack and Teams: about one message a second).
+    pub requests_per_10s: Option<u32>,
     /// How long one request may take.
     #[serde(default = "ten")]
     pub timeout_seconds: u64,
@@ -48,8 +52,15 @@ pub struct ConnectionConfig {
     pub max_attempts: u32,
 }
 
-fn hubspot_rate() -> u32 {
-    100
+impl ConnectionConfig {
+    /// Requests allowed per 10 seconds.
+    pub fn rate(&self) -> u32 {
+        self.requests_per_10s
+            .unwrap_or(match self.kind.get_ref().as_str() {
+                "slack" | "teams" => 10,
+                _ => 100,
+            })
+    }
 }
 
 fn ten() -> u64 {
@@ -60,7 +71,14 @@ fn ten_attempts() -> u32 {
     10
 }
 
-pub const KINDS: [&str; 4] = ["hubspot", "pipedrive", "salesforce", "webhook"];
+pub const KINDS: [&str; 6] = [
+    "hubspot",
+    "pipedrive",
+    "salesforce",
+    "webhook",
+    "slack",
+    "teams",
+];
 
 /// `[sources.NAME.read]`: fetch the record from the CRM before deciding when
 /// the event (and the snapshot) lack what the pipeline reads.

@@ -87,3 +87,18 @@ pub struct CheckpointConfig {
     /// with trigger `sla-breached(NAME)`; the router picks someone else).
     pub action: String,
 }
+
+/// An alert rule: which moment tells people, through which chat connection.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertConfig {
+    /// `assigned`, `sla-warning` or `sla-breach`.
+    pub on: String,
+    /// A `slack` or `teams` connection.
+    pub connection: String,
+    /// `sla-warning`, `sla-breach`: only this `[sla.NAME]`.
+    pub sla: Option<String>,
+    /// `assigned`: only leads with these grades.
+    #[serde(default)]
+    pub grades: Vec<String>,
+}

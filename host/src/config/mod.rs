@@ -12,7 +12,7 @@ use toml::Spanned;
 pub use crate::decision::OnError;
 use crate::verdict::Role;
 pub use connections::{ConnectionConfig, ReadConfig, ReadWhen, WriteConfig};
-pub use follow::{CalendarConfig, CheckpointConfig, MetConfig, SlaConfig, WEEK_DAYS};
+pub use follow::{AlertConfig, CalendarConfig, CheckpointConfig, MetConfig, SlaConfig, WEEK_DAYS};
 pub use input::{ColumnType, InputConfig};
 
 mod connections;
@@ -71,6 +71,9 @@ pub struct Config {
     /// Follow-up policies: timers started when a lead is assigned.
     #[serde(default)]
     pub sla: BTreeMap<String, SlaConfig>,
+    /// Who is told what, through which chat connection.
+    #[serde(default)]
+    pub alerts: BTreeMap<String, AlertConfig>,
     /// How `leadwire score` / `backtest` read CSV and JSONL rows into leads.
     #[serde(default)]
     pub input: InputConfig,
@@ -561,6 +564,18 @@ impl Config {
         for (name, source) in &self.sources {
             let Some(write) = &source.write else { continue };
             let connection = write.connection.get_ref();
+            if let Some(c) = self.connections.get(connection) {
+                if matches!(c.kind.get_ref().as_str(), "slack" | "teams") {
+                    return Err(self.invalid(
+                        write.connection.span(),
+                        format!(
+                            "sources.{name}.write.connection: `{connection}` is a {} connection, \
+                             for [alerts.NAME]; decisions are written to a CRM or a webhook",
+                            c.kind.get_ref()
+                        ),
+                    ));
+                }
+            }
             if !self.connections.contains_key(connection) {
                 let known: Vec<&str> = self.connections.keys().map(String::as_str).collect();
                 return Err(self.invalid(

@@ -2,6 +2,7 @@
 //! each with its pacing and pause state, shared by the outbox worker (writes)
 //! and the service (reads before deciding).
 
+pub mod chat;
 pub mod hubspot;
 pub mod oauth;
 pub mod pipedrive;
@@ -68,6 +69,7 @@ pub enum Client {
     Pipedrive(Pipedrive),
     Salesforce(Salesforce),
     Webhook(Webhook),
+    Chat(chat::ChatHook),
 }
 
 impl Client {
@@ -84,6 +86,7 @@ impl Client {
                 .collect(),
             Client::Salesforce(c) => c.update_leads(rows),
             Client::Webhook(c) => rows.iter().map(|r| c.post(r)).collect(),
+            Client::Chat(c) => rows.iter().map(|r| c.post(&r.payload)).collect(),
         }
     }
 
@@ -92,7 +95,7 @@ impl Client {
     pub fn batch_size(&self) -> usize {
         match self {
             Client::HubSpot(_) => hubspot::BATCH,
-            Client::Pipedrive(_) | Client::Webhook(_) => 1,
+            Client::Pipedrive(_) | Client::Webhook(_) | Client::Chat(_) => 1,
             Client::Salesforce(_) => salesforce::BATCH,
         }
     }
@@ -222,6 +225,15 @@ impl Connections {
                         timeout,
                     ))
                 }
+                "slack" | "teams" => {
+                    let kind = if c.kind.get_ref() == "slack" {
+                        chat::Chat::Slack
+                    } else {
+                        chat::Chat::Teams
+                    };
+                    let url = secret("url_env", &c.url_env, "the incoming webhook's URL")?;
+                    Client::Chat(chat::ChatHook::new(kind, url, timeout))
+                }
                 "webhook" => {
                     let url = c.url.as_deref().ok_or_else(|| {
                         format!("connections.{name}: set url (where decisions are POSTed)")
@@ -276,7 +288,7 @@ impl Connections {
                     name: name.clone(),
                     client,
                     max_attempts: c.max_attempts.max(1),
-                    limiter: Limiter::new(c.requests_per_10s.max(1), Duration::from_secs(10)),
+                    limiter: Limiter::new(c.rate().max(1), Duration::from_secs(10)),
                     shared: shared.clone(),
                     paused_until: AtomicI64::new(0),
                 }),
@@ -412,7 +424,7 @@ impl Reader {
             Client::Pipedrive(c) => c
                 .get_record(record, left)?
                 .map(|p| crate::adapters::pipedrive::lead_of(id, Some(&p))),
-            Client::Webhook(_) => {
+            Client::Webhook(_) | Client::Chat(_) => {
                 return Err("a webhook connection has nothing to read".into());
             }
         };

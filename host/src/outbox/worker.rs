@@ -62,7 +62,16 @@ fn settle(c: &Connection, row: &OutboxRow, delivery: Delivery) -> Settled {
             at_ms: now_ms() + backoff_ms(row.attempts, row.id),
             error,
         },
-        Delivery::Refused(error) => Settled::Dead { error },
+        Delivery::Refused(error) => {
+            if error.starts_with(crate::crm::chat::GONE) {
+                // A chat webhook that is gone: hold the rest back for a day
+                // (or until a reload) instead of dead-lettering each.
+                c.paused_until
+                    .fetch_max(now_ms() + 24 * 3_600_000, Ordering::Relaxed);
+                tracing::error!("outbox: {}: {error}", row.connection);
+            }
+            Settled::Dead { error }
+        }
     }
 }
 

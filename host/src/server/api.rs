@@ -379,6 +379,7 @@ async fn evaluate_inner(
             pipelines: &loaded.pipelines,
             max_attempts: loaded.config.server.max_attempts,
             policies: &loaded.policies,
+            alerts: &loaded.alerts,
         };
         let route = Route {
             source: &record_source,

@@ -24,6 +24,7 @@ use axum::routing::{get, post};
 
 use crate::adapters::LeadEvent;
 use crate::adapters::{self, Adapter};
+use crate::alerts::Alerts;
 use crate::config::Config;
 use crate::crm::{Connections, Reader};
 use crate::outbox::WriteBack;
@@ -59,6 +60,8 @@ pub struct Loaded {
     pub connections: Arc<Connections>,
     /// The SLA policies, their calendars resolved.
     pub policies: Policies,
+    /// The alert rules.
+    pub alerts: Alerts,
 }
 
 impl Loaded {
@@ -146,6 +149,7 @@ pub fn load(
         );
     }
     let policies = Policies::from_config(&config).map_err(|e| anyhow::anyhow!(e))?;
+    let alerts = Alerts::from_config(&config).map_err(|e| anyhow::anyhow!(e))?;
     Ok(Loaded {
         config,
         pipelines,
@@ -153,6 +157,7 @@ pub fn load(
         paths,
         connections,
         policies,
+        alerts,
     })
 }
 
@@ -224,6 +229,7 @@ fn fire_due_timers(app: &App) -> usize {
         pipelines: &loaded.pipelines,
         max_attempts: loaded.config.server.max_attempts,
         policies: &loaded.policies,
+        alerts: &loaded.alerts,
     };
     let decide = |timer: &TimerRow, event: &LeadEvent, timers: Vec<TimerChange>| {
         let Some(source) = loaded
@@ -250,7 +256,7 @@ fn fire_due_timers(app: &App) -> usize {
         }
         outcome
     };
-    crate::sla::worker::run_once(&*app.store, &loaded.policies, &decide)
+    crate::sla::worker::run_once(&*app.store, &loaded.policies, &loaded.alerts, &decide)
 }
 
 /// The routes. Bodies are read by the handlers themselves (see [`body`]), so no

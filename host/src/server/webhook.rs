@@ -141,6 +141,7 @@ async fn handle(
             pipelines: &loaded2.pipelines,
             max_attempts: loaded2.config.server.max_attempts,
             policies: &loaded2.policies,
+            alerts: &loaded2.alerts,
         };
         let route = Route {
             source: &source.namespace,

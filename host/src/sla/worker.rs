@@ -15,6 +15,7 @@ use crate::service::{Failure, Outcome};
 use crate::store::{Fired, Store, TimerChange, TimerRow};
 
 use super::policy::{Action, Policies};
+use crate::alerts::Alerts;
 
 /// How long a worker holds a claimed timer before another may fire it.
 pub const LEASE_MS: i64 = 60_000;
@@ -27,7 +28,7 @@ pub type Decide<'a> =
     dyn Fn(&TimerRow, &LeadEvent, Vec<TimerChange>) -> Result<Outcome, Failure> + 'a;
 
 /// Fire what is due once; the timers handled.
-pub fn run_once(store: &dyn Store, policies: &Policies, decide: &Decide) -> usize {
+pub fn run_once(store: &dyn Store, policies: &Policies, alerts: &Alerts, decide: &Decide) -> usize {
     let (now, due) = match store.claim_timers(LEASE_MS, BATCH) {
         Ok(claimed) => claimed,
         Err(e) => {
@@ -36,12 +37,19 @@ pub fn run_once(store: &dyn Store, policies: &Policies, decide: &Decide) -> usiz
         }
     };
     for timer in &due {
-        fire(store, policies, decide, timer, now);
+        fire(store, policies, alerts, decide, timer, now);
     }
     due.len()
 }
 
-fn fire(store: &dyn Store, policies: &Policies, decide: &Decide, timer: &TimerRow, now: i64) {
+fn fire(
+    store: &dyn Store,
+    policies: &Policies,
+    alerts: &Alerts,
+    decide: &Decide,
+    timer: &TimerRow,
+    now: i64,
+) {
     let checkpoint = policies
         .by_name
         .get(&timer.policy)
@@ -49,11 +57,16 @@ fn fire(store: &dyn Store, policies: &Policies, decide: &Decide, timer: &TimerRo
     let Some(checkpoint) = checkpoint else {
         // The policy (or this checkpoint) left the configuration.
         let why = format!("[sla.{}] no longer has this checkpoint", timer.policy);
-        let _ = store.fire_timer(timer, &Fired::Breached(why), now);
+        let _ = store.fire_timer(timer, &Fired::Breached(why), now, &[]);
         return;
     };
     match checkpoint.action {
-        Action::Warn => match store.fire_timer(timer, &Fired::Warned, now) {
+        Action::Warn => match store.fire_timer(
+            timer,
+            &Fired::Warned,
+            now,
+            &alerts.warned(timer, &checkpoint.name),
+        ) {
             Ok(true) => tracing::warn!(
                 decision = timer.decision_id,
                 "sla: {} `{}` for lead {} (owner {}) is due",

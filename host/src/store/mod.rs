@@ -200,7 +200,15 @@ pub trait Store: StateStore {
     /// Fire checkpoint `row.checkpoint` of a claimed timer, exactly once: false
     /// when it is no longer pending at that checkpoint (another replica fired
     /// it, the owner acted, a reassignment ended it).
-    fn fire_timer(&self, row: &TimerRow, fired: &Fired, now_ms: i64) -> StoreResult<bool>;
+    /// `alerts` are enqueued in the same transaction, only when it fires, due
+    /// at once by this machine's clock (the outbox's, not the timers').
+    fn fire_timer(
+        &self,
+        row: &TimerRow,
+        fired: &Fired,
+        now_ms: i64,
+        alerts: &[OutboxWrite],
+    ) -> StoreResult<bool>;
 
     /// The lead's timers, oldest first.
     fn timers(&self, source: &str, lead_id: &str) -> StoreResult<Vec<TimerRow>>;

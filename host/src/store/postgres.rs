@@ -985,7 +985,13 @@ impl Store for PgStore {
         })
     }
 
-    fn fire_timer(&self, row: &TimerRow, fired: &Fired, now_ms: i64) -> StoreResult<bool> {
+    fn fire_timer(
+        &self,
+        row: &TimerRow,
+        fired: &Fired,
+        now_ms: i64,
+        alerts: &[OutboxWrite],
+    ) -> StoreResult<bool> {
         self.with(&format!("fire timer {}", row.id), |c| {
             let checkpoint = i32::try_from(row.checkpoint).unwrap_or(i32::MAX);
             let next = row.dues.get(row.checkpoint + 1).copied();
@@ -993,13 +999,23 @@ impl Store for PgStore {
                 Fired::Warned => ("pending", None, None),
                 Fired::Breached(why) => ("breached", Some(why.as_str()), Some(now_ms)),
             };
-            let changed = c.execute(
+            let mut tx = c.transaction()?;
+            let changed = tx.execute(
                 "UPDATE sla_timers SET checkpoint = checkpoint + 1, due_at = $3,
                      fired = fired || to_jsonb($4::bigint), state = $5,
                      note = COALESCE($6, note), ended_at = $7, lease_until = NULL
                  WHERE id = $1 AND state = 'pending' AND checkpoint = $2",
                 &[&row.id, &checkpoint, &next, &now_ms, &state, &note, &ended],
             )?;
+            if changed > 0 {
+                enqueue(
+                    &mut tx,
+                    &row.decision_id,
+                    alerts,
+                    chrono::Utc::now().timestamp_millis(),
+                )?;
+            }
+            tx.commit()?;
             Ok(changed > 0)
         })
     }

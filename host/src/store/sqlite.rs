@@ -1001,7 +1001,13 @@ impl Store for SqliteStore {
         })
     }
 
-    fn fire_timer(&self, row: &TimerRow, fired: &Fired, now_ms: i64) -> StoreResult<bool> {
+    fn fire_timer(
+        &self,
+        row: &TimerRow,
+        fired: &Fired,
+        now_ms: i64,
+        alerts: &[OutboxWrite],
+    ) -> StoreResult<bool> {
         self.write(&format!("fire timer {}", row.id), |tx| {
             let checkpoint = i64::try_from(row.checkpoint).unwrap_or(i64::MAX);
             let next = row.dues.get(row.checkpoint + 1).copied();
@@ -1016,6 +1022,14 @@ impl Store for SqliteStore {
                  WHERE id = ?1 AND state = 'pending' AND checkpoint = ?2",
                 params![row.id, checkpoint, next, now_ms, state, note, ended],
             )?;
+            if changed > 0 {
+                enqueue(
+                    tx,
+                    &row.decision_id,
+                    alerts,
+                    chrono::Utc::now().timestamp_millis(),
+                )?;
+            }
             Ok(changed > 0)
         })
     }

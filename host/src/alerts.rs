@@ -1,0 +1,219 @@
+//! Alert rules (`[alerts.NAME]`): which moments of a lead's follow-up tell
+//! people, and through which chat connection. Each alert is an outbox row,
+//! committed with the decision or the timer checkpoint it tells of, keyed
+//! per (rule, lead, moment) so it goes out once.
+
+use crate::config::Config;
+use crate::crm::chat::{self, Chat};
+use crate::decision::Decision;
+use crate::store::{OutboxWrite, TimerRow};
+use crate::verdict::RouteAction;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum On {
+    /// A pipeline assigned the lead (told to its owner's channel).
+    Assigned,
+    /// An SLA checkpoint that warns passed without the owner acting.
+    SlaWarning,
+    /// An SLA breached: the lead was decided again (reassigned).
+    SlaBreach,
+}
+
+pub const ON: [&str; 3] = ["assigned", "sla-warning", "sla-breach"];
+
+#[derive(Debug, Clone)]
+struct Rule {
+    name: String,
+    on: On,
+    connection: String,
+    chat: Chat,
+    /// Only this SLA policy (sla-warning, sla-breach).
+    sla: Option<String>,
+    /// Only leads with these grades (assigned).
+    grades: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Alerts {
+    rules: Vec<Rule>,
+    /// Where the timeline is served, for the alert's link.
+    public_url: Option<String>,
+}
+
+impl Alerts {
+    pub fn from_config(config: &Config) -> Result<Alerts, String> {
+        let mut rules = Vec::new();
+        for (name, a) in &config.alerts {
+            let on = match a.on.as_str() {
+                "assigned" => On::Assigned,
+                "sla-warning" => On::SlaWarning,
+                "sla-breach" => On::SlaBreach,
+                other => {
+                    return Err(format!(
+                        "alerts.{name}.on = \"{other}\": one of {}",
+                        ON.join(", ")
+                    ));
+                }
+            };
+            let chat = match config
+                .connections
+                .get(&a.connection)
+                .map(|c| c.kind.get_ref().as_str())
+            {
+                Some("slack") => Chat::Slack,
+                Some("teams") => Chat::Teams,
+                Some(kind) => {
+                    return Err(format!(
+                        "alerts.{name}.connection: `{}` is a {kind} connection; alerts go to a \
+                         slack or teams connection",
+                        a.connection
+                    ));
+                }
+                None => {
+                    return Err(format!(
+                        "alerts.{name}.connection: no [connections.{}]",
+                        a.connection
+                    ));
+                }
+            };
+            if let Some(sla) = &a.sla {
+                if !config.sla.contains_key(sla) {
+                    return Err(format!("alerts.{name}.sla: no [sla.{sla}]"));
+                }
+            }
+            rules.push(Rule {
+                name: name.clone(),
+                on,
+                connection: a.connection.clone(),
+                chat,
+                sla: a.sla.clone(),
+                grades: a.grades.clone(),
+            });
+        }
+        Ok(Alerts {
+            rules,
+            public_url: config
+                .server
+                .public_url
+                .as_ref()
+                .map(|u| u.trim_end_matches('/').to_string()),
+        })
+    }
+
+    fn link(&self, source: &str, lead: &str) -> Option<String> {
+        let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        Some(format!(
+            "{}/v1/leads/{}/{}/timeline",
+            self.public_url.as_ref()?,
+            enc(source),
+            enc(lead)
+        ))
+    }
+
+    fn alert(
+        &self,
+        rule: &Rule,
+        key: String,
+        source: &str,
+        lead: &str,
+        title: &str,
+        text: &str,
+    ) -> OutboxWrite {
+        OutboxWrite {
+            connection: rule.connection.clone(),
+            record: format!("alert:{}:{key}", rule.name),
+            payload: chat::message(rule.chat, title, text, self.link(source, lead).as_deref()),
+        }
+    }
+
+    /// The alerts a recorded decision makes: its assignment, and (when an
+    /// SLA breach made it) the breach.
+    pub fn decided(
+        &self,
+        source: &str,
+        decision: &Decision,
+        breached: Option<&str>,
+    ) -> Vec<OutboxWrite> {
+        let assigned = decision.route.as_ref().and_then(|r| match &r.action {
+            RouteAction::Assign { owner, reason, .. } => Some((owner, reason)),
+            _ => None,
+        });
+        let grade = decision.score.as_ref().and_then(|s| s.grade.clone());
+        let score = decision
+            .score
+            .as_ref()
+            .map(|s| {
+                format!(
+                    "score {} ({})",
+                    s.value,
+                    s.grade.as_deref().unwrap_or("no grade")
+                )
+            })
+            .unwrap_or_else(|| "no score".into());
+        let lead = &decision.lead_id;
+        let mut out = Vec::new();
+        for rule in &self.rules {
+            match (rule.on, assigned, breached) {
+                (On::Assigned, Some((owner, reason)), _) => {
+                    if !rule.grades.is_empty()
+                        && !grade.as_ref().is_some_and(|g| rule.grades.contains(g))
+                    {
+                        continue;
+                    }
+                    out.push(self.alert(
+                        rule,
+                        format!("{source}:{lead}:{}", decision.id),
+                        source,
+                        lead,
+                        &format!("Lead {lead} assigned to {owner}"),
+                        &format!("{score}; {reason}"),
+                    ));
+                }
+                (On::SlaBreach, _, Some(policy))
+                    if rule.sla.as_deref().is_none_or(|s| s == policy) =>
+                {
+                    let now = match assigned {
+                        Some((owner, _)) => format!("reassigned to {owner}"),
+                        None => "not reassigned: no one else could take it".into(),
+                    };
+                    out.push(self.alert(
+                        rule,
+                        format!("{source}:{lead}:{}", decision.event_id),
+                        source,
+                        lead,
+                        &format!("SLA {policy} breached for lead {lead}"),
+                        &format!("{now}; {score}"),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The alerts a warning checkpoint makes.
+    pub fn warned(&self, timer: &TimerRow, checkpoint: &str) -> Vec<OutboxWrite> {
+        self.rules
+            .iter()
+            .filter(|r| {
+                r.on == On::SlaWarning && r.sla.as_deref().is_none_or(|s| s == timer.policy)
+            })
+            .map(|rule| {
+                self.alert(
+                    rule,
+                    format!(
+                        "{}:{}:{}:{}",
+                        timer.source, timer.lead_id, timer.id, timer.checkpoint
+                    ),
+                    &timer.source,
+                    &timer.lead_id,
+                    &format!(
+                        "SLA {} `{checkpoint}`: lead {} not touched yet",
+                        timer.policy, timer.lead_id
+                    ),
+                    &format!("{} has not acted since it was assigned", timer.owner),
+                )
+            })
+            .collect()
+    }
+}
