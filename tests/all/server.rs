@@ -2444,3 +2444,131 @@ public_url = "https://leads.example.com"
     );
     assert!(!error.contains("ARCHIVED"), "the URL is a secret: {error}");
 }
+
+#[test]
+fn two_replicas_on_one_postgres_racing_a_breach_reassign_once_and_alert_once() {
+    use crate::fake_chat::FakeChat;
+    let Ok(base) = std::env::var("LEADWIRE_TEST_POSTGRES_URL") else {
+        eprintln!(
+            "skipped: the replicas test needs LEADWIRE_TEST_POSTGRES_URL (a PostgreSQL both replicas share); .ci/run sets it"
+        );
+        return;
+    };
+    let schema = format!("lw_sla_replicas_{}", std::process::id());
+    let mut admin =
+        postgres::Client::connect(&base, postgres::NoTls).expect("connect to PostgreSQL");
+    admin
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+        ))
+        .unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+
+    let chat = FakeChat::start();
+    let crm = FakeHubSpot::start_on("127.0.0.1:0", SECRET, &["101", "102"], &CRM_PROPERTIES, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_back_config(dir.path(), &crm.url);
+    let text = std::fs::read_to_string(&config).unwrap();
+    let sqlite_line = text
+        .lines()
+        .find(|l| l.starts_with("url = \"sqlite://"))
+        .unwrap();
+    let mut text = text.replace(sqlite_line, &format!("url = \"{url}\""));
+    text.push_str(
+        r#"
+[sla.first-touch]
+calendar = "always"
+checkpoints = [{ name = "breach", after = "30 minutes", action = "reassign" }]
+
+[connections.managers]
+kind = "teams"
+url_env = "LW_TEST_TEAMS_URL"
+
+[alerts.breach]
+on = "sla-breach"
+connection = "managers"
+"#,
+    );
+    std::fs::write(&config, &text).unwrap();
+    let teams = chat.teams_url();
+    let env = [("LW_TEST_TEAMS_URL", teams.as_str())];
+    let a = Server::start_env(config.clone(), None, &env);
+    let b = Server::start_env(config, None, &env);
+    let leads = 12u64;
+    for i in 0..leads {
+        let server = if i % 2 == 0 { &a } else { &b };
+        let r = post_hubspot_v1(server, &title_change(i + 1, 700 + i, "VP of Sales"));
+        assert_eq!(r.status, 200, "{r:?}");
+    }
+    assert_eq!(
+        crm.wait_for_writes(leads as usize, 60).len(),
+        leads as usize
+    );
+    // Both replicas' SLA workers see every timer due at once.
+    leadwire::store::open(&url)
+        .unwrap()
+        .advance_clock(3600 * 1000)
+        .unwrap();
+    let cards = chat.teams(leads as usize, 60);
+    assert_eq!(cards.len(), leads as usize, "one breach alert per lead");
+    std::thread::sleep(Duration::from_millis(1_000));
+    assert_eq!(chat.teams(99, 0).len(), leads as usize, "and no more");
+    for i in 0..leads {
+        let trail = decisions(&a, "hubspot", &(700 + i).to_string());
+        let breaches = trail
+            .iter()
+            .filter(|d| d["trigger"] == "sla-breached")
+            .count();
+        assert_eq!(breaches, 1, "lead {}: {trail:?}", 700 + i);
+    }
+    // Every lead written twice: assigned, then reassigned.
+    assert_eq!(
+        crm.wait_for_writes(2 * leads as usize, 60).len(),
+        2 * leads as usize
+    );
+    drop((a, b));
+    admin
+        .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        .unwrap();
+}
+
+#[test]
+fn a_timer_due_while_the_server_was_killed_fires_once_after_the_restart() {
+    let crm = FakeHubSpot::start_on("127.0.0.1:0", SECRET, &["101", "102"], &CRM_PROPERTIES, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_back_config(dir.path(), &crm.url);
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(
+        "\n[sla.first-touch]\ncalendar = \"always\"\n\
+         checkpoints = [{ name = \"breach\", after = \"5 minutes\", action = \"reassign\" }]\n",
+    );
+    std::fs::write(&config, &text).unwrap();
+    let mut server = Server::start_with(config.clone(), None);
+    let r = post_hubspot_v1(&server, &title_change(1, 555, "VP of Sales"));
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(crm.wait_for_writes(1, 30).len(), 1);
+    server.child.kill().unwrap(); // SIGKILL
+    server.child.wait().unwrap();
+    // A long downtime: the timer is long overdue when the server is back.
+    leadwire::store::open(&format!(
+        "sqlite://{}",
+        dir.path().join("leadwire.db").display()
+    ))
+    .unwrap()
+    .advance_clock(3 * 24 * 3600 * 1000)
+    .unwrap();
+    let server = Server::start_with(config, None);
+    let writes = crm.wait_for_writes(2, 30);
+    assert_eq!(writes.len(), 2, "reassigned after the restart: {writes:?}");
+    std::thread::sleep(Duration::from_millis(800));
+    let trail = decisions(&server, "hubspot", "555");
+    assert_eq!(
+        trail
+            .iter()
+            .filter(|d| d["trigger"] == "sla-breached")
+            .count(),
+        1,
+        "{trail:?}"
+    );
+}
