@@ -1815,6 +1815,40 @@ fn connections_reads_and_writes_are_checked_with_what_to_fix() {
                 .to_string(),
             "LW_TEST_UNSET_TOKEN (its access token) is not set",
         ),
+        (
+            "[sla.x]\ncheckpoints = []\n".to_string(),
+            "sla.x.checkpoints: name at least one",
+        ),
+        (
+            "[sla.x]\ncalendar = \"nope\"\ncheckpoints = [{ after = \"1 day\", action = \"warn\" }]\n"
+                .to_string(),
+            "sla.x.calendar: no [calendars.nope]",
+        ),
+        (
+            "[sla.x]\ncheckpoints = [{ after = \"1 day\", action = \"escalate\" }]\n".to_string(),
+            "one of warn, reassign",
+        ),
+        (
+            "[sla.x]\ncheckpoints = [{ after = \"soon\", action = \"warn\" }]\n".to_string(),
+            "N minutes, N working hours or N working days",
+        ),
+        (
+            "[calendars.c]\ntime_zone = \"Mars/Base\"\n".to_string(),
+            "calendars.c: time zone `Mars/Base`",
+        ),
+        (
+            "[calendars.c]\ntime_zone = \"UTC\"\nweekdays = [\"9-17\"]\n".to_string(),
+            "a time is HH:MM",
+        ),
+        (
+            format!("{crm}[alerts.a]\non = \"assigned\"\nconnection = \"crm\"\n"),
+            "alerts go to a slack or teams connection",
+        ),
+        (
+            "[connections.chat]\nkind = \"slack\"\nurl_env = \"LW_TEST_SECRET\"\n[alerts.a]\non = \"sold\"\nconnection = \"chat\"\n"
+                .to_string(),
+            "alerts.a.on = \"sold\": one of assigned, sla-warning, sla-breach",
+        ),
     ] {
         let err = problem(&extra);
         assert!(err.contains(says), "{extra}\n→ {err}");
