@@ -91,6 +91,18 @@ pub enum Failure {
     Store(StoreError),
 }
 
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Busy(key) => write!(f, "event `{key}` is being decided by another worker"),
+            Failure::Transient { message, .. }
+            | Failure::BadLead(message)
+            | Failure::Unavailable(message) => f.write_str(message),
+            Failure::Store(e) => write!(f, "store unavailable: {e}"),
+        }
+    }
+}
+
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
         Failure::Store(e)

@@ -31,7 +31,7 @@ use crate::outbox::WriteBack;
 use crate::outbox::worker;
 use crate::pipeline::Pipelines;
 use crate::runtime::Runtime;
-use crate::service::{Failure, Route, Service};
+use crate::service::{Route, Service};
 use crate::sla::policy::Policies;
 use crate::store::{Store, TimerChange, TimerRow};
 
@@ -237,10 +237,10 @@ fn fire_due_timers(app: &App) -> usize {
             .values()
             .find(|s| s.namespace == timer.source)
         else {
-            return Err(Failure::BadLead(format!(
+            return Err(format!(
                 "no source keeps leads under `{}` any more",
                 timer.source
-            )));
+            ));
         };
         let route = Route {
             source: &source.namespace,
@@ -248,13 +248,17 @@ fn fire_due_timers(app: &App) -> usize {
             write: source.write.as_ref(),
             read: None,
         };
-        let outcome =
-            service.decide_with(route, event, chrono::Utc::now().timestamp_millis(), timers);
-        match &outcome {
-            Ok(o) => app.metrics.outcome(o),
-            Err(f) => app.metrics.failure(f),
+        let now = chrono::Utc::now().timestamp_millis();
+        match service.decide_with(route, event, now, timers) {
+            Ok(outcome) => {
+                app.metrics.outcome(&outcome);
+                Ok(outcome.into_decision())
+            }
+            Err(failure) => {
+                app.metrics.failure(&failure);
+                Err(failure.to_string())
+            }
         }
-        outcome
     };
     crate::sla::worker::run_once(&*app.store, &loaded.policies, &loaded.alerts, &decide)
 }

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use crate::adapters::{EventKind, LeadEvent};
-use crate::service::{Failure, Outcome};
+use crate::decision::Decision;
 use crate::store::{Fired, Store, TimerChange, TimerRow};
 
 use super::policy::{Action, Policies};
@@ -25,7 +25,7 @@ const BATCH: usize = 16;
 /// Run the pipeline on a breach: the timer, the event, the timer changes to
 /// commit with the decision.
 pub type Decide<'a> =
-    dyn Fn(&TimerRow, &LeadEvent, Vec<TimerChange>) -> Result<Outcome, Failure> + 'a;
+    dyn Fn(&TimerRow, &LeadEvent, Vec<TimerChange>) -> Result<Decision, String> + 'a;
 
 /// Fire what is due once; the timers handled.
 pub fn run_once(store: &dyn Store, policies: &Policies, alerts: &Alerts, decide: &Decide) -> usize {
@@ -100,18 +100,18 @@ fn fire(
                 at: now,
             };
             match decide(timer, &event, vec![breached]) {
-                Ok(outcome) => tracing::warn!(
-                    decision = outcome.decision().id,
+                Ok(decision) => tracing::warn!(
+                    decision = decision.id,
                     "sla: {} breached for lead {} (owner {}): the pipeline decided again, owner \
                      now {}",
                     timer.policy,
                     timer.lead_id,
                     timer.owner,
-                    outcome.decision().owner.as_deref().unwrap_or("none")
+                    decision.owner.as_deref().unwrap_or("none")
                 ),
                 // Its lease runs out and it fires again.
-                Err(_) => tracing::warn!(
-                    "sla: {} breached for lead {}, but the reassignment was not decided; \
+                Err(why) => tracing::warn!(
+                    "sla: {} breached for lead {}, but the reassignment was not decided ({why}); \
                      retrying",
                     timer.policy,
                     timer.lead_id
