@@ -151,17 +151,8 @@ async fn update_contact(
     body: String,
 ) -> Response {
     let mut b = books.lock().unwrap();
-    b.requests += 1;
-    if !authorized(&b, &headers) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "INVALID_AUTHENTICATION",
-            "Authentication credentials not found. This API supports OAuth 2.0 authentication.",
-        );
-    }
-    if b.throttled < b.throttle_first {
-        b.throttled += 1;
-        return throttled();
+    if let Some(refused) = gate(&mut b, &headers) {
+        return refused;
     }
     let Ok(body) = serde_json::from_str::<Value>(&body) else {
         return error(
@@ -246,17 +237,8 @@ async fn batch_update(
     body: String,
 ) -> Response {
     let mut b = books.lock().unwrap();
-    b.requests += 1;
-    if !authorized(&b, &headers) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "INVALID_AUTHENTICATION",
-            "Authentication credentials not found. This API supports OAuth 2.0 authentication.",
-        );
-    }
-    if b.throttled < b.throttle_first {
-        b.throttled += 1;
-        return throttled();
+    if let Some(refused) = gate(&mut b, &headers) {
+        return refused;
     }
     let inputs = serde_json::from_str::<Value>(&body)
         .ok()
@@ -321,6 +303,23 @@ async fn batch_update(
         "context": {"ids": missing},
     }]);
     (StatusCode::MULTI_STATUS, axum::Json(answer)).into_response()
+}
+
+/// What every write meets first: the token, then the rate limit.
+fn gate(b: &mut Books, headers: &HeaderMap) -> Option<Response> {
+    b.requests += 1;
+    if !authorized(b, headers) {
+        return Some(error(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_AUTHENTICATION",
+            "Authentication credentials not found. This API supports OAuth 2.0 authentication.",
+        ));
+    }
+    if b.throttled < b.throttle_first {
+        b.throttled += 1;
+        return Some(throttled());
+    }
+    None
 }
 
 /// HubSpot's 429 for the ten-secondly limit (no Retry-After).

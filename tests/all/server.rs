@@ -771,23 +771,10 @@ fn reload_swaps_a_valid_config_and_refuses_a_broken_one_while_serving() {
 
 #[test]
 fn two_replicas_on_one_postgres_split_a_team_evenly_and_decide_each_event_once() {
-    let Ok(base) = std::env::var("LEADWIRE_TEST_POSTGRES_URL") else {
-        eprintln!(
-            "skipped: the replicas test needs LEADWIRE_TEST_POSTGRES_URL (a PostgreSQL both replicas share); .ci/run sets it"
-        );
+    let Some(schema) = TestSchema::create("lw_replicas") else {
         return;
     };
-    // A schema of its own, so concurrent runs do not meet.
-    let schema = format!("lw_replicas_{}", std::process::id());
-    let mut admin =
-        postgres::Client::connect(&base, postgres::NoTls).expect("connect to PostgreSQL");
-    admin
-        .batch_execute(&format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-        ))
-        .unwrap();
-    let sep = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+    let url = schema.url.clone();
 
     let a = Server::start(Some(&url));
     let b = Server::start(Some(&url));
@@ -838,9 +825,6 @@ fn two_replicas_on_one_postgres_split_a_team_evenly_and_decide_each_event_once()
         "per-rep counts differ by more than one: {counts:?}"
     );
     drop((a, b));
-    admin
-        .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        .unwrap();
 }
 
 #[test]
@@ -1925,22 +1909,10 @@ score = "Lead_Score__c""#
 
 #[test]
 fn two_replicas_on_one_postgres_deliver_every_write_once() {
-    let Ok(base) = std::env::var("LEADWIRE_TEST_POSTGRES_URL") else {
-        eprintln!(
-            "skipped: the replicas test needs LEADWIRE_TEST_POSTGRES_URL (a PostgreSQL both replicas share); .ci/run sets it"
-        );
+    let Some(schema) = TestSchema::create("lw_outbox_replicas") else {
         return;
     };
-    let schema = format!("lw_outbox_replicas_{}", std::process::id());
-    let mut admin =
-        postgres::Client::connect(&base, postgres::NoTls).expect("connect to PostgreSQL");
-    admin
-        .batch_execute(&format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-        ))
-        .unwrap();
-    let sep = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+    let url = schema.url.clone();
 
     // The CRM throttles the first request: both replicas pause, then drain.
     let crm = FakeHubSpot::start_on("127.0.0.1:0", SECRET, &["101", "102"], &CRM_PROPERTIES, 1);
@@ -2002,9 +1974,6 @@ fn two_replicas_on_one_postgres_deliver_every_write_once() {
     );
     assert_eq!(crm.throttled(), 1);
     drop((a, b));
-    admin
-        .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        .unwrap();
 }
 
 #[test]
@@ -2482,22 +2451,10 @@ public_url = "https://leads.example.com"
 #[test]
 fn two_replicas_on_one_postgres_racing_a_breach_reassign_once_and_alert_once() {
     use crate::fake_chat::FakeChat;
-    let Ok(base) = std::env::var("LEADWIRE_TEST_POSTGRES_URL") else {
-        eprintln!(
-            "skipped: the replicas test needs LEADWIRE_TEST_POSTGRES_URL (a PostgreSQL both replicas share); .ci/run sets it"
-        );
+    let Some(schema) = TestSchema::create("lw_sla_replicas") else {
         return;
     };
-    let schema = format!("lw_sla_replicas_{}", std::process::id());
-    let mut admin =
-        postgres::Client::connect(&base, postgres::NoTls).expect("connect to PostgreSQL");
-    admin
-        .batch_execute(&format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-        ))
-        .unwrap();
-    let sep = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+    let url = schema.url.clone();
 
     let chat = FakeChat::start();
     let crm = FakeHubSpot::start_on("127.0.0.1:0", SECRET, &["101", "102"], &CRM_PROPERTIES, 0);
@@ -2562,9 +2519,6 @@ connection = "managers"
         2 * leads as usize
     );
     drop((a, b));
-    admin
-        .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        .unwrap();
 }
 
 #[test]
@@ -2605,4 +2559,44 @@ fn a_timer_due_while_the_server_was_killed_fires_once_after_the_restart() {
         1,
         "{trail:?}"
     );
+}
+
+/// A PostgreSQL schema of its own for one test (so concurrent runs do not
+/// meet), dropped when it ends; None (the test is skipped, saying so) without
+/// `LEADWIRE_TEST_POSTGRES_URL`.
+struct TestSchema {
+    admin: postgres::Client,
+    name: String,
+    /// The store url whose tables live in the schema.
+    url: String,
+}
+
+impl TestSchema {
+    fn create(prefix: &str) -> Option<TestSchema> {
+        let Ok(base) = std::env::var("LEADWIRE_TEST_POSTGRES_URL") else {
+            eprintln!(
+                "skipped: the replicas test needs LEADWIRE_TEST_POSTGRES_URL (a PostgreSQL both replicas share); .ci/run sets it"
+            );
+            return None;
+        };
+        let name = format!("{prefix}_{}", std::process::id());
+        let mut admin =
+            postgres::Client::connect(&base, postgres::NoTls).expect("connect to PostgreSQL");
+        admin
+            .batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
+            ))
+            .unwrap();
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{sep}options=-csearch_path%3D{name}");
+        Some(TestSchema { admin, name, url })
+    }
+}
+
+impl Drop for TestSchema {
+    fn drop(&mut self) {
+        let _ = self
+            .admin
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
+    }
 }
