@@ -1847,25 +1847,10 @@ fn a_salesforce_outbound_message_patches_the_lead_without_auto_assign_refreshing
     // session lasts one request, so the second write meets INVALID_SESSION_ID.
     let org = FakeSalesforce::start(SECRET, ADMIN_TOKEN, 1);
     let dir = tempfile::tempdir().unwrap();
-    let config = write_back_setup(
+    let config = salesforce_setup(
         dir.path(),
-        ["0055g00000AbCdEAA1", "0055g00000AbCdEAA2"],
-        &format!(
-            "kind = \"salesforce\"\nbase_url = \"{}\"\nclient_id_env = \"LW_TEST_SECRET\"\n\
-             client_secret_env = \"LW_TEST_ADMIN_TOKEN\"",
-            org.url
-        ),
-        &format!(
-            r#"[sources.salesforce]
-adapter = "salesforce"
-pipeline = "inbound"
-[sources.salesforce.options]
-organization_id = "{SF_ORG}"
-[sources.salesforce.write]
-connection = "crm"
-owner = "OwnerId"
-score = "Lead_Score__c""#
-        ),
+        &org.url,
+        "[sources.salesforce.write]\nconnection = \"crm\"\nowner = \"OwnerId\"\nscore = \"Lead_Score__c\"",
     );
     let server = Server::start_with(config, None);
     let message = String::from_utf8(fixture("salesforce-outbound-lead.xml")).unwrap();
@@ -2162,27 +2147,11 @@ fn a_salesforce_outbound_message_without_the_title_is_decided_on_the_lead_read_f
         json!({"Title": "VP of Sales", "Country": "Germany"}),
     );
     let dir = tempfile::tempdir().unwrap();
-    let config = write_back_setup(
+    let config = salesforce_setup(
         dir.path(),
-        ["0055g00000AbCdEAA1", "0055g00000AbCdEAA2"],
-        &format!(
-            "kind = \"salesforce\"\nbase_url = \"{}\"\nclient_id_env = \"LW_TEST_SECRET\"\n\
-             client_secret_env = \"LW_TEST_ADMIN_TOKEN\"",
-            org.url
-        ),
-        &format!(
-            r#"[sources.salesforce]
-adapter = "salesforce"
-pipeline = "inbound"
-[sources.salesforce.options]
-organization_id = "{SF_ORG}"
-[sources.salesforce.read]
-connection = "crm"
-properties = ["Title", "Country"]
-[sources.salesforce.write]
-connection = "crm"
-score = "Lead_Score__c""#
-        ),
+        &org.url,
+        "[sources.salesforce.read]\nconnection = \"crm\"\nproperties = [\"Title\", \"Country\"]\n\
+         [sources.salesforce.write]\nconnection = \"crm\"\nscore = \"Lead_Score__c\"",
     );
     let server = Server::start_with(config, None);
     let r = server.post(
@@ -2599,4 +2568,22 @@ impl Drop for TestSchema {
             .admin
             .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
     }
+}
+
+/// A Salesforce org's Outbound Messages source through connection `crm` (the
+/// connected app's key and secret are the test's two env values), with the
+/// source's `read` / `write` tables in `tables`.
+fn salesforce_setup(dir: &Path, org_url: &str, tables: &str) -> PathBuf {
+    write_back_setup(
+        dir,
+        ["0055g00000AbCdEAA1", "0055g00000AbCdEAA2"],
+        &format!(
+            "kind = \"salesforce\"\nbase_url = \"{org_url}\"\nclient_id_env = \"LW_TEST_SECRET\"\n\
+             client_secret_env = \"LW_TEST_ADMIN_TOKEN\""
+        ),
+        &format!(
+            "[sources.salesforce]\nadapter = \"salesforce\"\npipeline = \"inbound\"\n\
+             [sources.salesforce.options]\norganization_id = \"{SF_ORG}\"\n{tables}"
+        ),
+    )
 }
