@@ -88,6 +88,19 @@ async fn token(State(org): State<Arc<Mutex<Org>>>, body: String) -> Response {
     .into_response()
 }
 
+/// 401 INVALID_SESSION_ID when the request's session is expired or unknown;
+/// else one use of it is spent.
+fn refused_session(o: &mut Org, headers: &HeaderMap) -> Option<Response> {
+    (!session_ok(o, headers)).then(|| {
+        errors(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_SESSION_ID",
+            "Session expired or invalid",
+            &[],
+        )
+    })
+}
+
 /// Spend one use of the request's session; false when it is expired or unknown.
 fn session_ok(o: &mut Org, headers: &HeaderMap) -> bool {
     let token = headers
@@ -161,13 +174,8 @@ async fn read_lead(
     headers: HeaderMap,
 ) -> Response {
     let mut o = org.lock().unwrap();
-    if !session_ok(&mut o, &headers) {
-        return errors(
-            StatusCode::UNAUTHORIZED,
-            "INVALID_SESSION_ID",
-            "Session expired or invalid",
-            &[],
-        );
+    if let Some(expired) = refused_session(&mut o, &headers) {
+        return expired;
     }
     let Some(lead) = o.leads.get(&id).cloned() else {
         return errors(
@@ -208,13 +216,8 @@ async fn update_lead(
     body: String,
 ) -> Response {
     let mut o = org.lock().unwrap();
-    if !session_ok(&mut o, &headers) {
-        return errors(
-            StatusCode::UNAUTHORIZED,
-            "INVALID_SESSION_ID",
-            "Session expired or invalid",
-            &[],
-        );
+    if let Some(expired) = refused_session(&mut o, &headers) {
+        return expired;
     }
     let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(&body) else {
         return errors(
@@ -241,13 +244,8 @@ async fn update_collection(
     body: String,
 ) -> Response {
     let mut o = org.lock().unwrap();
-    if !session_ok(&mut o, &headers) {
-        return errors(
-            StatusCode::UNAUTHORIZED,
-            "INVALID_SESSION_ID",
-            "Session expired or invalid",
-            &[],
-        );
+    if let Some(expired) = refused_session(&mut o, &headers) {
+        return expired;
     }
     let doc = serde_json::from_str::<Value>(&body).unwrap_or_default();
     let Some(records) = doc.get("records").and_then(Value::as_array).cloned() else {
