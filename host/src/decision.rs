@@ -45,7 +45,35 @@ pub struct Decision {
     pub owner: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nurture: Option<NurtureOut>,
+    /// Sales' answer, when this decision records one (`accept`, `reject`, or
+    /// a CRM status that means the same).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback: Option<Feedback>,
     pub steps: Vec<StepRecord>,
+}
+
+/// Sales accepted the lead, or sent it back with a reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Feedback {
+    pub verdict: FeedbackVerdict,
+    /// A rejection's reason code (from `feedback.reasons`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What the rep wrote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// The rep who answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// `api` (`POST …/accept`, `…/reject`) or `crm` (a lead status).
+    pub via: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FeedbackVerdict {
+    Accepted,
+    Rejected,
 }
 
 impl Decision {
@@ -77,6 +105,7 @@ impl Decision {
             route: None,
             owner: None,
             nurture: None,
+            feedback: None,
             steps: Vec::new(),
         }
     }

@@ -19,6 +19,7 @@ pub mod config;
 pub mod crm;
 pub mod decision;
 pub mod error;
+pub mod feedback;
 pub mod lab;
 pub mod lead;
 pub mod outbox;

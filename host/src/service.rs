@@ -10,7 +10,8 @@ use crate::adapters::LeadEvent;
 use crate::alerts::Alerts;
 use crate::bindings::types::{Event, Lead};
 use crate::crm::Reader;
-use crate::decision::{Decision, DecisionStatus};
+use crate::decision::{Decision, DecisionStatus, Feedback, FeedbackVerdict};
+use crate::feedback::LeadStatus;
 use crate::lead::{TriggerDoc, format_millis};
 use crate::outbox::WriteBack;
 use crate::pipeline::Pipelines;
@@ -44,6 +45,18 @@ pub struct Route<'a> {
     pub write: Option<&'a WriteBack>,
     /// What to read from the CRM before deciding.
     pub read: Option<&'a Reader>,
+    /// The CRM status meaning sales accepted or rejected the lead.
+    pub status: Option<&'a LeadStatus>,
+}
+
+/// What a decision commits besides what it decides.
+#[derive(Debug, Default)]
+pub struct Extra {
+    /// Applied to the lead's timers first (an SLA breach's `Breached`, so the
+    /// breach and the reassignment it made happen together or not at all).
+    pub timers: Vec<TimerChange>,
+    /// Sales' answer this event carries (a rejection through the API).
+    pub feedback: Option<Feedback>,
 }
 
 /// What became of one event.
@@ -128,19 +141,21 @@ impl Service<'_> {
     /// Decide one event exactly once across replicas: claim → merge → run →
     /// record.
     pub fn decide(&self, route: Route, event: &LeadEvent, now_ms: i64) -> Result<Outcome, Failure> {
-        self.decide_with(route, event, now_ms, Vec::new())
+        self.decide_with(route, event, now_ms, Extra::default())
     }
 
-    /// [`decide`](Service::decide), committing `timers` with the decision
-    /// (an SLA breach's `Breached`, so the breach and the reassignment it
-    /// made happen together or not at all).
+    /// [`decide`](Service::decide), committing `extra` with the decision.
     pub fn decide_with(
         &self,
         route: Route,
         event: &LeadEvent,
         now_ms: i64,
-        mut timers: Vec<TimerChange>,
+        extra: Extra,
     ) -> Result<Outcome, Failure> {
+        let Extra {
+            mut timers,
+            feedback,
+        } = extra;
         let key = &event.dedup_key;
         match self
             .store
@@ -151,7 +166,7 @@ impl Service<'_> {
             Claim::New => {}
         }
         let decided = self
-            .run(route, event)
+            .run(route, event, feedback)
             .and_then(|decision| self.settle(route, key, decision));
         let outcome = match decided {
             Ok(outcome) => outcome,
@@ -183,16 +198,64 @@ impl Service<'_> {
             let deleted = event.kind == crate::adapters::EventKind::Deleted;
             timers.extend(self.policies.ended(&event.lead, deleted, now));
             if let Outcome::Decided(decision) = &outcome {
+                if let Some(f) = &decision.feedback {
+                    timers.extend(self.policies.answered(f, now));
+                }
                 timers.extend(self.policies.started(decision, now));
             }
         }
-        match self.store.record_with_effects(
-            route.source,
-            key,
-            outcome.decision(),
-            &writes,
-            &timers,
-        ) {
+        self.commit(route, key, outcome, &writes, &timers)
+    }
+
+    /// Record an acceptance (`POST …/accept`): no plugin runs; the lead's SLA
+    /// timers are met and the accepted status is written back, with it.
+    /// `key` makes a retried request a no-op.
+    pub fn accept(
+        &self,
+        route: Route,
+        lead_id: &str,
+        key: &str,
+        feedback: Feedback,
+        now_ms: i64,
+    ) -> Result<Outcome, Failure> {
+        match self
+            .store
+            .claim(route.source, key, now_ms, CLAIM_LEASE_MS)?
+        {
+            Claim::Done(decision) => return Ok(Outcome::Duplicate(*decision)),
+            Claim::InProgress => return Err(Failure::Busy(key.to_string())),
+            Claim::New => {}
+        }
+        let mut decision = Decision::new(key, lead_id, route.source, route.pipeline, "accepted", now_ms);
+        decision.feedback = Some(feedback);
+        let writes = route.write.map(|w| w.writes(&decision)).unwrap_or_default();
+        let mut timers = Vec::new();
+        if let (false, Some(f)) = (self.policies.is_empty(), &decision.feedback) {
+            match self.store.clock_ms() {
+                Ok(now) => timers = self.policies.answered(f, now),
+                Err(e) => {
+                    let _ = self.store.release(route.source, key);
+                    return Err(Failure::Store(e));
+                }
+            }
+        }
+        self.commit(route, key, Outcome::Decided(decision), &writes, &timers)
+    }
+
+    /// Record the outcome with its writes and timer changes, in one
+    /// transaction; on failure release the claim for a retry.
+    fn commit(
+        &self,
+        route: Route,
+        key: &str,
+        outcome: Outcome,
+        writes: &[crate::store::OutboxWrite],
+        timers: &[TimerChange],
+    ) -> Result<Outcome, Failure> {
+        match self
+            .store
+            .record_with_effects(route.source, key, outcome.decision(), writes, timers)
+        {
             Ok(()) => Ok(outcome),
             // Another worker decided it after our claim lapsed: theirs stands.
             Err(StoreError::AlreadyDecided { existing, .. }) => Ok(Outcome::Duplicate(*existing)),
@@ -223,7 +286,14 @@ impl Service<'_> {
 
     /// Merge the event into the lead's snapshot and run the pipeline on the
     /// merged lead. A deletion decides nothing but is kept in the audit trail.
-    fn run(&self, route: Route, event: &LeadEvent) -> Result<Decision, Failure> {
+    /// An update setting the source's lead status to a rejected value runs as
+    /// a rejection; the answer, given or read, is kept on the decision.
+    fn run(
+        &self,
+        route: Route,
+        event: &LeadEvent,
+        feedback: Option<Feedback>,
+    ) -> Result<Decision, Failure> {
         let mut merged = self.store.merge_lead(route.source, &event.lead, event.at)?;
         if let Some(reader) = route
             .read
@@ -262,12 +332,23 @@ impl Service<'_> {
             // A full record that does not say what changed: the snapshot knows.
             event_doc.changed = merged.changed;
         }
+        let feedback = feedback.or_else(|| {
+            let status = route.status.filter(|_| event_doc.trigger == TriggerDoc::Updated)?;
+            status.read(&merged.lead, &event_doc.changed)
+        });
+        if let Some(f) = feedback.as_ref().filter(|f| f.verdict == FeedbackVerdict::Rejected) {
+            event_doc.trigger = TriggerDoc::Rejected;
+            event_doc.reason = Some(crate::feedback::reason_text(f));
+        }
         let wit_event = event_doc
             .to_event(&lead.id, event.at)
             .map_err(|e| Failure::BadLead(e.to_string()))?;
-        self.pipelines
+        let mut decision = self
+            .pipelines
             .run(route.pipeline, lead, wit_event)
-            .map_err(|e| Failure::BadLead(e.to_string()))
+            .map_err(|e| Failure::BadLead(e.to_string()))?;
+        decision.feedback = feedback;
+        Ok(decision)
     }
 
     /// A decision that failed for a reason that may pass is not the lead's

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::{Value as Json, json};
 
-use crate::decision::Decision;
+use crate::decision::{Decision, Feedback, FeedbackVerdict};
 use crate::lead::format_millis;
 use crate::store::{Store, StoreResult};
 
@@ -12,8 +12,8 @@ use crate::store::{Store, StoreResult};
 pub struct Entry {
     /// RFC 3339.
     pub at: String,
-    /// `decided`, `write`, `sla-started`, `sla-warned`, `sla-met`,
-    /// `sla-breached`, `sla-cancelled`.
+    /// `decided`, `accepted`, `rejected`, `write`, `sla-started`,
+    /// `sla-warned`, `sla-met`, `sla-breached`, `sla-cancelled`.
     pub kind: &'static str,
     /// One line, for people.
     pub text: String,
@@ -36,7 +36,16 @@ fn decided(d: &Decision) -> Entry {
     let at = chrono::DateTime::parse_from_rfc3339(&d.decided_at)
         .map(|t| t.timestamp_millis())
         .unwrap_or_default();
-    let mut text = format!("{} decided ({})", d.pipeline, d.trigger);
+    let (kind, mut text) = match &d.feedback {
+        Some(f) => answered(f),
+        None => ("decided", String::new()),
+    };
+    if !d.steps.is_empty() || d.feedback.is_none() {
+        if !text.is_empty() {
+            text.push_str("; then ");
+        }
+        text.push_str(&format!("{} decided ({})", d.pipeline, d.trigger));
+    }
     if let Some(score) = &d.score {
         text.push_str(&format!("; score {}", score.value));
         if let Some(grade) = &score.grade {
@@ -61,10 +70,32 @@ fn decided(d: &Decision) -> Entry {
     }
     entry(
         at,
-        "decided",
+        kind,
         text,
-        json!({"decision_id": d.id, "status": d.status}),
+        json!({"decision_id": d.id, "status": d.status, "feedback": d.feedback}),
     )
+}
+
+/// `accepted by ana`, `rejected by ana: bad-timing (call back in May)`.
+fn answered(f: &Feedback) -> (&'static str, String) {
+    let (kind, verb) = match f.verdict {
+        FeedbackVerdict::Accepted => ("accepted", "accepted"),
+        FeedbackVerdict::Rejected => ("rejected", "rejected"),
+    };
+    let mut text = verb.to_string();
+    if let Some(by) = &f.by {
+        text.push_str(&format!(" by {by}"));
+    }
+    if f.via == "crm" {
+        text.push_str(" in the CRM");
+    }
+    if let Some(reason) = &f.reason {
+        text.push_str(&format!(": {reason}"));
+    }
+    if let Some(note) = &f.note {
+        text.push_str(&format!(" ({note})"));
+    }
+    (kind, text)
 }
 
 /// Lead `lead_id` of namespace `source`, oldest first (at most `limit` of

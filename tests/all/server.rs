@@ -2587,3 +2587,181 @@ fn salesforce_setup(dir: &Path, org_url: &str, tables: &str) -> PathBuf {
         ),
     )
 }
+
+/// The write-back pipeline with nurture-exit after the router, an SLA policy,
+/// rejection reasons (one a day for team `pair`) and HubSpot's lead status.
+fn feedback_config(dir: &Path, crm_url: &str) -> PathBuf {
+    let config = write_back_config(dir, crm_url);
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace(
+            r#"steps = [{ plugin = "scorer" }, { plugin = "router" }]"#,
+            r#"steps = [{ plugin = "scorer" }, { plugin = "router" }, { plugin = "nurture" }]"#,
+        );
+    let text = format!(
+        r#"{text}
+[sources.hubspot.lead_status]
+property = "hs_lead_status"
+accepted = ["IN_PROGRESS"]
+rejected = {{ UNQUALIFIED = "not-a-fit", BAD_TIMING = "bad-timing" }}
+
+[feedback]
+reasons = ["not-a-fit", "bad-timing", "wrong-territory"]
+daily_limits = {{ pair = 1 }}
+
+[plugins.nurture]
+path = "{plugins}/nurture_exit.wasm"
+grants = []
+
+[sla.first-touch]
+calendar = "always"
+checkpoints = [{{ after = "1 hour", action = "reassign" }}]
+"#,
+        plugins = common::PLUGINS_DIR
+    );
+    std::fs::write(&config, text).unwrap();
+    config
+}
+
+fn answer(server: &Server, lead: &str, verb: &str, body: &str, headers: &[(&str, &str)]) -> Response {
+    let bearer = format!("Bearer {WRITE_TOKEN}");
+    let mut all = vec![
+        ("authorization", bearer.as_str()),
+        ("content-type", "application/json"),
+    ];
+    all.extend_from_slice(headers);
+    http(
+        &server.addr,
+        "POST",
+        &format!("/v1/leads/hubspot/{lead}/{verb}"),
+        &all,
+        body.as_bytes(),
+    )
+}
+
+#[test]
+fn a_rejected_lead_is_recycled_reassigned_and_its_status_written_back() {
+    let properties = ["hubspot_owner_id", "leadwire_score", "hs_lead_status"];
+    let crm = FakeHubSpot::start_on("127.0.0.1:0", SECRET, &["101", "102"], &properties, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(feedback_config(dir.path(), &crm.url), None);
+    let r = post_hubspot_v1(&server, &title_change(1, 555, "VP of Sales"));
+    assert_eq!(r.status, 200, "{r:?}");
+    let first = crm.wait_for_writes(1, 30);
+    let first_owner = first[0].1["hubspot_owner_id"].as_str().unwrap().to_string();
+    let first_rep = decisions(&server, "hubspot", "555")[0]["owner"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // What is refused, and why.
+    for (lead, verb, body, status, says) in [
+        ("555", "reject", r#"{"reason": "too small"}"#, 400, "not-a-fit, bad-timing, wrong-territory"),
+        ("555", "reject", r#"{"note": "no"}"#, 400, "needs a `reason`"),
+        ("555", "reject", r#"{"reason": "bad-timing", "by": "nobody"}"#, 400, "no rep `nobody`"),
+        ("555", "reject", r#"{"reason": "bad-timing""#, 400, "the body"),
+        ("555", "reject", r#"{"reason": "bad-timing", "why": 1}"#, 400, "unknown field"),
+        ("555", "accept", r#"{"reason": "bad-timing"}"#, 400, "takes no `reason`"),
+        ("999", "reject", r#"{"reason": "bad-timing"}"#, 404, "no lead `999`"),
+    ] {
+        let r = answer(&server, lead, verb, body, &[]);
+        assert_eq!(r.status, status, "{body}: {r:?}");
+        assert!(r.body.contains(says), "{body}: {}", r.body);
+    }
+    let r = http(
+        &server.addr,
+        "POST",
+        "/v1/leads/nowhere/555/reject",
+        &[("authorization", &format!("Bearer {WRITE_TOKEN}"))],
+        br#"{"reason": "bad-timing"}"#,
+    );
+    assert_eq!(r.status, 404, "{r:?}");
+    let r = http(
+        &server.addr,
+        "POST",
+        "/v1/leads/hubspot/555/reject",
+        &[("authorization", &format!("Bearer {READ_TOKEN}"))],
+        br#"{"reason": "bad-timing"}"#,
+    );
+    assert_eq!(r.status, 403, "the read token cannot answer: {r:?}");
+    assert_eq!(decisions(&server, "hubspot", "555").len(), 1, "nothing refused was recorded");
+
+    // The owner rejects it: recycled with the reason, given to the other rep,
+    // the status and new owner written back in one write.
+    let r = answer(
+        &server,
+        "555",
+        "reject",
+        r#"{"reason": "bad-timing", "note": "call back in May"}"#,
+        &[],
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    let d = r.json();
+    assert_eq!(d["trigger"], "rejected", "{d}");
+    assert_eq!(d["feedback"]["reason"], "bad-timing", "{d}");
+    assert_eq!(d["feedback"]["by"], first_rep.as_str(), "{d}");
+    assert_ne!(d["owner"], first_rep.as_str(), "never back to who rejected it: {d}");
+    let nurture = &d["nurture"];
+    assert_eq!(nurture["outcome"], "recycle", "{d}");
+    assert!(
+        nurture["reason"].as_str().unwrap().contains("bad-timing: call back in May"),
+        "{nurture}"
+    );
+    let writes = crm.wait_for_writes(2, 30);
+    assert_eq!(writes[1].1["hs_lead_status"], "BAD_TIMING", "{writes:?}");
+    assert_ne!(writes[1].1["hubspot_owner_id"], first_owner.as_str(), "{writes:?}");
+    let entries = timeline_until(&server, "hubspot", "555", |e| {
+        kinds(e).contains(&"rejected") && kinds(e).contains(&"sla-cancelled")
+    });
+    let k = kinds(&entries);
+    assert!(k.contains(&"rejected") && k.contains(&"sla-cancelled"), "{k:?}");
+    let rejected = entries.iter().find(|e| e["kind"] == "rejected").unwrap();
+    let text = rejected["text"].as_str().unwrap();
+    assert!(
+        text.contains(&format!("rejected by {first_rep}: bad-timing (call back in May)")),
+        "{text}"
+    );
+    let cancelled = entries.iter().find(|e| e["kind"] == "sla-cancelled").unwrap();
+    assert!(cancelled["text"].as_str().unwrap().contains("bad-timing"), "{cancelled}");
+
+    // Team `pair` has used its one rejection today.
+    let r = answer(&server, "555", "reject", r#"{"reason": "not-a-fit"}"#, &[]);
+    assert_eq!(r.status, 429, "{r:?}");
+    assert!(r.body.contains("feedback.daily_limits.pair"), "{}", r.body);
+
+    // The new owner accepts, twice with one idempotency key: one decision,
+    // one write of the accepted status, the timer met.
+    let key = [("idempotency-key", "accept-1")];
+    let once = answer(&server, "555", "accept", "", &key);
+    assert_eq!(once.status, 200, "{once:?}");
+    let again = answer(&server, "555", "accept", "", &key);
+    assert_eq!(again.status, 200, "{again:?}");
+    assert_eq!(once.json()["id"], again.json()["id"]);
+    assert_eq!(once.json()["trigger"], "accepted");
+    let writes = crm.wait_for_writes(3, 30);
+    assert_eq!(writes[2].1["hs_lead_status"], "IN_PROGRESS", "{writes:?}");
+    let entries = timeline_until(&server, "hubspot", "555", |e| kinds(e).contains(&"sla-met"));
+    let met = entries.iter().find(|e| e["kind"] == "sla-met").expect("met");
+    assert!(met["text"].as_str().unwrap().contains("accepted by"), "{met}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(crm.writes().len(), 3, "{:?}", crm.writes());
+    assert_eq!(decisions(&server, "hubspot", "555").len(), 3);
+
+    // The CRM's own status says the same: lead 556 set to UNQUALIFIED runs as
+    // a rejection (not counted against the team's limit), and its status is
+    // not written back (it is there already).
+    let r = post_hubspot_v1(&server, &title_change(2, 556, "VP Marketing"));
+    assert_eq!(r.status, 200, "{r:?}");
+    crm.wait_for_writes(4, 30);
+    let r = post_hubspot_v1(
+        &server,
+        &property_change(3, 556, "hs_lead_status", "UNQUALIFIED"),
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    let trail = decisions(&server, "hubspot", "556");
+    assert_eq!(trail[0]["trigger"], "rejected", "{}", trail[0]);
+    assert_eq!(trail[0]["feedback"]["via"], "crm", "{}", trail[0]);
+    assert_eq!(trail[0]["feedback"]["reason"], "not-a-fit", "{}", trail[0]);
+    let writes = crm.wait_for_writes(5, 30);
+    assert!(writes[4].1.get("hs_lead_status").is_none(), "{writes:?}");
+}

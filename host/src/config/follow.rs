@@ -102,3 +102,37 @@ pub struct AlertConfig {
     #[serde(default)]
     pub grades: Vec<String>,
 }
+
+/// `[feedback]`: how sales accept or reject leads.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackConfig {
+    /// The reason codes a rejection may give (`POST …/reject` refuses
+    /// others); empty: rejecting is not set up.
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    /// Rejections a team's reps may make per day (in the team's calendar's
+    /// zone, else UTC); more are refused. Teams not listed have no limit.
+    #[serde(default)]
+    pub daily_limits: BTreeMap<String, u32>,
+}
+
+/// `[sources.NAME.lead_status]`: the CRM property whose values mean sales
+/// accepted or rejected a lead, read from events and written on
+/// `accept` / `reject`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeadStatusConfig {
+    /// `hs_lead_status` (HubSpot), `Status` (Salesforce).
+    pub property: String,
+    /// Values meaning accepted; the first is written on `accept`.
+    #[serde(default)]
+    pub accepted: Vec<String>,
+    /// Value → reason code: the CRM values meaning rejected
+    /// (`UNQUALIFIED = "not-a-fit"`); a rejection writes the first value
+    /// mapped to its reason.
+    #[serde(default)]
+    pub rejected: BTreeMap<String, String>,
+    /// Written on a rejection whose reason no value maps to.
+    pub rejected_otherwise: Option<String>,
+}

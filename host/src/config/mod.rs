@@ -12,7 +12,10 @@ use toml::Spanned;
 pub use crate::decision::OnError;
 use crate::verdict::Role;
 pub use connections::{ConnectionConfig, ReadConfig, ReadWhen, WriteConfig};
-pub use follow::{AlertConfig, CalendarConfig, CheckpointConfig, MetConfig, SlaConfig, WEEK_DAYS};
+pub use follow::{
+    AlertConfig, CalendarConfig, CheckpointConfig, FeedbackConfig, LeadStatusConfig, MetConfig,
+    SlaConfig, WEEK_DAYS,
+};
 pub use input::{ColumnType, InputConfig};
 
 mod connections;
@@ -74,6 +77,9 @@ pub struct Config {
     /// Who is told what, through which chat connection.
     #[serde(default)]
     pub alerts: BTreeMap<String, AlertConfig>,
+    /// Accepting and rejecting leads.
+    #[serde(default)]
+    pub feedback: FeedbackConfig,
     /// How `leadwire score` / `backtest` read CSV and JSONL rows into leads.
     #[serde(default)]
     pub input: InputConfig,
@@ -303,6 +309,8 @@ pub struct SourceConfig {
     pub write: Option<WriteConfig>,
     /// What to read from the CRM before deciding.
     pub read: Option<ReadConfig>,
+    /// The CRM status meaning sales accepted or rejected a lead.
+    pub lead_status: Option<LeadStatusConfig>,
 }
 
 impl SourceConfig {

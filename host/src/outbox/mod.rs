@@ -11,6 +11,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::config::{Config, WriteConfig};
 use crate::decision::{Decision, DecisionStatus};
+use crate::feedback::LeadStatus;
 use crate::store::OutboxWrite;
 
 /// One source's write-back: the decision's values as CRM properties.
@@ -21,11 +22,13 @@ pub struct WriteBack {
     map: WriteConfig,
     /// Rep id → the CRM's owner id.
     owner_ids: BTreeMap<String, String>,
+    /// The status written when sales answer through the API.
+    status: Option<LeadStatus>,
 }
 
 impl WriteBack {
     /// From a source's `[sources.NAME.write]` (checked by the config).
-    pub fn new(config: &Config, write: &WriteConfig) -> WriteBack {
+    pub fn new(config: &Config, write: &WriteConfig, status: Option<&LeadStatus>) -> WriteBack {
         let connection = write.connection.get_ref().clone();
         let owner_ids = config
             .directory
@@ -48,13 +51,20 @@ impl WriteBack {
             vendor,
             map: write.clone(),
             owner_ids,
+            status: status.cloned(),
         }
     }
 
-    /// The writes a decision makes: none for a failed or empty one. Values are
+    /// The writes a decision makes: none for a failed or empty one (but an
+    /// acceptance, which runs no step, writes its status). Values are
     /// absolute (a repeat is harmless) and text, as CRM properties are.
     pub fn writes(&self, decision: &Decision) -> Vec<OutboxWrite> {
-        if decision.status != DecisionStatus::Ok || decision.steps.is_empty() {
+        let answered = decision.feedback.as_ref().and_then(|f| {
+            self.status.as_ref()?.value_for(f)
+        });
+        if decision.status != DecisionStatus::Ok
+            || (decision.steps.is_empty() && answered.is_none())
+        {
             return Vec::new();
         }
         let m = &self.map;
@@ -89,6 +99,9 @@ impl WriteBack {
             &m.route_reason,
             decision.route.as_ref().map(|r| route_reason(r).to_string()),
         );
+        if let Some((property, value)) = answered {
+            properties.insert(property, Json::String(value));
+        }
         if properties.is_empty() {
             return Vec::new();
         }

@@ -14,9 +14,9 @@ use serde_json::json;
 use super::App;
 use super::auth::{self, Scope};
 use crate::lead::LeadFile;
-use crate::service::{Failure, Route, Service};
+use crate::service::{Failure, Route};
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
+pub(super) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
@@ -71,7 +71,7 @@ pub fn wrong_method(path: &str, method: &axum::http::Method, wanted: &'static st
 }
 
 /// The request's token allows `scope`, or the refusal to answer.
-fn authorize(app: &App, headers: &HeaderMap, scope: Scope) -> Result<(), Response> {
+pub(super) fn authorize(app: &App, headers: &HeaderMap, scope: Scope) -> Result<(), Response> {
     auth::check(&app.current().config.server, headers, scope)
         .map_err(|refused| error(refused.status, refused.message))
 }
@@ -374,18 +374,13 @@ async fn evaluate_inner(
     }
     let app2 = app.clone();
     let result = tokio::task::spawn_blocking(move || {
-        let service = Service {
-            store: &app2.store,
-            pipelines: &loaded.pipelines,
-            max_attempts: loaded.config.server.max_attempts,
-            policies: &loaded.policies,
-            alerts: &loaded.alerts,
-        };
+        let service = loaded.service(&app2.store);
         let route = Route {
             source: &record_source,
             pipeline: &name,
             write: None,
             read: None,
+            status: None,
         };
         let decided = service.evaluate(route, lead, event);
         match &decided {

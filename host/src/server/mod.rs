@@ -9,6 +9,7 @@
 mod api;
 mod auth;
 mod body;
+mod feedback;
 mod listen;
 mod metrics;
 mod webhook;
@@ -31,7 +32,8 @@ use crate::outbox::WriteBack;
 use crate::outbox::worker;
 use crate::pipeline::Pipelines;
 use crate::runtime::Runtime;
-use crate::service::{Route, Service};
+use crate::feedback::{LeadStatus, Rules};
+use crate::service::{Extra, Route, Service};
 use crate::sla::policy::Policies;
 use crate::store::{Store, TimerChange, TimerRow};
 
@@ -47,6 +49,21 @@ pub struct Source {
     pub write: Option<WriteBack>,
     /// What it reads from the CRM before deciding, if anything.
     pub read: Option<Reader>,
+    /// The CRM status meaning sales accepted or rejected a lead.
+    pub status: Option<LeadStatus>,
+}
+
+impl Source {
+    /// How its events are decided.
+    pub fn route(&self) -> Route<'_> {
+        Route {
+            source: &self.namespace,
+            pipeline: &self.pipeline,
+            write: self.write.as_ref(),
+            read: self.read.as_ref(),
+            status: self.status.as_ref(),
+        }
+    }
 }
 
 /// One configuration, loaded: plugins, pipelines and sources.
@@ -62,6 +79,8 @@ pub struct Loaded {
     pub policies: Policies,
     /// The alert rules.
     pub alerts: Alerts,
+    /// Reason codes and daily limits for rejections.
+    pub feedback: Rules,
 }
 
 impl Loaded {
@@ -71,6 +90,17 @@ impl Loaded {
         self.sources
             .get(name)
             .map_or(name, |s| s.namespace.as_str())
+    }
+
+    /// What decides events under this configuration.
+    pub fn service<'a>(&'a self, store: &'a Arc<dyn Store>) -> Service<'a> {
+        Service {
+            store,
+            pipelines: &self.pipelines,
+            max_attempts: self.config.server.max_attempts,
+            policies: &self.policies,
+            alerts: &self.alerts,
+        }
     }
 }
 
@@ -134,13 +164,18 @@ pub fn load(
         if let Some(path) = source.path() {
             paths.insert(path.to_string(), name.clone());
         }
+        let status = source.lead_status.as_ref().map(LeadStatus::new);
         sources.insert(
             name.clone(),
             Source {
                 adapter,
                 pipeline: source.pipeline.get_ref().clone(),
                 namespace: source.namespace_or(name).to_string(),
-                write: source.write.as_ref().map(|w| WriteBack::new(&config, w)),
+                write: source
+                    .write
+                    .as_ref()
+                    .map(|w| WriteBack::new(&config, w, status.as_ref())),
+                status,
                 read: source
                     .read
                     .as_ref()
@@ -150,6 +185,7 @@ pub fn load(
     }
     let policies = Policies::from_config(&config).map_err(|e| anyhow::anyhow!(e))?;
     let alerts = Alerts::from_config(&config).map_err(|e| anyhow::anyhow!(e))?;
+    let feedback = Rules::from_config(&config).map_err(|e| anyhow::anyhow!(e))?;
     Ok(Loaded {
         config,
         pipelines,
@@ -158,6 +194,7 @@ pub fn load(
         connections,
         policies,
         alerts,
+        feedback,
     })
 }
 
@@ -224,13 +261,7 @@ fn fire_due_timers(app: &App) -> usize {
     if loaded.policies.is_empty() {
         return 0;
     }
-    let service = Service {
-        store: &app.store,
-        pipelines: &loaded.pipelines,
-        max_attempts: loaded.config.server.max_attempts,
-        policies: &loaded.policies,
-        alerts: &loaded.alerts,
-    };
+    let service = loaded.service(&app.store);
     let decide = |timer: &TimerRow, event: &LeadEvent, timers: Vec<TimerChange>| {
         let Some(source) = loaded
             .sources
@@ -243,13 +274,15 @@ fn fire_due_timers(app: &App) -> usize {
             ));
         };
         let route = Route {
-            source: &source.namespace,
-            pipeline: &source.pipeline,
-            write: source.write.as_ref(),
             read: None,
+            ..source.route()
         };
         let now = chrono::Utc::now().timestamp_millis();
-        match service.decide_with(route, event, now, timers) {
+        let extra = Extra {
+            timers,
+            feedback: None,
+        };
+        match service.decide_with(route, event, now, extra) {
             Ok(outcome) => {
                 app.metrics.outcome(&outcome);
                 Ok(outcome.into_decision())
@@ -273,6 +306,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(api::metrics))
         .route("/v1/leads/{source}/{id}/decisions", get(api::decisions))
         .route("/v1/leads/{source}/{id}/timeline", get(api::timeline))
+        .route("/v1/leads/{source}/{id}/accept", post(feedback::accept))
+        .route("/v1/leads/{source}/{id}/reject", post(feedback::reject))
         .route("/v1/decisions", get(api::decisions_by_status))
         .route("/v1/outbox", get(api::outbox))
         .route("/v1/pipelines/{name}/evaluate", post(api::evaluate))

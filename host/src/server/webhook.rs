@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::{App, Loaded};
 use crate::adapters::{Reply, WebhookRequest};
-use crate::service::{self, Failure, Outcome, Route, Service};
+use crate::service::{self, Failure, Outcome};
 
 /// How long a CRM should wait before retrying an event that failed for a
 /// reason that may pass.
@@ -136,20 +136,9 @@ async fn handle(
     let (app2, loaded2, name) = (app.clone(), loaded.clone(), source_name.to_string());
     let decided = tokio::task::spawn_blocking(move || {
         let source = &loaded2.sources[&name];
-        let service = Service {
-            store: &app2.store,
-            pipelines: &loaded2.pipelines,
-            max_attempts: loaded2.config.server.max_attempts,
-            policies: &loaded2.policies,
-            alerts: &loaded2.alerts,
-        };
-        let route = Route {
-            source: &source.namespace,
-            pipeline: &source.pipeline,
-            write: source.write.as_ref(),
-            read: source.read.as_ref(),
-        };
-        let decided = service.decide_all(route, events, now_ms);
+        let decided = loaded2
+            .service(&app2.store)
+            .decide_all(source.route(), events, now_ms);
         match &decided {
             Ok(outcomes) => outcomes.iter().for_each(|o| app2.metrics.outcome(o)),
             Err(failure) => app2.metrics.failure(failure),

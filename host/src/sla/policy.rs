@@ -9,7 +9,7 @@ use serde_json::Value as Json;
 
 use super::calendar::{Calendar, parse_date};
 use crate::config::{Config, MetConfig};
-use crate::decision::Decision;
+use crate::decision::{Decision, Feedback, FeedbackVerdict};
 use crate::lead::LeadDoc;
 use crate::store::TimerChange;
 use crate::verdict::RouteAction;
@@ -316,6 +316,35 @@ impl Policies {
                 })
             })
             .collect()
+    }
+
+    /// The timers sales' answer ends: an acceptance is the owner acting (each
+    /// policy's pending timer is met), a rejection cancels them (the
+    /// reassignment it makes starts its own).
+    pub fn answered(&self, feedback: &Feedback, at_ms: i64) -> Vec<TimerChange> {
+        let by = feedback
+            .by
+            .as_deref()
+            .map(|b| format!(" by {b}"))
+            .unwrap_or_default();
+        match feedback.verdict {
+            FeedbackVerdict::Accepted => self
+                .by_name
+                .keys()
+                .map(|policy| TimerChange::Met {
+                    policy: policy.clone(),
+                    how: format!("accepted{by}"),
+                    at: at_ms,
+                })
+                .collect(),
+            FeedbackVerdict::Rejected => vec![TimerChange::CancelAll {
+                why: format!(
+                    "rejected{by}: {}",
+                    feedback.reason.as_deref().unwrap_or("no reason given")
+                ),
+                at: at_ms,
+            }],
+        }
     }
 
     /// The timers an event ends: met when it shows the owner acted (what
