@@ -201,6 +201,12 @@ impl Service<'_> {
                 if let Some(f) = &decision.feedback {
                     timers.extend(self.policies.answered(f, now));
                 }
+            }
+            if let Err(e) = self.count_working_time(route, &event.lead.id, &mut timers) {
+                let _ = self.store.release(route.source, key);
+                return Err(Failure::Store(e));
+            }
+            if let Outcome::Decided(decision) = &outcome {
                 timers.extend(self.policies.started(decision, now));
             }
         }
@@ -231,8 +237,12 @@ impl Service<'_> {
         let writes = route.write.map(|w| w.writes(&decision)).unwrap_or_default();
         let mut timers = Vec::new();
         if let (false, Some(f)) = (self.policies.is_empty(), &decision.feedback) {
-            match self.store.clock_ms() {
-                Ok(now) => timers = self.policies.answered(f, now),
+            let answered = self.store.clock_ms().and_then(|now| {
+                timers = self.policies.answered(f, now);
+                self.count_working_time(route, lead_id, &mut timers)
+            });
+            match answered {
+                Ok(()) => {}
                 Err(e) => {
                     let _ = self.store.release(route.source, key);
                     return Err(Failure::Store(e));
@@ -240,6 +250,21 @@ impl Service<'_> {
             }
         }
         self.commit(route, key, Outcome::Decided(decision), &writes, &timers)
+    }
+
+    /// When `timers` meet some: their working time to first touch, from the
+    /// lead's pending timers (read only then).
+    fn count_working_time(
+        &self,
+        route: Route,
+        lead_id: &str,
+        timers: &mut [TimerChange],
+    ) -> Result<(), StoreError> {
+        if timers.iter().any(|t| matches!(t, TimerChange::Met { .. })) {
+            let pending = self.store.timers(route.source, lead_id)?;
+            self.policies.count_working_time(timers, &pending);
+        }
+        Ok(())
     }
 
     /// Record the outcome with its writes and timer changes, in one

@@ -24,15 +24,24 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(Path::new(FIXTURES).join(name)).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
 }
 
-/// A server config: the quickstart plugins, a two-rep team with equal weights,
-/// and one source per adapter.
-fn config_text(store_url: &str, server: &str, extra: &str) -> String {
-    let quickstart = std::fs::read_to_string(concat!(
+/// The quickstart config with the plugins' paths from here.
+fn quickstart() -> String {
+    std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../examples/quickstart/leadwire.toml"
     ))
     .unwrap()
-    .replace("../../target/plugins", common::PLUGINS_DIR);
+    .replace("../../target/plugins", common::PLUGINS_DIR)
+}
+
+/// A server config: the quickstart plugins (without its follow-up part), a
+/// two-rep team with equal weights, and one source per adapter.
+fn config_text(store_url: &str, server: &str, extra: &str) -> String {
+    let quickstart = quickstart();
+    let quickstart = quickstart
+        .split("# ---- following up")
+        .next()
+        .unwrap();
     format!(
         r#"{quickstart}
 [store]
@@ -2746,6 +2755,19 @@ fn a_rejected_lead_is_recycled_reassigned_and_its_status_written_back() {
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(crm.writes().len(), 3, "{:?}", crm.writes());
     assert_eq!(decisions(&server, "hubspot", "555").len(), 3);
+    // The figures: one rejection by reason, one acceptance, the timers'
+    // outcomes and the met one's time to first touch (raw and working).
+    let metrics = server.get("/metrics").body;
+    for line in [
+        r#"leadwire_feedback_total{source="hubspot",verdict="rejected",reason="bad-timing",via="api"} 1"#,
+        r#"leadwire_feedback_total{source="hubspot",verdict="accepted",reason="",via="api"} 1"#,
+        r#"leadwire_sla_timers{policy="first-touch",state="cancelled"} 1"#,
+        r#"leadwire_sla_timers{policy="first-touch",state="met"} 1"#,
+        r#"leadwire_sla_first_touch{policy="first-touch",clock="raw",le="60"} 1"#,
+        r#"leadwire_sla_first_touch{policy="first-touch",clock="business",le="+Inf"} 1"#,
+    ] {
+        assert!(metrics.contains(line), "{line} in:\n{metrics}");
+    }
 
     // The CRM's own status says the same: lead 556 set to UNQUALIFIED runs as
     // a rejection (not counted against the team's limit), and its status is
@@ -2764,4 +2786,62 @@ fn a_rejected_lead_is_recycled_reassigned_and_its_status_written_back() {
     assert_eq!(trail[0]["feedback"]["reason"], "not-a-fit", "{}", trail[0]);
     let writes = crm.wait_for_writes(5, 30);
     assert!(writes[4].1.get("hs_lead_status").is_none(), "{writes:?}");
+}
+
+#[test]
+fn the_quickstart_reassigns_a_lead_not_followed_up_in_3_working_days_and_tells_slack() {
+    use crate::fake_chat::FakeChat;
+    let chat = FakeChat::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("leadwire.db");
+    let config = dir.path().join("leadwire.toml");
+    std::fs::write(
+        &config,
+        format!("{}\n[store]\nurl = \"sqlite://{}\"\n", quickstart(), db.display()),
+    )
+    .unwrap();
+    let slack = chat.slack_url();
+    let env = [
+        ("HUBSPOT_CLIENT_SECRET", SECRET),
+        ("SLACK_WEBHOOK_URL", slack.as_str()),
+    ];
+    let server = Server::start_env(config, Some(dir), &env);
+    // The quickstart's source is a public app's: signed with v3.
+    let body = property_change(1, 777, "country", "Germany");
+    let ts = chrono::Utc::now().timestamp_millis().to_string();
+    let url = server.url("/hooks/hubspot");
+    let sig = leadwire::adapters::hubspot::sign_v3(SECRET, "POST", &url, &body, &ts);
+    let headers = [
+        JSON,
+        ("X-HubSpot-Signature-v3", sig.as_str()),
+        ("X-HubSpot-Request-Timestamp", ts.as_str()),
+    ];
+    let r = server.post("/hooks/hubspot", &headers, &body);
+    assert_eq!(r.status, 200, "{r:?}");
+    let first = decisions(&server, "hubspot", "777");
+    assert_eq!(first[0]["route"]["team"], "emea", "{}", first[0]);
+    let first_owner = first[0]["owner"].as_str().unwrap().to_string();
+    let entries = timeline_until(&server, "hubspot", "777", |e| kinds(e).contains(&"sla-started"));
+    let started = entries.iter().find(|e| e["kind"] == "sla-started").expect("started");
+    assert_eq!(started["detail"]["policy"], "follow-up", "not a hot lead: {started}");
+
+    // Ten days on the store's clock (3 working days, whatever the holidays):
+    // nudged, then breached and given to someone else on the team; Slack hears
+    // of the breach once (the lead was not hot: no assignment alert).
+    let store = leadwire::store::open(&format!("sqlite://{}", db.display())).unwrap();
+    store.advance_clock(10 * 24 * 3600 * 1000).unwrap();
+    let entries = timeline_until(&server, "hubspot", "777", |e| {
+        kinds(e).iter().filter(|k| **k == "sla-started").count() == 2
+    });
+    let k = kinds(&entries);
+    assert!(k.contains(&"sla-warned") && k.contains(&"sla-breached"), "{k:?}");
+    let trail = decisions(&server, "hubspot", "777");
+    assert_eq!(trail[0]["trigger"], "sla-breached", "{}", trail[0]);
+    assert_eq!(trail[0]["route"]["team"], "emea", "{}", trail[0]);
+    assert_ne!(trail[0]["owner"], first_owner.as_str(), "{}", trail[0]);
+    let said = chat.slack(1, 30);
+    assert_eq!(said.len(), 1, "{said:?}");
+    let text = said[0]["text"].as_str().unwrap();
+    assert!(text.contains("SLA follow-up breached for lead 777"), "{text}");
+    assert_eq!(chat.slack(2, 1).len(), 1, "once");
 }

@@ -1337,12 +1337,27 @@ fn timers_start_with_their_decision_end_when_met_and_restart_on_an_owner_change(
         policy: "first-touch".into(),
         how: "hs_lead_status = IN_PROGRESS".into(),
         at: now + 20,
+        business_ms: Some(7),
     };
     let d4 = decision("d4", "L1", "2026-11-20T10:00:00Z");
     db.record_with_effects("hubspot", "k4", &d4, &[], &[met])
         .unwrap();
     let ben = &db.timers("hubspot", "L1").unwrap()[1];
     assert_eq!((ben.state.as_str(), ben.ended_at), ("met", Some(now + 20)));
+    assert_eq!(ben.business_ms, Some(7));
+    // The figures: one cancelled, one met within every bucket.
+    let figures = db.sla_figures().unwrap();
+    assert_eq!(
+        figures.timers,
+        [
+            ("first-touch".to_string(), "cancelled".to_string(), 1),
+            ("first-touch".to_string(), "met".to_string(), 1)
+        ]
+    );
+    let touch = &figures.touch[0];
+    assert_eq!((touch.policy.as_str(), touch.count, touch.business_sum_ms), ("first-touch", 1, 7));
+    assert_eq!(touch.raw_sum_ms, now + 20 - ben.started_at);
+    assert!(touch.business.iter().chain(&touch.raw).all(|n| *n == 1), "{touch:?}");
     // A deleted lead's pending timers are cancelled.
     let d5 = decision("d5", "L2", "2026-11-20T10:00:00Z");
     db.record_with_effects("hubspot", "k5", &d5, &[], &[start("ana", now, &[now + 1])])

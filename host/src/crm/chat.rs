@@ -20,7 +20,8 @@ pub enum Chat {
 
 pub struct ChatHook {
     pub kind: Chat,
-    url: String,
+    /// `Err(why)` when its environment variable is not set: alerts wait.
+    url: Result<String, String>,
     agent: ureq::Agent,
 }
 
@@ -28,7 +29,9 @@ pub struct ChatHook {
 pub const GONE: &str = "the webhook is gone";
 
 impl ChatHook {
-    pub fn new(kind: Chat, url: String, timeout: Duration) -> ChatHook {
+    /// `url` is `Err(why)` when it is not configured: its alerts are kept
+    /// in the outbox, retried every minute, until it is set and reloaded.
+    pub fn new(kind: Chat, url: Result<String, String>, timeout: Duration) -> ChatHook {
         ChatHook {
             kind,
             url,
@@ -42,12 +45,22 @@ impl ChatHook {
             Chat::Slack => "the Slack webhook",
             Chat::Teams => "the Teams webhook",
         };
-        let mut response = match self.agent.post(&self.url).send_json(payload) {
+        let url = match &self.url {
+            Ok(url) => url,
+            Err(why) => {
+                return Delivery::Later {
+                    after: Duration::from_secs(60),
+                    pause: true,
+                    error: format!("{why}: the alert waits until it is set and the config reloaded"),
+                };
+            }
+        };
+        let mut response = match self.agent.post(url).send_json(payload) {
             Ok(r) => r,
             Err(e) => {
                 return Delivery::Failed(format!(
                     "POST {shown}: {}",
-                    without_url(&e.to_string(), &self.url)
+                    without_url(&e.to_string(), url)
                 ));
             }
         };

@@ -231,7 +231,15 @@ impl Connections {
                     } else {
                         chat::Chat::Teams
                     };
-                    let url = secret("url_env", &c.url_env, "the incoming webhook's URL")?;
+                    // Unset, alerts wait in the outbox rather than stop the
+                    // server (the quickstart names a Slack webhook).
+                    let url = secret("url_env", &c.url_env, "the incoming webhook's URL");
+                    if let Err(why) = &url {
+                        if c.url_env.is_none() {
+                            return Err(why.clone());
+                        }
+                        eprintln!("leadwire: {why}: its alerts wait in the outbox until it is set");
+                    }
                     Client::Chat(chat::ChatHook::new(kind, url, timeout))
                 }
                 "webhook" => {

@@ -117,12 +117,17 @@ pub async fn metrics(State(app): State<Arc<App>>, headers: HeaderMap) -> Respons
         return refused;
     }
     let store = app.store.clone();
-    match tokio::task::spawn_blocking(move || store.outbox_counts()).await {
-        Ok(Ok(counts)) => app
-            .metrics
-            .outbox(&counts, chrono::Utc::now().timestamp_millis()),
-        Ok(Err(e)) => tracing::warn!("metrics: cannot count the outbox: {e}"),
-        Err(e) => tracing::warn!("metrics: cannot count the outbox: {e}"),
+    let counted =
+        tokio::task::spawn_blocking(move || Ok::<_, crate::store::StoreError>((store.outbox_counts()?, store.sla_figures()?)))
+            .await;
+    match counted {
+        Ok(Ok((counts, sla))) => {
+            app.metrics
+                .outbox(&counts, chrono::Utc::now().timestamp_millis());
+            app.metrics.sla(&sla);
+        }
+        Ok(Err(e)) => tracing::warn!("metrics: cannot count the outbox and SLA timers: {e}"),
+        Err(e) => tracing::warn!("metrics: cannot count the outbox and SLA timers: {e}"),
     }
     (
         [(

@@ -10,9 +10,10 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use crate::decision::{Decision, DecisionStatus};
+use crate::decision::{Decision, DecisionStatus, FeedbackVerdict};
 use crate::service::{Failure, Outcome};
-use crate::store::{OutboxCount, OutboxRow, Settled};
+use crate::store::timers::TOUCH_BUCKETS;
+use crate::store::{OutboxCount, OutboxRow, Settled, SlaFigures};
 
 /// Latency buckets in seconds: from a plugin call (tens of µs) to a slow webhook.
 const BUCKETS: [f64; 14] = [
@@ -82,6 +83,37 @@ struct PluginLabel {
     plugin: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FeedbackLabel {
+    source: String,
+    verdict: &'static str,
+    /// A rejection's reason code; empty for an acceptance.
+    reason: String,
+    via: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PolicyState {
+    policy: String,
+    state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TouchBucket {
+    policy: String,
+    /// `raw` (elapsed) or `business` (working time on the policy's calendar).
+    clock: &'static str,
+    le: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PolicyClock {
+    policy: String,
+    clock: &'static str,
+}
+
+type FloatGauge = Gauge<f64, std::sync::atomic::AtomicU64>;
+
 pub struct Metrics {
     registry: Registry,
     requests: Family<SourceStatus, Counter>,
@@ -94,6 +126,10 @@ pub struct Metrics {
     outbox_deliveries: Family<ConnectionResult, Counter>,
     outbox_rows: Family<ConnectionStatus, Gauge>,
     outbox_oldest: Family<ConnectionLabel, Gauge>,
+    feedback: Family<FeedbackLabel, Counter>,
+    sla_timers: Family<PolicyState, Gauge>,
+    first_touch: Family<TouchBucket, Gauge>,
+    first_touch_sum: Family<PolicyClock, FloatGauge>,
 }
 
 impl Default for Metrics {
@@ -109,6 +145,34 @@ impl Default for Metrics {
         let outbox_deliveries = Family::default();
         let outbox_rows = Family::default();
         let outbox_oldest = Family::default();
+        let feedback = Family::default();
+        let sla_timers = Family::default();
+        let first_touch = Family::default();
+        let first_touch_sum = Family::default();
+        registry.register(
+            "leadwire_feedback",
+            "Sales' answers recorded here by source, verdict (accepted, rejected), reason code and \
+             via (api, crm)",
+            feedback.clone(),
+        );
+        registry.register(
+            "leadwire_sla_timers",
+            "SLA timers in the store by policy and state (pending, met, breached, cancelled): the \
+             outcomes, the same on every replica",
+            sla_timers.clone(),
+        );
+        registry.register(
+            "leadwire_sla_first_touch",
+            "Met SLA timers whose first touch came within `le` seconds of the assignment, by \
+             policy and clock (raw: elapsed; business: working time on the policy's calendar); \
+             cumulative, le=\"+Inf\" counts them all: histogram_quantile() reads it",
+            first_touch.clone(),
+        );
+        registry.register(
+            "leadwire_sla_first_touch_sum_seconds",
+            "The met SLA timers' times to first touch added up, by policy and clock",
+            first_touch_sum.clone(),
+        );
         registry.register(
             "leadwire_outbox_deliveries",
             "Outbox delivery attempts by connection and result (done; retry: may pass, backing \
@@ -174,6 +238,10 @@ impl Default for Metrics {
             outbox_deliveries,
             outbox_rows,
             outbox_oldest,
+            feedback,
+            sla_timers,
+            first_touch,
+            first_touch_sum,
         }
     }
 }
@@ -242,8 +310,63 @@ impl Metrics {
         }
     }
 
+    /// The SLA timers as they stand (read from the store at each scrape).
+    pub fn sla(&self, figures: &SlaFigures) {
+        self.sla_timers.clear();
+        self.first_touch.clear();
+        self.first_touch_sum.clear();
+        for (policy, state, n) in &figures.timers {
+            self.sla_timers
+                .get_or_create(&PolicyState {
+                    policy: policy.clone(),
+                    state: state.clone(),
+                })
+                .set(i64::try_from(*n).unwrap_or(i64::MAX));
+        }
+        for t in &figures.touch {
+            for (clock, buckets, sum_ms) in [
+                ("raw", &t.raw, t.raw_sum_ms),
+                ("business", &t.business, t.business_sum_ms),
+            ] {
+                let les = TOUCH_BUCKETS.iter().map(|b| b.to_string());
+                let counts = buckets.iter().copied();
+                for (le, n) in les.zip(counts).chain([("+Inf".to_string(), t.count)]) {
+                    self.first_touch
+                        .get_or_create(&TouchBucket {
+                            policy: t.policy.clone(),
+                            clock,
+                            le,
+                        })
+                        .set(i64::try_from(n).unwrap_or(i64::MAX));
+                }
+                self.first_touch_sum
+                    .get_or_create(&PolicyClock {
+                        policy: t.policy.clone(),
+                        clock,
+                    })
+                    .set(sum_ms as f64 / 1000.0);
+            }
+        }
+    }
+
     /// What became of an event.
     pub fn outcome(&self, outcome: &Outcome) {
+        if let Outcome::Decided(d) = outcome {
+            if let Some(f) = &d.feedback {
+                let verdict = match f.verdict {
+                    FeedbackVerdict::Accepted => "accepted",
+                    FeedbackVerdict::Rejected => "rejected",
+                };
+                self.feedback
+                    .get_or_create(&FeedbackLabel {
+                        source: d.source.clone(),
+                        verdict,
+                        reason: f.reason.clone().unwrap_or_default(),
+                        via: f.via.clone(),
+                    })
+                    .inc();
+            }
+        }
         match outcome {
             Outcome::Decided(d) => {
                 let label = match d.status {

@@ -11,7 +11,7 @@ use super::calendar::{Calendar, parse_date};
 use crate::config::{Config, MetConfig};
 use crate::decision::{Decision, Feedback, FeedbackVerdict};
 use crate::lead::LeadDoc;
-use crate::store::TimerChange;
+use crate::store::{TimerChange, TimerRow};
 use crate::verdict::RouteAction;
 
 /// When a checkpoint falls after the assignment.
@@ -318,6 +318,38 @@ impl Policies {
             .collect()
     }
 
+    /// Fill in each `Met`'s working time from the start of the lead's
+    /// `pending` timer of its policy, on that timer's calendar.
+    pub fn count_working_time(&self, changes: &mut [TimerChange], pending: &[TimerRow]) {
+        for change in changes {
+            let TimerChange::Met {
+                policy,
+                at,
+                business_ms,
+                ..
+            } = change
+            else {
+                continue;
+            };
+            let (Some(p), Some(timer)) = (
+                self.by_name.get(policy.as_str()),
+                pending
+                    .iter()
+                    .find(|t| &t.policy == policy && t.state == "pending"),
+            ) else {
+                continue;
+            };
+            let (Ok(start), Ok(end)) = (
+                Timestamp::from_millisecond(timer.started_at),
+                Timestamp::from_millisecond(*at),
+            ) else {
+                continue;
+            };
+            let worked = self.calendar(p, &timer.owner).between(start, end);
+            *business_ms = i64::try_from(worked.as_millis()).ok();
+        }
+    }
+
     /// The timers sales' answer ends: an acceptance is the owner acting (each
     /// policy's pending timer is met), a rejection cancels them (the
     /// reassignment it makes starts its own).
@@ -335,6 +367,7 @@ impl Policies {
                     policy: policy.clone(),
                     how: format!("accepted{by}"),
                     at: at_ms,
+                    business_ms: None,
                 })
                 .collect(),
             FeedbackVerdict::Rejected => vec![TimerChange::CancelAll {
@@ -364,6 +397,7 @@ impl Policies {
                     policy: p.name.clone(),
                     how,
                     at: at_ms,
+                    business_ms: None,
                 })
             })
             .collect()

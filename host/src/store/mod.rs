@@ -33,7 +33,7 @@ use crate::lead::LeadDoc;
 
 pub use outbox::{OutboxCount, OutboxRow, OutboxWrite, Settled};
 pub use snapshot::{FieldTimes, Merged};
-pub use timers::{Fired, TimerChange, TimerRow};
+pub use timers::{Fired, SlaFigures, TimerChange, TimerRow, TouchFigures};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -212,6 +212,11 @@ pub trait Store: StateStore {
 
     /// The lead's timers, oldest first.
     fn timers(&self, source: &str, lead_id: &str) -> StoreResult<Vec<TimerRow>>;
+
+    /// Every timer counted by policy and state, and the met ones' time to
+    /// first touch (raw and working), for `/metrics`: the same on every
+    /// replica.
+    fn sla_figures(&self) -> StoreResult<SlaFigures>;
 
     /// Lease up to `limit` writes through `connection` due by `now_ms`
     /// (pending and due, or leased by a worker whose lease ran out) to this

@@ -22,7 +22,7 @@ use super::codec::{self, already_done, merge_row, not_claimed, parse, state_op, 
 use super::outbox::{self, OutboxCount, OutboxRow, OutboxWrite, Settled};
 use super::pool;
 use super::snapshot::Merged;
-use super::timers::{Fired, TimerChange, TimerRow};
+use super::timers::{self, Fired, SlaFigures, TimerChange, TimerRow};
 use super::{Claim, Store, StoreError, StoreResult};
 use crate::capabilities::{StateResult, StateStore, Usage};
 use crate::decision::Decision;
@@ -152,10 +152,16 @@ const MIGRATIONS: &[&str] = &[
         offset_ms BIGINT  NOT NULL
     );
     ",
+    // 6: a met timer's working time to first touch, on its calendar.
+    "
+    ALTER TABLE sla_timers ADD COLUMN business_ms BIGINT;
+    CREATE INDEX sla_by_state ON sla_timers (state, policy);
+    ",
 ];
 
 const TIMER_COLUMNS: &str = "id, source, lead_id, policy, owner, decision_id, started_at, \
-                             dues::text, fired::text, checkpoint, state, ended_at, note";
+                             dues::text, fired::text, checkpoint, state, ended_at, note, \
+                             business_ms";
 
 /// The database's clock, plus the stored offset: one clock for every replica.
 const CLOCK: &str = "((extract(epoch FROM clock_timestamp()) * 1000)::bigint
@@ -176,6 +182,7 @@ fn timer_row(r: &::postgres::Row) -> Result<TimerRow, OpError> {
         state: r.get(10),
         ended_at: r.get(11),
         note: r.get(12),
+        business_ms: r.get(13),
     })
 }
 
@@ -228,12 +235,17 @@ fn apply_timers(
                     ],
                 )?;
             }
-            TimerChange::Met { policy, how, at } => {
+            TimerChange::Met {
+                policy,
+                how,
+                at,
+                business_ms,
+            } => {
                 tx.execute(
                     "UPDATE sla_timers SET state = 'met', ended_at = $4, note = $5,
-                         lease_until = NULL
+                         lease_until = NULL, business_ms = $6
                      WHERE source = $1 AND lead_id = $2 AND policy = $3 AND state = 'pending'",
-                    &[&source, &lead_id, policy, at, how],
+                    &[&source, &lead_id, policy, at, how, business_ms],
                 )?;
             }
             TimerChange::CancelAll { why, at } => {
@@ -1030,6 +1042,31 @@ impl Store for PgStore {
                 &[&source, &lead_id],
             )?;
             rows.iter().map(timer_row).collect()
+        })
+    }
+
+    fn sla_figures(&self) -> StoreResult<SlaFigures> {
+        self.with("count the SLA timers", |c| {
+            let timers = c
+                .query(
+                    "SELECT policy, state, count(*) FROM sla_timers GROUP BY policy, state
+                     ORDER BY policy, state",
+                    &[],
+                )?
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get::<_, i64>(2).unsigned_abs()))
+                .collect();
+            let touch = c
+                .query(&timers::touch_query("BIGINT"), &[])?
+                .iter()
+                .map(|r| {
+                    let numbers: Vec<i64> = (1..28)
+                        .map(|i| r.get::<_, Option<i64>>(i).unwrap_or_default())
+                        .collect();
+                    timers::touch_figures(r.get(0), &numbers)
+                })
+                .collect();
+            Ok(SlaFigures { timers, touch })
         })
     }
 

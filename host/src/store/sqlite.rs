@@ -18,7 +18,7 @@ use super::codec::{self, already_done, merge_row, not_claimed, parse, state_op, 
 use super::outbox::{self, OutboxCount, OutboxRow, OutboxWrite, Settled};
 use super::pool;
 use super::snapshot::Merged;
-use super::timers::{Fired, TimerChange, TimerRow};
+use super::timers::{self, Fired, SlaFigures, TimerChange, TimerRow};
 use super::{Claim, Store, StoreError, StoreResult};
 use crate::capabilities::{StateResult, StateStore, Usage};
 use crate::decision::Decision;
@@ -137,10 +137,15 @@ const MIGRATIONS: &[&str] = &[
         offset_ms INTEGER NOT NULL
     );
     ",
+    // 6: a met timer's working time to first touch, on its calendar.
+    "
+    ALTER TABLE sla_timers ADD COLUMN business_ms INTEGER;
+    CREATE INDEX sla_by_state ON sla_timers (state, policy);
+    ",
 ];
 
 const TIMER_COLUMNS: &str = "id, source, lead_id, policy, owner, decision_id, started_at, dues, \
-                             fired, checkpoint, state, ended_at, note";
+                             fired, checkpoint, state, ended_at, note, business_ms";
 
 fn timer_rows(
     stmt: &mut rusqlite::CachedStatement<'_>,
@@ -165,6 +170,7 @@ fn timer_rows(
                     r.get::<_, String>(10)?,
                     r.get::<_, Option<i64>>(11)?,
                     r.get::<_, Option<String>>(12)?,
+                    r.get::<_, Option<i64>>(13)?,
                 ),
             ))
         })?
@@ -173,7 +179,7 @@ fn timer_rows(
         .map(
             |(
                 (id, source, lead_id, policy, owner, decision_id, started_at),
-                (dues, fired, checkpoint, state, ended_at, note),
+                (dues, fired, checkpoint, state, ended_at, note, business_ms),
             )| {
                 Ok(TimerRow {
                     id,
@@ -189,6 +195,7 @@ fn timer_rows(
                     state,
                     ended_at,
                     note,
+                    business_ms,
                 })
             },
         )
@@ -246,13 +253,18 @@ fn apply_timers(
                     dues.first()
                 ])?;
             }
-            TimerChange::Met { policy, how, at } => {
+            TimerChange::Met {
+                policy,
+                how,
+                at,
+                business_ms,
+            } => {
                 tx.prepare_cached(
                     "UPDATE sla_timers SET state = 'met', ended_at = ?4, note = ?5,
-                         lease_until = NULL
+                         lease_until = NULL, business_ms = ?6
                      WHERE source = ?1 AND lead_id = ?2 AND policy = ?3 AND state = 'pending'",
                 )?
-                .execute(params![source, lead_id, policy, at, how])?;
+                .execute(params![source, lead_id, policy, at, how, business_ms])?;
             }
             TimerChange::CancelAll { why, at } => {
                 tx.prepare_cached(
@@ -1041,6 +1053,30 @@ impl Store for SqliteStore {
                  ORDER BY id"
             ))?;
             timer_rows(&mut stmt, params![source, lead_id])
+        })
+    }
+
+    fn sla_figures(&self) -> StoreResult<SlaFigures> {
+        self.read("count the SLA timers", |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT policy, state, count(*) FROM sla_timers GROUP BY policy, state
+                 ORDER BY policy, state",
+            )?;
+            let timers = stmt
+                .query_map([], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)?.unsigned_abs()))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut stmt = conn.prepare_cached(&timers::touch_query("INTEGER"))?;
+            let touch = stmt
+                .query_map([], |r| {
+                    let numbers = (1..28)
+                        .map(|i| r.get::<_, Option<i64>>(i).map(Option::unwrap_or_default))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Ok(timers::touch_figures(r.get(0)?, &numbers))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(SlaFigures { timers, touch })
         })
     }
 

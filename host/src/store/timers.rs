@@ -22,6 +22,9 @@ pub enum TimerChange {
         policy: String,
         how: String,
         at: i64,
+        /// The working time from its start on its calendar (for the
+        /// time-to-first-touch figures), when known.
+        business_ms: Option<i64>,
     },
     /// Every pending timer of the lead ends (the lead was deleted).
     CancelAll { why: String, at: i64 },
@@ -58,6 +61,8 @@ pub struct TimerRow {
     /// When it ended, and how (`hs_lead_status = IN_PROGRESS`, "reassigned").
     pub ended_at: Option<i64>,
     pub note: Option<String>,
+    /// Met: the working time it took, on its calendar.
+    pub business_ms: Option<i64>,
 }
 
 impl TimerRow {
@@ -74,4 +79,69 @@ pub enum Fired {
     Warned,
     /// A breach: the timer ends (`breached`), with why.
     Breached(String),
+}
+
+/// Time-to-first-touch buckets, in seconds: a minute to a week.
+pub const TOUCH_BUCKETS: [i64; 12] = [
+    60, 300, 900, 1800, 3600, 7200, 14_400, 28_800, 86_400, 172_800, 259_200, 604_800,
+];
+
+/// The SLA figures every timer adds up to, for `/metrics`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SlaFigures {
+    /// (policy, state) → timers.
+    pub timers: Vec<(String, String, u64)>,
+    /// Per policy, the met timers' time to first touch, by clock.
+    pub touch: Vec<TouchFigures>,
+}
+
+/// Met timers of one policy: how many took at most each of
+/// [`TOUCH_BUCKETS`], in all, and their total, raw and in working time.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TouchFigures {
+    pub policy: String,
+    pub raw: Vec<u64>,
+    pub business: Vec<u64>,
+    pub count: u64,
+    pub raw_sum_ms: i64,
+    pub business_sum_ms: i64,
+}
+
+/// The SQL both backends count the figures with, one row per policy:
+/// policy, count, the raw buckets and sum, the business buckets and sum
+/// (numbers as `int`, the backend's 64-bit integer type).
+pub fn touch_query(int: &str) -> String {
+    let mut numbers = vec!["count(*)".to_string()];
+    // Timers met before working time was recorded count their raw time.
+    for clock in ["ended_at - started_at", "COALESCE(business_ms, ended_at - started_at)"] {
+        for b in TOUCH_BUCKETS {
+            numbers.push(format!(
+                "SUM(CASE WHEN {clock} <= {} THEN 1 ELSE 0 END)",
+                b * 1000
+            ));
+        }
+        numbers.push(format!("SUM({clock})"));
+    }
+    let numbers: Vec<String> = numbers
+        .iter()
+        .map(|n| format!("CAST({n} AS {int})"))
+        .collect();
+    format!(
+        "SELECT policy, {} FROM sla_timers WHERE state = 'met' GROUP BY policy ORDER BY policy",
+        numbers.join(", ")
+    )
+}
+
+/// [`TouchFigures`] from one row of [`touch_query`]'s numbers.
+pub fn touch_figures(policy: String, numbers: &[i64]) -> TouchFigures {
+    let n = TOUCH_BUCKETS.len();
+    let count = |x: i64| u64::try_from(x).unwrap_or(0);
+    TouchFigures {
+        policy,
+        count: count(numbers[0]),
+        raw: numbers[1..=n].iter().map(|x| count(*x)).collect(),
+        raw_sum_ms: numbers[n + 1],
+        business: numbers[n + 2..=2 * n + 1].iter().map(|x| count(*x)).collect(),
+        business_sum_ms: numbers[2 * n + 2],
+    }
 }
