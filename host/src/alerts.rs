@@ -1,7 +1,11 @@
 //! Alert rules (`[alerts.NAME]`): which moments of a lead's follow-up tell
-//! people, and through which chat connection. Each alert is an outbox row,
+//! people, and through which connection (Slack, Teams, email). Each alert is an outbox row,
 //! committed with the decision or the timer checkpoint it tells of, keyed
 //! per (rule, lead, moment) so it goes out once.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
 
 use crate::config::Config;
 use crate::crm::chat::{self, Chat};
@@ -21,12 +25,21 @@ pub enum On {
 
 pub const ON: [&str; 3] = ["assigned", "sla-warning", "sla-breach"];
 
+/// How a rule's alerts are written.
+#[derive(Debug, Clone)]
+enum Via {
+    Chat(Chat),
+    /// To the owner (assignments, warnings) when the directory has their
+    /// email, else to the connection's `to`.
+    Email { to: Vec<String> },
+}
+
 #[derive(Debug, Clone)]
 struct Rule {
     name: String,
     on: On,
     connection: String,
-    chat: Chat,
+    via: Via,
     /// Only this SLA policy (sla-warning, sla-breach).
     sla: Option<String>,
     /// Only leads with these grades (assigned).
@@ -38,6 +51,8 @@ pub struct Alerts {
     rules: Vec<Rule>,
     /// Where the timeline is served, for the alert's link.
     public_url: Option<String>,
+    /// Rep → email, for email alerts to the owner.
+    emails: BTreeMap<String, String>,
 }
 
 impl Alerts {
@@ -55,17 +70,17 @@ impl Alerts {
                     ));
                 }
             };
-            let chat = match config
-                .connections
-                .get(&a.connection)
-                .map(|c| c.kind.get_ref().as_str())
-            {
-                Some("slack") => Chat::Slack,
-                Some("teams") => Chat::Teams,
+            let connection = config.connections.get(&a.connection);
+            let via = match connection.map(|c| c.kind.get_ref().as_str()) {
+                Some("slack") => Via::Chat(Chat::Slack),
+                Some("teams") => Via::Chat(Chat::Teams),
+                Some("email") => Via::Email {
+                    to: connection.map(|c| c.to.clone()).unwrap_or_default(),
+                },
                 Some(kind) => {
                     return Err(format!(
                         "alerts.{name}.connection: `{}` is a {kind} connection; alerts go to a \
-                         slack or teams connection",
+                         slack, teams or email connection",
                         a.connection
                     ));
                 }
@@ -85,7 +100,7 @@ impl Alerts {
                 name: name.clone(),
                 on,
                 connection: a.connection.clone(),
-                chat,
+                via,
                 sla: a.sla.clone(),
                 grades: a.grades.clone(),
             });
@@ -97,6 +112,12 @@ impl Alerts {
                 .public_url
                 .as_ref()
                 .map(|u| u.trim_end_matches('/').to_string()),
+            emails: config
+                .directory
+                .reps
+                .iter()
+                .filter_map(|(rep, c)| Some((rep.clone(), c.email.clone()?)))
+                .collect(),
         })
     }
 
@@ -110,19 +131,39 @@ impl Alerts {
         ))
     }
 
+    /// One alert; `owner` is who it is about (an email goes to them for
+    /// assignments and warnings).
+    #[allow(clippy::too_many_arguments)]
     fn alert(
         &self,
         rule: &Rule,
         key: String,
         source: &str,
         lead: &str,
+        owner: Option<&str>,
         title: &str,
         text: &str,
     ) -> OutboxWrite {
+        let link = self.link(source, lead);
+        let payload = match &rule.via {
+            Via::Chat(kind) => chat::message(*kind, title, text, link.as_deref()),
+            Via::Email { to } => {
+                let personal = matches!(rule.on, On::Assigned | On::SlaWarning);
+                let to = match owner.and_then(|o| self.emails.get(o)).filter(|_| personal) {
+                    Some(email) => vec![email.clone()],
+                    None => to.clone(),
+                };
+                let mut body = format!("{text}\n");
+                if let Some(link) = &link {
+                    body.push_str(&format!("\nWhat became of the lead: {link}\n"));
+                }
+                json!({ "to": to, "subject": title, "text": body })
+            }
+        };
         OutboxWrite {
             connection: rule.connection.clone(),
             record: format!("alert:{}:{key}", rule.name),
-            payload: chat::message(rule.chat, title, text, self.link(source, lead).as_deref()),
+            payload,
         }
     }
 
@@ -165,6 +206,7 @@ impl Alerts {
                         format!("{source}:{lead}:{}", decision.id),
                         source,
                         lead,
+                        Some(owner.as_str()),
                         &format!("Lead {lead} assigned to {owner}"),
                         &format!("{score}; {reason}"),
                     ));
@@ -181,6 +223,7 @@ impl Alerts {
                         format!("{source}:{lead}:{}", decision.event_id),
                         source,
                         lead,
+                        None,
                         &format!("SLA {policy} breached for lead {lead}"),
                         &format!("{now}; {score}"),
                     ));
@@ -207,6 +250,7 @@ impl Alerts {
                     ),
                     &timer.source,
                     &timer.lead_id,
+                    Some(timer.owner.as_str()),
                     &format!(
                         "SLA {} `{checkpoint}`: lead {} not touched yet",
                         timer.policy, timer.lead_id

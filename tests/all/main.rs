@@ -10,6 +10,7 @@ mod fake_crm;
 mod fake_hubspot;
 mod fake_pipedrive;
 mod fake_salesforce;
+mod fake_smtp;
 
 mod bulk;
 mod cli;

@@ -1835,7 +1835,31 @@ fn connections_reads_and_writes_are_checked_with_what_to_fix() {
         ),
         (
             format!("{crm}[alerts.a]\non = \"assigned\"\nconnection = \"crm\"\n"),
-            "alerts go to a slack or teams connection",
+            "alerts go to a slack, teams or email connection",
+        ),
+        (
+            "[connections.mail]\nkind = \"email\"\nfrom = \"a@example.com\"\n".to_string(),
+            "connections.mail: set host (the SMTP server)",
+        ),
+        (
+            "[connections.mail]\nkind = \"email\"\nhost = \"smtp.example.com\"\nfrom = \"a@example.com\"\ntls = \"ssl\"\n".to_string(),
+            "tls = \"ssl\": one of starttls, tls, none",
+        ),
+        (
+            "[connections.mail]\nkind = \"email\"\nhost = \"smtp.example.com\"\nfrom = \"a@example.com\"\nusername_env = \"LW_TEST_SECRET\"\n".to_string(),
+            "set both username_env and password_env",
+        ),
+        (
+            "[connections.mail]\nkind = \"email\"\nhost = \"smtp.example.com\"\nfrom = \"not an address\"\n".to_string(),
+            "from = \"not an address\": not an address",
+        ),
+        (
+            "[feedback]\nreasons = [\"x\", \"x\"]\n".to_string(),
+            "feedback.reasons: `x` is listed twice",
+        ),
+        (
+            "[feedback]\ndaily_limits = { nobody = 3 }\n".to_string(),
+            "feedback.daily_limits: no team `nobody`",
         ),
         (
             "[connections.chat]\nkind = \"slack\"\nurl_env = \"LW_TEST_SECRET\"\n[alerts.a]\non = \"sold\"\nconnection = \"chat\"\n"
@@ -2844,4 +2868,120 @@ fn the_quickstart_reassigns_a_lead_not_followed_up_in_3_working_days_and_tells_s
     let text = said[0]["text"].as_str().unwrap();
     assert!(text.contains("SLA follow-up breached for lead 777"), "{text}");
     assert_eq!(chat.slack(2, 1).len(), 1, "once");
+}
+
+#[test]
+fn email_alerts_go_over_starttls_to_the_owner_and_the_managers_once_each() {
+    use crate::fake_smtp::FakeSmtp;
+    let smtp = FakeSmtp::start("leadwire", "s3cret");
+    let crm = FakeHubSpot::start_on("127.0.0.1:0", SECRET, &["101", "102"], &CRM_PROPERTIES, 0);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ca.pem"), &smtp.ca_pem).unwrap();
+    let config = write_back_config(dir.path(), &crm.url);
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("[directory.reps.pat]\n", "[directory.reps.pat]\nemail = \"pat@example.com\"\n")
+        .replace("[directory.reps.quinn]\n", "[directory.reps.quinn]\nemail = \"quinn@example.com\"\n");
+    let mail = |to: &str| {
+        format!(
+            "kind = \"email\"\nhost = \"127.0.0.1\"\nport = {}\nusername_env = \"LW_TEST_SMTP_USER\"\n\
+             password_env = \"LW_TEST_SMTP_PASSWORD\"\nfrom = \"leadwire <leadwire@example.com>\"\n\
+             to = [\"{to}\"]\nca_file = \"ca.pem\"\nmax_attempts = 2\n",
+            smtp.port
+        )
+    };
+    let text = format!(
+        r#"{text}
+[connections.mail]
+{}
+[connections.bounces]
+{}
+[sla.first-touch]
+calendar = "always"
+checkpoints = [{{ after = "1 hour", action = "reassign" }}]
+
+[alerts.new-lead]
+on = "assigned"
+connection = "mail"
+[alerts.breach]
+on = "sla-breach"
+connection = "mail"
+[alerts.lost]
+on = "sla-breach"
+connection = "bounces"
+
+[server]
+public_url = "https://leads.example.com"
+"#,
+        mail("managers@example.com"),
+        mail("nobody@bounce.example"),
+    );
+    std::fs::write(&config, text).unwrap();
+    let env = [
+        ("LW_TEST_SMTP_USER", "leadwire"),
+        ("LW_TEST_SMTP_PASSWORD", "s3cret"),
+    ];
+    let db = dir.path().join("leadwire.db");
+    let server = Server::start_env(config, Some(dir), &env);
+    let r = post_hubspot_v1(&server, &title_change(1, 555, "VP of Sales"));
+    assert_eq!(r.status, 200, "{r:?}");
+    let owner = decisions(&server, "hubspot", "555")[0]["owner"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mails = smtp.mails(1, 30);
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    let m = &mails[0];
+    assert!(m.tls, "sent only after STARTTLS");
+    assert_eq!(m.user, "leadwire");
+    assert_eq!(m.from, "leadwire@example.com");
+    assert_eq!(m.to, [format!("{owner}@example.com")], "to the owner");
+    assert!(
+        m.data.contains(&format!("Subject: Lead 555 assigned to {owner}")),
+        "{}",
+        m.data
+    );
+    assert!(m.data.contains("From: leadwire <leadwire@example.com>"), "{}", m.data);
+    // (Quoted-printable: long lines are wrapped with a soft `=` break.)
+    let body = m.data.replace("=\r\n", "");
+    assert!(
+        body.contains("What became of the lead: https://leads.example.com/v1/leads/hubspot/555/timeline"),
+        "{body}"
+    );
+
+    // The breach: the managers are told once; the bounced address is a dead
+    // letter saying why.
+    let store = leadwire::store::open(&format!("sqlite://{}", db.display())).unwrap();
+    store.advance_clock(2 * 3600 * 1000).unwrap();
+    // The managers hear of the breach; the new owner of their lead.
+    let mails = smtp.mails(3, 30);
+    assert_eq!(mails.len(), 3, "{mails:?}");
+    let breach = mails.iter().find(|m| m.to == ["managers@example.com"]).expect("breach");
+    assert!(
+        breach.data.contains("Subject: SLA first-touch breached for lead 555"),
+        "{}",
+        breach.data
+    );
+    let other = if owner == "pat" { "quinn" } else { "pat" };
+    let new_owner = mails
+        .iter()
+        .find(|m| m.to == [format!("{other}@example.com")])
+        .expect("the new owner is told");
+    assert!(
+        new_owner.data.contains(&format!("Subject: Lead 555 assigned to {other}")),
+        "{}",
+        new_owner.data
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let dead = loop {
+        let dead = server.get("/v1/outbox?status=dead").json();
+        if !dead.as_array().unwrap().is_empty() || std::time::Instant::now() > deadline {
+            break dead;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(dead[0]["connection"], "bounces", "{dead}");
+    let why = dead[0]["last_error"].as_str().unwrap();
+    assert!(why.contains("550") && why.contains("refused"), "{why}");
+    assert_eq!(smtp.mails(4, 1).len(), 3, "once each");
 }

@@ -9,8 +9,8 @@ use toml::Spanned;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectionConfig {
-    /// `hubspot`, `pipedrive`, `salesforce`, `webhook`; `slack` or `teams`
-    /// for alerts.
+    /// `hubspot`, `pipedrive`, `salesforce`, `webhook`; `slack`, `teams` or
+    /// `email` for alerts.
     pub kind: Spanned<String>,
     /// The environment variable holding the access token (a HubSpot private
     /// app's token, a Pipedrive API token), never the token itself.
@@ -50,6 +50,26 @@ pub struct ConnectionConfig {
     /// Delivery attempts before a write becomes a dead letter.
     #[serde(default = "ten_attempts")]
     pub max_attempts: u32,
+    /// `email`: the SMTP server's host name, and its port (default 587 for
+    /// `starttls`, 465 for `tls`).
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    /// `email`: `starttls` (default: the session must upgrade), `tls`
+    /// (implicit TLS, port 465), or `none` (a relay on loopback only).
+    pub tls: Option<String>,
+    /// `email`: the environment variables holding the SMTP login (both or
+    /// neither).
+    pub username_env: Option<String>,
+    pub password_env: Option<String>,
+    /// `email`: the sender (`leadwire <leadwire@example.com>`).
+    pub from: Option<String>,
+    /// `email`: who gets alerts that have no recipient of their own (an
+    /// assignment goes to the owner's `email` in the directory).
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// `email`: a PEM file of certificates to trust besides the public roots
+    /// (a private CA), relative to the config file.
+    pub ca_file: Option<String>,
 }
 
 impl ConnectionConfig {
@@ -57,7 +77,7 @@ impl ConnectionConfig {
     pub fn rate(&self) -> u32 {
         self.requests_per_10s
             .unwrap_or(match self.kind.get_ref().as_str() {
-                "slack" | "teams" => 10,
+                "slack" | "teams" | "email" => 10,
                 _ => 100,
             })
     }
@@ -71,13 +91,14 @@ fn ten_attempts() -> u32 {
     10
 }
 
-pub const KINDS: [&str; 6] = [
+pub const KINDS: [&str; 7] = [
     "hubspot",
     "pipedrive",
     "salesforce",
     "webhook",
     "slack",
     "teams",
+    "email",
 ];
 
 /// `[sources.NAME.read]`: fetch the record from the CRM before deciding when

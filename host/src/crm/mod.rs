@@ -3,6 +3,7 @@
 //! and the service (reads before deciding).
 
 pub mod chat;
+pub mod email;
 pub mod hubspot;
 pub mod oauth;
 pub mod pipedrive;
@@ -70,6 +71,7 @@ pub enum Client {
     Salesforce(Salesforce),
     Webhook(Webhook),
     Chat(chat::ChatHook),
+    Email(email::Mailer),
 }
 
 impl Client {
@@ -87,6 +89,7 @@ impl Client {
             Client::Salesforce(c) => c.update_leads(rows),
             Client::Webhook(c) => rows.iter().map(|r| c.post(r)).collect(),
             Client::Chat(c) => rows.iter().map(|r| c.post(&r.payload)).collect(),
+            Client::Email(c) => rows.iter().map(|r| c.send(&r.payload)).collect(),
         }
     }
 
@@ -95,7 +98,7 @@ impl Client {
     pub fn batch_size(&self) -> usize {
         match self {
             Client::HubSpot(_) => hubspot::BATCH,
-            Client::Pipedrive(_) | Client::Webhook(_) | Client::Chat(_) => 1,
+            Client::Pipedrive(_) | Client::Webhook(_) | Client::Chat(_) | Client::Email(_) => 1,
             Client::Salesforce(_) => salesforce::BATCH,
         }
     }
@@ -241,6 +244,54 @@ impl Connections {
                         eprintln!("leadwire: {why}: its alerts wait in the outbox until it is set");
                     }
                     Client::Chat(chat::ChatHook::new(kind, url, timeout))
+                }
+                "email" => {
+                    let host = c.host.as_deref().ok_or_else(|| {
+                        format!("connections.{name}: set host (the SMTP server)")
+                    })?;
+                    let from = c.from.as_deref().ok_or_else(|| {
+                        format!("connections.{name}: set from (the sender's address)")
+                    })?;
+                    let security = email::Security::parse(c.tls.as_deref())
+                        .map_err(|e| format!("connections.{name}: {e}"))?;
+                    let login = match (&c.username_env, &c.password_env) {
+                        (None, None) => None,
+                        (Some(_), Some(_)) => Some((
+                            secret("username_env", &c.username_env, "the SMTP user")?,
+                            secret("password_env", &c.password_env, "the SMTP password")?,
+                        )),
+                        _ => {
+                            return Err(format!(
+                                "connections.{name}: set both username_env and password_env, \
+                                 or neither"
+                            ));
+                        }
+                    };
+                    let ca_pem = match &c.ca_file {
+                        None => None,
+                        Some(file) => {
+                            let path = config
+                                .path
+                                .parent()
+                                .unwrap_or(std::path::Path::new("."))
+                                .join(file);
+                            Some(std::fs::read(&path).map_err(|e| {
+                                format!("connections.{name}.ca_file `{}`: {e}", path.display())
+                            })?)
+                        }
+                    };
+                    Client::Email(
+                        email::Mailer::new(email::Settings {
+                            host,
+                            port: c.port,
+                            security,
+                            login,
+                            from,
+                            ca_pem,
+                            timeout,
+                        })
+                        .map_err(|e| format!("connections.{name}: {e}"))?,
+                    )
                 }
                 "webhook" => {
                     let url = c.url.as_deref().ok_or_else(|| {
@@ -432,7 +483,7 @@ impl Reader {
             Client::Pipedrive(c) => c
                 .get_record(record, left)?
                 .map(|p| crate::adapters::pipedrive::lead_of(id, Some(&p))),
-            Client::Webhook(_) | Client::Chat(_) => {
+            Client::Webhook(_) | Client::Chat(_) | Client::Email(_) => {
                 return Err("a webhook connection has nothing to read".into());
             }
         };

@@ -432,6 +432,7 @@ fn validate(config_path: &Path) -> anyhow::Result<ExitCode> {
     problems.extend(leadwire::crm::Connections::from_config(&config, None).err());
     problems.extend(leadwire::sla::policy::Policies::from_config(&config).err());
     problems.extend(leadwire::alerts::Alerts::from_config(&config).err());
+    problems.extend(leadwire::feedback::Rules::from_config(&config).err());
     if !problems.is_empty() {
         eprintln!("{}: {} problem(s):", config_path.display(), problems.len());
         for problem in &problems {
