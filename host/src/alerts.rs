@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::config::Config;
 use crate::crm::chat::{self, Chat};
 use crate::decision::Decision;
-use crate::store::{OutboxWrite, TimerRow};
+use crate::store::{OutboxRow, OutboxWrite, TimerRow};
 use crate::verdict::RouteAction;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,9 +21,19 @@ pub enum On {
     SlaWarning,
     /// An SLA breached: the lead was decided again (reassigned).
     SlaBreach,
+    /// The score reached the rule's threshold from below.
+    ScoreCrossed,
+    /// A write to the CRM became a dead letter.
+    DeadLetter,
 }
 
-pub const ON: [&str; 3] = ["assigned", "sla-warning", "sla-breach"];
+pub const ON: [&str; 5] = [
+    "assigned",
+    "score-crossed",
+    "sla-warning",
+    "sla-breach",
+    "dead-letter",
+];
 
 /// How a rule's alerts are written.
 #[derive(Debug, Clone)]
@@ -44,6 +54,8 @@ struct Rule {
     sla: Option<String>,
     /// Only leads with these grades (assigned).
     grades: Vec<String>,
+    /// score-crossed: the score to reach from below.
+    threshold: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -63,6 +75,8 @@ impl Alerts {
                 "assigned" => On::Assigned,
                 "sla-warning" => On::SlaWarning,
                 "sla-breach" => On::SlaBreach,
+                "score-crossed" => On::ScoreCrossed,
+                "dead-letter" => On::DeadLetter,
                 other => {
                     return Err(format!(
                         "alerts.{name}.on = \"{other}\": one of {}",
@@ -91,6 +105,11 @@ impl Alerts {
                     ));
                 }
             };
+            if (on == On::ScoreCrossed) != a.threshold.is_some() {
+                return Err(format!(
+                    "alerts.{name}.threshold: a score-crossed rule needs one, other rules take none"
+                ));
+            }
             if let Some(sla) = &a.sla {
                 if !config.sla.contains_key(sla) {
                     return Err(format!("alerts.{name}.sla: no [sla.{sla}]"));
@@ -103,6 +122,7 @@ impl Alerts {
                 via,
                 sla: a.sla.clone(),
                 grades: a.grades.clone(),
+                threshold: a.threshold,
             });
         }
         Ok(Alerts {
@@ -122,6 +142,9 @@ impl Alerts {
     }
 
     fn link(&self, source: &str, lead: &str) -> Option<String> {
+        if source.is_empty() {
+            return None;
+        }
         let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
         Some(format!(
             "{}/v1/leads/{}/{}/timeline",
@@ -167,13 +190,21 @@ impl Alerts {
         }
     }
 
-    /// The alerts a recorded decision makes: its assignment, and (when an
-    /// SLA breach made it) the breach.
+    /// Whether a rule compares scores with the lead's previous decision
+    /// (then the caller reads it).
+    pub fn wants_previous_score(&self) -> bool {
+        self.rules.iter().any(|r| r.on == On::ScoreCrossed)
+    }
+
+    /// The alerts a recorded decision makes: its assignment, a score that
+    /// crossed a threshold since `previous` (the lead's score before; none
+    /// for a new lead), and (when an SLA breach made it) the breach.
     pub fn decided(
         &self,
         source: &str,
         decision: &Decision,
         breached: Option<&str>,
+        previous: Option<f64>,
     ) -> Vec<OutboxWrite> {
         let assigned = decision.route.as_ref().and_then(|r| match &r.action {
             RouteAction::Assign { owner, reason, .. } => Some((owner, reason)),
@@ -194,6 +225,25 @@ impl Alerts {
         let lead = &decision.lead_id;
         let mut out = Vec::new();
         for rule in &self.rules {
+            if let (On::ScoreCrossed, Some(t), Some(now)) =
+                (rule.on, rule.threshold, decision.score.as_ref().map(|s| s.value))
+            {
+                if now >= t && previous.is_none_or(|p| p < t) {
+                    let before = previous
+                        .map(|p| format!("from {p}"))
+                        .unwrap_or_else(|| "on its first decision".into());
+                    out.push(self.alert(
+                        rule,
+                        format!("{source}:{lead}:{}", decision.id),
+                        source,
+                        lead,
+                        decision.owner.as_deref(),
+                        &format!("Lead {lead} reached score {now} (threshold {t})"),
+                        &format!("{score}, {before}"),
+                    ));
+                }
+                continue;
+            }
             match (rule.on, assigned, breached) {
                 (On::Assigned, Some((owner, reason)), _) => {
                     if !rule.grades.is_empty()
@@ -232,6 +282,41 @@ impl Alerts {
             }
         }
         out
+    }
+
+    /// The alerts a write that became a dead letter makes (none for an
+    /// alert's own: alerts do not tell of alerts).
+    pub fn dead_letter(&self, row: &OutboxRow, error: &str) -> Vec<OutboxWrite> {
+        if row.record.starts_with("alert:") {
+            return Vec::new();
+        }
+        let error: String = error.chars().take(500).collect();
+        let list = self
+            .public_url
+            .as_ref()
+            .map(|u| format!("; the dead letters: {u}/v1/outbox?status=dead"))
+            .unwrap_or_default();
+        self.rules
+            .iter()
+            .filter(|r| r.on == On::DeadLetter)
+            .map(|rule| {
+                self.alert(
+                    rule,
+                    format!("dead:{}", row.id),
+                    "",
+                    &row.record,
+                    None,
+                    &format!(
+                        "A write to {} record {} failed for good",
+                        row.connection, row.record
+                    ),
+                    &format!(
+                        "{error} (row {}, decision {}){list}",
+                        row.id, row.decision_id
+                    ),
+                )
+            })
+            .collect()
     }
 
     /// The alerts a warning checkpoint makes.

@@ -184,7 +184,17 @@ impl Service<'_> {
                 crate::adapters::EventKind::SlaBreached(policy) => Some(policy.as_str()),
                 _ => None,
             };
-            writes.extend(self.alerts.decided(route.source, decision, breached));
+            let previous = match self.alerts.wants_previous_score() {
+                true => match self.previous_score(route, decision) {
+                    Ok(previous) => previous,
+                    Err(e) => {
+                        let _ = self.store.release(route.source, key);
+                        return Err(Failure::Store(e));
+                    }
+                },
+                false => None,
+            };
+            writes.extend(self.alerts.decided(route.source, decision, breached, previous));
         }
         if !self.policies.is_empty() {
             // Timers count on the store's clock, the one they fire by.
@@ -250,6 +260,16 @@ impl Service<'_> {
             }
         }
         self.commit(route, key, Outcome::Decided(decision), &writes, &timers)
+    }
+
+    /// The lead's score by its latest recorded decision with one (before
+    /// `decision`, which is not recorded yet).
+    fn previous_score(&self, route: Route, decision: &Decision) -> Result<Option<f64>, StoreError> {
+        let before = self.store.decisions(route.source, &decision.lead_id, 20)?;
+        Ok(before
+            .iter()
+            .find(|d| d.id != decision.id && d.score.is_some())
+            .and_then(|d| d.score.as_ref().map(|s| s.value)))
     }
 
     /// When `timers` meet some: their working time to first touch, from the

@@ -2985,3 +2985,74 @@ public_url = "https://leads.example.com"
     assert!(why.contains("550") && why.contains("refused"), "{why}");
     assert_eq!(smtp.mails(4, 1).len(), 3, "once each");
 }
+
+#[test]
+fn a_score_crossing_its_threshold_and_a_dead_letter_each_alert_once() {
+    use crate::fake_chat::FakeChat;
+    let chat = FakeChat::start();
+    // The fake knows owner 101 only: writes giving a lead to 102 are refused.
+    let crm = FakeHubSpot::start_on("127.0.0.1:0", SECRET, &["101"], &CRM_PROPERTIES, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_back_config(dir.path(), &crm.url);
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(
+        r#"
+[connections.sales]
+kind = "slack"
+url_env = "LW_TEST_SLACK_URL"
+
+[alerts.hot]
+on = "score-crossed"
+threshold = 20
+connection = "sales"
+[alerts.failed-writes]
+on = "dead-letter"
+connection = "sales"
+
+[server]
+public_url = "https://leads.example.com"
+"#,
+    );
+    std::fs::write(&config, text).unwrap();
+    let slack = chat.slack_url();
+    let server = Server::start_env(config, None, &[("LW_TEST_SLACK_URL", slack.as_str())]);
+    // 801: 0, then 20 (crossed), then 20 again (not crossed again);
+    // 802: 20 on its first decision (crossed).
+    for (n, (id, title)) in [
+        (801, "Intern"),
+        (801, "VP of Sales"),
+        (801, "VP Sales"),
+        (802, "VP"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let r = post_hubspot_v1(&server, &title_change(n as u64 + 1, id, title));
+        assert_eq!(r.status, 200, "{r:?}");
+    }
+    let until = std::time::Instant::now() + Duration::from_secs(30);
+    let dead = loop {
+        let rows = server.get("/v1/outbox?status=dead").json().as_array().unwrap().clone();
+        let crm_rows: Vec<_> = rows
+            .into_iter()
+            .filter(|r| r["connection"] == "crm")
+            .collect();
+        if !crm_rows.is_empty() || std::time::Instant::now() > until {
+            break crm_rows;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(!dead.is_empty(), "a write to owner 102 is a dead letter");
+    let said = chat.slack(2 + dead.len(), 30);
+    let texts: Vec<&str> = said.iter().map(|m| m["text"].as_str().unwrap()).collect();
+    let crossed: Vec<&&str> = texts.iter().filter(|t| t.contains("reached score 20")).collect();
+    assert_eq!(crossed.len(), 2, "{texts:?}");
+    assert!(crossed.iter().any(|t| t.contains("Lead 801")), "{texts:?}");
+    assert!(crossed.iter().any(|t| t.contains("Lead 802")), "{texts:?}");
+    let failed: Vec<&&str> = texts.iter().filter(|t| t.contains("failed for good")).collect();
+    assert_eq!(failed.len(), dead.len(), "{texts:?} / {dead:?}");
+    let body = serde_json::to_string(&said).unwrap();
+    assert!(body.contains("INVALID_OWNER_ID"), "the alert says why: {body}");
+    assert!(body.contains("https://leads.example.com/v1/outbox?status=dead"), "{body}");
+    assert_eq!(chat.slack(said.len() + 1, 1).len(), said.len(), "once each");
+}

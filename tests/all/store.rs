@@ -954,7 +954,7 @@ fn write(record: &str, properties: serde_json::Value) -> OutboxWrite {
 
 /// Settle one claimed row: whether the claim still held it.
 fn settle(db: &Db, row: &OutboxRow, how: Settled, now_ms: i64) -> Result<bool, StoreError> {
-    db.settle_outbox(&[(row, how)], now_ms)
+    db.settle_outbox(&[(row, how)], now_ms, &|_, _| Vec::new())
         .map(|taken| taken[0])
 }
 
@@ -1025,7 +1025,7 @@ fn outbox_rows_are_leased_settled_retried_and_taken_over(db: &Db) {
     };
     // Both in one transaction.
     assert_eq!(
-        db.settle_outbox(&[(a, retry), (b, Settled::Done)], now)
+        db.settle_outbox(&[(a, retry), (b, Settled::Done)], now, &|_, _| Vec::new())
             .unwrap(),
         [true, true]
     );

@@ -92,7 +92,8 @@ pub struct CheckpointConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertConfig {
-    /// `assigned`, `sla-warning` or `sla-breach`.
+    /// `assigned`, `score-crossed`, `sla-warning`, `sla-breach` or
+    /// `dead-letter`.
     pub on: String,
     /// A `slack` or `teams` connection.
     pub connection: String,
@@ -101,6 +102,9 @@ pub struct AlertConfig {
     /// `assigned`: only leads with these grades.
     #[serde(default)]
     pub grades: Vec<String>,
+    /// `score-crossed`: the score that, reached from below (compared with
+    /// the lead's previous decision), tells.
+    pub threshold: Option<f64>,
 }
 
 /// `[feedback]`: how sales accept or reject leads.

@@ -14,7 +14,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::crm::{Connection, Connections, Delivery};
-use crate::store::{OutboxRow, Settled, Store};
+use crate::store::{DeadAlerts, OutboxRow, Settled, Store};
 
 /// How long a worker may hold a row before another takes it over.
 pub const LEASE_MS: i64 = 60_000;
@@ -24,6 +24,13 @@ const MAX_BACKOFF_MS: i64 = 15 * 60 * 1000;
 const IDLE: Duration = Duration::from_millis(200);
 
 pub type Observe = dyn Fn(&OutboxRow, &Settled) + Send + Sync;
+
+/// What the workers tell: each settled row (the metrics), and the alerts a
+/// dead letter makes (committed with it).
+pub struct Hooks {
+    pub observe: Box<Observe>,
+    pub dead: Box<DeadAlerts>,
+}
 
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -77,7 +84,8 @@ fn settle(c: &Connection, row: &OutboxRow, delivery: Delivery) -> Settled {
 
 /// Record how each row ended (one transaction), log it with its decision
 /// id, and tell `observe`.
-fn record(store: &dyn Store, settled: Vec<(&OutboxRow, Settled)>, observe: &Observe) {
+fn record(store: &dyn Store, settled: Vec<(&OutboxRow, Settled)>, hooks: &Hooks) {
+    let Hooks { observe, dead } = hooks;
     for (row, how) in &settled {
         match how {
             Settled::Done => tracing::info!(
@@ -103,7 +111,7 @@ fn record(store: &dyn Store, settled: Vec<(&OutboxRow, Settled)>, observe: &Obse
             ),
         }
     }
-    match store.settle_outbox(&settled, now_ms()) {
+    match store.settle_outbox(&settled, now_ms(), &**dead) {
         Ok(taken) => {
             for ((row, how), taken) in settled.iter().zip(taken) {
                 if taken {
@@ -130,7 +138,7 @@ pub fn run_once(
     store: &dyn Store,
     connections: &Connections,
     name: &str,
-    observe: &Observe,
+    hooks: &Hooks,
 ) -> usize {
     let connection = connections.get(name);
     if let Some(c) = connection {
@@ -159,7 +167,7 @@ pub fn run_once(
                 )
             })
             .collect();
-        record(store, dead, observe);
+        record(store, dead, hooks);
         return rows.len();
     };
     let mut rest: &[OutboxRow] = &rows;
@@ -181,7 +189,7 @@ pub fn run_once(
                     )
                 })
                 .collect();
-            record(store, later, observe);
+            record(store, later, hooks);
             break;
         }
         let (chunk, after) = rest.split_at(c.client.batch_size().min(rest.len()));
@@ -192,7 +200,7 @@ pub fn run_once(
             .zip(deliveries)
             .map(|(row, delivery)| (row, settle(c, row, delivery)))
             .collect();
-        record(store, settled, observe);
+        record(store, settled, hooks);
         if let Some((after, why)) = c.client.take_pause() {
             let at_ms = now_ms() + i64::try_from(after.as_millis()).unwrap_or(i64::MAX / 2);
             tracing::warn!("outbox: pausing {name}: {why}");
@@ -210,10 +218,10 @@ pub fn run_once(
 pub fn spawn(
     store: Arc<dyn Store>,
     current: impl Fn() -> Arc<Connections> + Send + Sync + 'static,
-    observe: impl Fn(&OutboxRow, &Settled) + Send + Sync + 'static,
+    hooks: Hooks,
 ) -> std::io::Result<JoinHandle<()>> {
     let current = Arc::new(current);
-    let observe: Arc<Observe> = Arc::new(observe);
+    let observe = Arc::new(hooks);
     std::thread::Builder::new()
         .name("leadwire-outbox".into())
         .spawn(move || {
@@ -237,7 +245,7 @@ pub fn spawn(
                                 if connections.get(&owned).is_none() {
                                     return;
                                 }
-                                if run_once(&*store, &connections, &owned, &*observe) == 0 {
+                                if run_once(&*store, &connections, &owned, &observe) == 0 {
                                     std::thread::sleep(IDLE);
                                 }
                             }
@@ -255,7 +263,7 @@ pub fn spawn(
                         let orphan =
                             connections.get(&count.connection).is_none() && count.status != "dead";
                         if orphan {
-                            run_once(&*store, &connections, &count.connection, &*observe);
+                            run_once(&*store, &connections, &count.connection, &observe);
                         }
                     }
                 }

@@ -223,11 +223,14 @@ pub async fn serve(config_path: &Path, listen: Option<&str>) -> anyhow::Result<(
 
     // Deliveries run beside the server, on the configuration now loaded; rows
     // left by a stopped or killed process are delivered from here too.
-    let (for_worker, for_metrics) = (app.clone(), app.clone());
+    let (for_worker, for_metrics, for_alerts) = (app.clone(), app.clone(), app.clone());
     worker::spawn(
         app.store.clone(),
         move || for_worker.current().connections.clone(),
-        move |row, settled| for_metrics.metrics.delivered(row, settled),
+        worker::Hooks {
+            observe: Box::new(move |row, settled| for_metrics.metrics.delivered(row, settled)),
+            dead: Box::new(move |row, error| for_alerts.current().alerts.dead_letter(row, error)),
+        },
     )
     .context("cannot start the outbox worker")?;
     let for_sla = app.clone();

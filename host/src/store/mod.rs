@@ -37,6 +37,9 @@ pub use timers::{Fired, SlaFigures, TimerChange, TimerRow, TouchFigures};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// The alerts a dead letter makes (its row, the CRM's last answer).
+pub type DeadAlerts = dyn Fn(&OutboxRow, &str) -> Vec<OutboxWrite> + Send + Sync;
+
 /// A store operation failed. Messages say which database (`sqlite leadwire.db`,
 /// `postgres app@db:5432/leadwire`; never a password), which operation, and why.
 #[derive(Debug, thiserror::Error)]
@@ -233,10 +236,13 @@ pub trait Store: StateStore {
     /// Record how the deliveries of claimed rows ended, in one transaction;
     /// for each, false (nothing recorded) when the claim's lease ran out and
     /// another worker took the row.
+    /// A row that becomes a dead letter enqueues what `dead_alerts` makes of
+    /// it (the alerts telling of it) in the same transaction.
     fn settle_outbox(
         &self,
         settled: &[(&OutboxRow, Settled)],
         now_ms: i64,
+        dead_alerts: &DeadAlerts,
     ) -> StoreResult<Vec<bool>>;
 
     /// Count one request to `connection` against `limit` per `window_ms`,

@@ -22,6 +22,7 @@ use super::codec::{self, already_done, merge_row, not_claimed, parse, state_op, 
 use super::outbox::{self, OutboxCount, OutboxRow, OutboxWrite, Settled};
 use super::pool;
 use super::snapshot::Merged;
+use super::DeadAlerts;
 use super::timers::{self, Fired, SlaFigures, TimerChange, TimerRow};
 use super::{Claim, Store, StoreError, StoreResult};
 use crate::capabilities::{StateResult, StateStore, Usage};
@@ -866,6 +867,7 @@ impl Store for PgStore {
         &self,
         settled: &[(&OutboxRow, Settled)],
         now_ms: i64,
+        dead_alerts: &DeadAlerts,
     ) -> StoreResult<Vec<bool>> {
         self.with(&format!("settle {} outbox rows", settled.len()), |c| {
             let mut tx = c.transaction()?;
@@ -896,7 +898,12 @@ impl Store for PgStore {
                         &claimed,
                     ],
                 )?;
-                out.push(done.get::<_, i64>(0) > 0);
+                let done = done.get::<_, i64>(0) > 0;
+                if done && status == "dead" {
+                    let alerts = dead_alerts(row, error.unwrap_or_default());
+                    enqueue(&mut tx, &row.decision_id, &alerts, now_ms)?;
+                }
+                out.push(done);
             }
             tx.commit()?;
             Ok(out)

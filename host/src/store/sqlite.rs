@@ -18,6 +18,7 @@ use super::codec::{self, already_done, merge_row, not_claimed, parse, state_op, 
 use super::outbox::{self, OutboxCount, OutboxRow, OutboxWrite, Settled};
 use super::pool;
 use super::snapshot::Merged;
+use super::DeadAlerts;
 use super::timers::{self, Fired, SlaFigures, TimerChange, TimerRow};
 use super::{Claim, Store, StoreError, StoreResult};
 use crate::capabilities::{StateResult, StateStore, Usage};
@@ -948,6 +949,7 @@ impl Store for SqliteStore {
         &self,
         settled: &[(&OutboxRow, Settled)],
         now_ms: i64,
+        dead_alerts: &DeadAlerts,
     ) -> StoreResult<Vec<bool>> {
         self.write(&format!("settle {} outbox rows", settled.len()), |tx| {
             let mut out = Vec::with_capacity(settled.len());
@@ -972,6 +974,8 @@ impl Store for SqliteStore {
                     ])?;
                 if changed > 0 && status == "dead" {
                     forget_written(tx, row.id)?;
+                    let alerts = dead_alerts(row, error.unwrap_or_default());
+                    enqueue(tx, &row.decision_id, &alerts, now_ms)?;
                 }
                 out.push(changed > 0);
             }
