@@ -154,7 +154,9 @@ impl Alerts {
         ))
     }
 
-    /// One alert; `owner` is who it is about (an email goes to them for
+    /// One alert, keyed `alert:SOURCE:LEAD:RULE:MOMENT` (once per rule, lead
+    /// and moment; the lead's alerts share a prefix, for its timeline);
+    /// `owner` is who it is about (an email goes to them for
     /// assignments and warnings).
     #[allow(clippy::too_many_arguments)]
     fn alert(
@@ -185,7 +187,7 @@ impl Alerts {
         };
         OutboxWrite {
             connection: rule.connection.clone(),
-            record: format!("alert:{}:{key}", rule.name),
+            record: format!("{}{}:{key}", record_prefix(source, lead), rule.name),
             payload,
         }
     }
@@ -234,7 +236,7 @@ impl Alerts {
                         .unwrap_or_else(|| "on its first decision".into());
                     out.push(self.alert(
                         rule,
-                        format!("{source}:{lead}:{}", decision.id),
+                        decision.id.clone(),
                         source,
                         lead,
                         decision.owner.as_deref(),
@@ -253,7 +255,7 @@ impl Alerts {
                     }
                     out.push(self.alert(
                         rule,
-                        format!("{source}:{lead}:{}", decision.id),
+                        decision.id.clone(),
                         source,
                         lead,
                         Some(owner.as_str()),
@@ -270,7 +272,7 @@ impl Alerts {
                     };
                     out.push(self.alert(
                         rule,
-                        format!("{source}:{lead}:{}", decision.event_id),
+                        decision.event_id.clone(),
                         source,
                         lead,
                         None,
@@ -329,10 +331,7 @@ impl Alerts {
             .map(|rule| {
                 self.alert(
                     rule,
-                    format!(
-                        "{}:{}:{}:{}",
-                        timer.source, timer.lead_id, timer.id, timer.checkpoint
-                    ),
+                    format!("timer:{}:{}", timer.id, timer.checkpoint),
                     &timer.source,
                     &timer.lead_id,
                     Some(timer.owner.as_str()),
@@ -345,4 +344,9 @@ impl Alerts {
             })
             .collect()
     }
+}
+
+/// What the outbox record of every alert about a lead starts with.
+pub fn record_prefix(source: &str, lead: &str) -> String {
+    format!("alert:{source}:{lead}:")
 }

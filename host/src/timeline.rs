@@ -12,7 +12,7 @@ use crate::store::{Store, StoreResult};
 pub struct Entry {
     /// RFC 3339.
     pub at: String,
-    /// `decided`, `accepted`, `rejected`, `write`, `sla-started`,
+    /// `decided`, `accepted`, `rejected`, `write`, `alert`, `sla-started`,
     /// `sla-warned`, `sla-met`, `sla-breached`, `sla-cancelled`.
     pub kind: &'static str,
     /// One line, for people.
@@ -130,6 +130,34 @@ pub fn of(store: &dyn Store, source: &str, lead_id: &str, limit: usize) -> Store
             "write",
             text,
             json!({"outbox_id": row.id, "decision_id": row.decision_id, "status": row.status}),
+        ));
+    }
+    let prefix = crate::alerts::record_prefix(source, lead_id);
+    for row in store.outbox_with_prefix(&prefix, limit)? {
+        let rule = row.record[prefix.len()..]
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let p = &row.payload;
+        let said = p["subject"]
+            .as_str()
+            .or_else(|| p["text"].as_str())
+            .or_else(|| p.pointer("/attachments/0/content/body/0/text").and_then(Json::as_str))
+            .unwrap_or_default();
+        let how = match row.status.as_str() {
+            "done" => "sent".to_string(),
+            "dead" => format!(
+                "not sent: {}",
+                row.last_error.as_deref().unwrap_or_default()
+            ),
+            _ => "waiting to be sent".to_string(),
+        };
+        entries.push(entry(
+            row.created_at,
+            "alert",
+            format!("alert {rule} to {}: {said} ({how})", row.connection),
+            json!({"outbox_id": row.id, "rule": rule, "connection": row.connection, "status": row.status}),
         ));
     }
     for t in store.timers(source, lead_id)? {

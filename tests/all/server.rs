@@ -2448,6 +2448,25 @@ public_url = "https://leads.example.com"
         "{error}"
     );
     assert!(!error.contains("ARCHIVED"), "the URL is a secret: {error}");
+    // The lead's timeline lists each alert and how it went.
+    let lead = gone[0]["record"].as_str().unwrap().split(':').nth(2).unwrap().to_string();
+    let entries = timeline_until(&server, "hubspot", &lead, |_| true);
+    let alerts: Vec<&str> = entries
+        .iter()
+        .filter(|e| e["kind"] == "alert")
+        .map(|e| e["text"].as_str().unwrap())
+        .collect();
+    // Two assignments × two channels, the nudge and the breach; the archived
+    // channel's second alert waits behind its pause.
+    assert_eq!(alerts.len(), 6, "{alerts:?}");
+    assert!(
+        alerts.iter().any(|t| t.starts_with("alert old-channel to archived") && t.contains("not sent")),
+        "{alerts:?}"
+    );
+    assert!(
+        alerts.iter().any(|t| t.starts_with("alert breach to managers") && t.contains("(sent)")),
+        "{alerts:?}"
+    );
 }
 
 #[test]

@@ -274,6 +274,10 @@ pub trait Store: StateStore {
     /// The writes to CRM record `record` (any connection), oldest first.
     fn outbox_for(&self, record: &str, limit: usize) -> StoreResult<Vec<OutboxRow>>;
 
+    /// The rows whose record starts with `prefix`, which ends with `:` (a
+    /// lead's alerts), oldest first.
+    fn outbox_with_prefix(&self, prefix: &str, limit: usize) -> StoreResult<Vec<OutboxRow>>;
+
     /// One row, by id.
     fn outbox_row(&self, id: i64) -> StoreResult<Option<OutboxRow>>;
 

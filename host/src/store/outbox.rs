@@ -160,3 +160,12 @@ mod tests {
         );
     }
 }
+
+/// The first text after every text starting with `prefix` (which ends with
+/// `:`): `alert:s:1:` → `alert:s:1;`.
+pub fn prefix_end(prefix: &str) -> String {
+    match prefix.strip_suffix(':') {
+        Some(head) => format!("{head};"),
+        None => format!("{prefix}\u{10FFFF}"),
+    }
+}

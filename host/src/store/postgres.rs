@@ -1104,6 +1104,21 @@ impl Store for PgStore {
         })
     }
 
+    fn outbox_with_prefix(&self, prefix: &str, limit: usize) -> StoreResult<Vec<OutboxRow>> {
+        self.with("read the lead's alerts", |c| {
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            // Exact, whatever the database's collation orders `:` and `;` by.
+            let rows = c.query(
+                &format!(
+                    "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE left(record, length($1)) = $1
+                     ORDER BY id LIMIT $2"
+                ),
+                &[&prefix, &limit],
+            )?;
+            rows.iter().map(outbox_row).collect()
+        })
+    }
+
     fn retry_outbox(&self, id: i64, now_ms: i64) -> StoreResult<bool> {
         self.with(&format!("retry outbox row {id}"), |c| {
             let changed = c.execute(

@@ -1105,6 +1105,18 @@ impl Store for SqliteStore {
         })
     }
 
+    fn outbox_with_prefix(&self, prefix: &str, limit: usize) -> StoreResult<Vec<OutboxRow>> {
+        let end = outbox::prefix_end(prefix);
+        self.read("read the lead's alerts", |conn| {
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE record >= ?1 AND record < ?2
+                 ORDER BY id LIMIT ?3"
+            ))?;
+            outbox_rows(&mut stmt, params![prefix, end, limit])
+        })
+    }
+
     fn retry_outbox(&self, id: i64, now_ms: i64) -> StoreResult<bool> {
         self.write(&format!("retry outbox row {id}"), |tx| {
             let changed = tx.execute(
