@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::adapters::LeadEvent;
 use crate::alerts::Alerts;
-use crate::bindings::types::{Event, Lead};
+use crate::bindings::types::{Event, Field, Lead, Value};
 use crate::crm::Reader;
 use crate::decision::{Decision, DecisionStatus, Feedback, FeedbackVerdict};
 use crate::feedback::LeadStatus;
@@ -17,6 +17,11 @@ use crate::outbox::WriteBack;
 use crate::pipeline::Pipelines;
 use crate::sla::policy::Policies;
 use crate::store::{Claim, Store, StoreError, TimerChange};
+
+/// The field a reassignment's lead carries: the owners its decisions chose,
+/// newest first, `;`-separated (the territory router's
+/// `exclude_previous_owners` reads it).
+pub const PREVIOUS_OWNERS: &str = "leadwire_previous_owners";
 
 /// How long a claim holds before another replica may take the event over: far
 /// longer than a pipeline can run (each step is bounded by its deadline).
@@ -262,6 +267,17 @@ impl Service<'_> {
         self.commit(route, key, Outcome::Decided(decision), &writes, &timers)
     }
 
+    /// The owners the lead's decisions chose, newest first, each once.
+    fn previous_owners(&self, route: Route, lead_id: &str) -> Result<Vec<String>, StoreError> {
+        let mut owners: Vec<String> = Vec::new();
+        for d in self.store.decisions(route.source, lead_id, 100)? {
+            if let Some(owner) = d.owner.filter(|o| !owners.contains(o)) {
+                owners.push(owner);
+            }
+        }
+        Ok(owners)
+    }
+
     /// The lead's score by its latest recorded decision with one (before
     /// `decision`, which is not recorded yet).
     fn previous_score(&self, route: Route, decision: &Decision) -> Result<Option<f64>, StoreError> {
@@ -359,7 +375,7 @@ impl Service<'_> {
                 merged.changed = changed;
             }
         }
-        let lead = merged
+        let mut lead = merged
             .lead
             .to_lead(route.source)
             .map_err(|e| Failure::BadLead(format!("lead `{}`: {e}", event.lead.id)))?;
@@ -384,6 +400,14 @@ impl Service<'_> {
         if let Some(f) = feedback.as_ref().filter(|f| f.verdict == FeedbackVerdict::Rejected) {
             event_doc.trigger = TriggerDoc::Rejected;
             event_doc.reason = Some(crate::feedback::reason_text(f));
+        }
+        if matches!(event_doc.trigger, TriggerDoc::Rejected | TriggerDoc::SlaBreached) {
+            // The router may pass over more than the current owner.
+            let owners = self.previous_owners(route, &lead.id)?;
+            lead.fields.push(Field {
+                name: PREVIOUS_OWNERS.into(),
+                value: Value::Text(owners.join(";")),
+            });
         }
         let wit_event = event_doc
             .to_event(&lead.id, event.at)

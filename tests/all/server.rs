@@ -3075,3 +3075,60 @@ public_url = "https://leads.example.com"
     assert!(body.contains("https://leads.example.com/v1/outbox?status=dead"), "{body}");
     assert_eq!(chat.slack(said.len() + 1, 1).len(), said.len(), "once each");
 }
+
+#[test]
+fn a_second_breach_passes_over_both_previous_owners_and_parks_the_lead() {
+    let crm = FakeHubSpot::start_on("127.0.0.1:0", SECRET, &["101", "102"], &CRM_PROPERTIES, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_back_config(dir.path(), &crm.url);
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "[[plugins.router.config.territories]]",
+        "[plugins.router.config]\nexclude_previous_owners = 2\nfallback_queue = \"triage\"\n\
+         [[plugins.router.config.territories]]",
+    );
+    let text = format!(
+        "{text}\n[sla.first-touch]\ncalendar = \"always\"\n\
+         checkpoints = [{{ after = \"1 hour\", action = \"reassign\" }}]\n"
+    );
+    std::fs::write(&config, text).unwrap();
+    let db = dir.path().join("leadwire.db");
+    let server = Server::start_with(config, Some(dir));
+    let store = leadwire::store::open(&format!("sqlite://{}", db.display())).unwrap();
+    let r = post_hubspot_v1(&server, &title_change(1, 555, "VP of Sales"));
+    assert_eq!(r.status, 200, "{r:?}");
+    let first = decisions(&server, "hubspot", "555")[0]["owner"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let started = |n: usize| {
+        timeline_until(&server, "hubspot", "555", |e| {
+            kinds(e).iter().filter(|k| **k == "sla-started").count() == n
+        })
+    };
+    started(1);
+    store.advance_clock(2 * 3600 * 1000).unwrap();
+    started(2);
+    let trail = decisions(&server, "hubspot", "555");
+    let second = trail[0]["owner"].as_str().unwrap().to_string();
+    assert_ne!(second, first);
+    // The second breach: both reps had the lead; it waits in the queue.
+    store.advance_clock(2 * 3600 * 1000).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let trail = loop {
+        let trail = decisions(&server, "hubspot", "555");
+        if trail.len() == 3 || std::time::Instant::now() > deadline {
+            break trail;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(trail.len(), 3, "{trail:?}");
+    let route = &trail[0]["route"];
+    assert_eq!(route["action"], "queue", "{route}");
+    assert_eq!(route["queue"], "triage", "{route}");
+    let reasons = route["candidates"].to_string();
+    assert!(
+        reasons.contains("had the lead before (exclude_previous_owners = 2)")
+            && reasons.contains("current owner, SLA first-touch breached"),
+        "{reasons}"
+    );
+}

@@ -4,6 +4,7 @@
 use leadwire_sdk::host::{self, Availability};
 use leadwire_sdk::{Candidate, Input, RouteVerdict};
 
+use crate::Skip;
 use crate::config::{Accounts, IfOwnerUnavailable};
 use crate::domains::{is_free_mail, normalise};
 use crate::rotation;
@@ -40,9 +41,9 @@ fn domains(input: &Input, config: &Accounts) -> Vec<(String, &'static str)> {
     found
 }
 
-/// Route by account owner. `skip` is a rep who must not get the lead (the owner
-/// whose SLA ran out, say) and why.
-pub fn route(input: &Input, config: &Accounts, skip: Option<(&str, &str)>) -> Outcome {
+/// Route by account owner. `skip` are reps who must not get the lead (the
+/// owner whose SLA ran out, say) and why.
+pub fn route(input: &Input, config: &Accounts, skip: &Skip) -> Outcome {
     let Some((account, source)) = domains(input, config)
         .into_iter()
         .find_map(|(d, source)| host::accounts::by_domain(&d).map(|a| (a, source)))
@@ -54,7 +55,7 @@ pub fn route(input: &Input, config: &Accounts, skip: Option<(&str, &str)>) -> Ou
         Some(name) => format!("owner of account {name} ({}, by {source})", account.domain),
         None => format!("owner of account {} (by {source})", account.domain),
     };
-    if let Some((_, why)) = skip.filter(|(id, _)| *id == owner) {
+    if let Some(why) = skip.why(&owner) {
         return Outcome::FallThrough(Candidate::new(
             owner,
             false,

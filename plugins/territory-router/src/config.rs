@@ -13,6 +13,9 @@ pub struct Config {
     pub keep_existing_owner: bool,
     /// Park leads no rule could place in this queue instead of `unrouted`.
     pub fallback_queue: Option<String>,
+    /// On an SLA breach or a rejection, how many of the lead's latest owners
+    /// (the current one first) may not get it again (default 1).
+    pub exclude_previous_owners: Option<usize>,
     pub accounts: Accounts,
     pub fields: Fields,
     /// Ordered: the first territory whose conditions all hold wins.
@@ -113,6 +116,10 @@ fn invalid(path: &str, message: impl std::fmt::Display) -> Error {
 }
 
 impl Config {
+    pub fn exclude_previous_owners(&self) -> usize {
+        self.exclude_previous_owners.unwrap_or(1).max(1)
+    }
+
     /// Read and check the install's config.
     pub fn load() -> Result<Config> {
         let config: Config = host::config()?;

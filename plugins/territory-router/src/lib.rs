@@ -12,7 +12,9 @@
 //!    with the reason. A lead is never dropped silently.
 //!
 //! When the event is an SLA breach or a rejection, the lead's current owner is
-//! never kept nor chosen again.
+//! never kept nor chosen again, nor the owners before (up to
+//! `exclude_previous_owners` in all, from the host's
+//! `leadwire_previous_owners` field).
 //!
 //! Grants: `state` (rotation counts), `directory` (teams, reps), `accounts`.
 
@@ -39,12 +41,11 @@ impl Routing for TerritoryRouter {
 static CONFIG: std::sync::OnceLock<Config> = std::sync::OnceLock::new();
 
 fn route_with(config: &Config, input: &Input) -> Result<RouteVerdict> {
-    let skip = reassigning(input);
-    let skip = skip.as_ref().map(|(id, why)| (*id, why.as_str()));
+    let skip = reassigning(input, config.exclude_previous_owners());
     let mut candidates = Vec::new();
 
     if config.accounts.enabled {
-        match account::route(input, &config.accounts, skip) {
+        match account::route(input, &config.accounts, &skip) {
             account::Outcome::Assign(verdict) => return Ok(verdict),
             account::Outcome::FallThrough(candidate) => candidates.push(candidate),
             account::Outcome::NoAccount => {}
@@ -52,7 +53,7 @@ fn route_with(config: &Config, input: &Input) -> Result<RouteVerdict> {
     }
 
     if let Some(owner) =
-        current_owner(input).filter(|_| config.keep_existing_owner && skip.is_none())
+        current_owner(input).filter(|_| config.keep_existing_owner && skip.is_empty())
     {
         candidates.push(Candidate::new(owner, true, "current owner kept"));
         return Ok(RouteVerdict {
@@ -90,7 +91,7 @@ fn route_with(config: &Config, input: &Input) -> Result<RouteVerdict> {
             candidates,
         ));
     };
-    let pick = rotation::pick(&team, input.now(), skip);
+    let pick = rotation::pick(&team, input.now(), &skip);
     candidates.extend(pick.candidates);
     Ok(match pick.chosen {
         Some(owner) => RouteVerdict {
@@ -114,15 +115,52 @@ fn current_owner(input: &Input) -> Option<&str> {
     input.lead.owner.as_deref().filter(|o| !o.trim().is_empty())
 }
 
-/// On an SLA breach or a rejection, the current owner must not get the lead back.
-fn reassigning(input: &Input) -> Option<(&str, String)> {
-    let owner = current_owner(input)?;
+/// The host's list of the lead's owners before the current one, newest
+/// first (`;`-separated), on a reassignment.
+const PREVIOUS_OWNERS: &str = "leadwire_previous_owners";
+
+/// Reps who must not get the lead, and why.
+#[derive(Debug, Default)]
+pub struct Skip(Vec<(String, String)>);
+
+impl Skip {
+    pub fn why(&self, rep: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(id, _)| id == rep)
+            .map(|(_, why)| why.as_str())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// On an SLA breach or a rejection, the current owner must not get the lead
+/// back, nor the `last` − 1 owners before them.
+fn reassigning(input: &Input, last: usize) -> Skip {
+    let Some(owner) = current_owner(input) else {
+        return Skip::default();
+    };
     let why = match &input.event.trigger {
         Trigger::SlaBreached(sla) => format!("current owner, SLA {sla} breached"),
         Trigger::Rejected(reason) => format!("current owner, rejected the lead: {reason}"),
-        Trigger::Created | Trigger::Updated => return None,
+        Trigger::Created | Trigger::Updated => return Skip::default(),
     };
-    Some((owner, why))
+    let mut skip = vec![(owner.to_string(), why)];
+    let before = input.lead.text(PREVIOUS_OWNERS).unwrap_or_default();
+    for rep in before.split(';').map(str::trim).filter(|r| !r.is_empty()) {
+        if skip.len() >= last.max(1) {
+            break;
+        }
+        if skip.iter().all(|(id, _)| id != rep) {
+            skip.push((
+                rep.to_string(),
+                format!("had the lead before (exclude_previous_owners = {last})"),
+            ));
+        }
+    }
+    Skip(skip)
 }
 
 /// No rule placed the lead: the fallback queue if there is one, else unrouted.

@@ -21,6 +21,7 @@ use leadwire_sdk::host::{self, Availability, Rep, Team};
 use leadwire_sdk::{Candidate, DAY_MS};
 
 use crate::day;
+use crate::Skip;
 
 pub fn rr_key(team: &str, rep: &str) -> String {
     format!("rr:{team}:{rep}")
@@ -91,9 +92,9 @@ pub struct Outcome {
     pub candidates: Vec<Candidate>,
 }
 
-/// Choose a rep of `team` for a lead arriving at `now`, skipping `skip` (a rep id
+/// Choose a rep of `team` for a lead arriving at `now`, skipping `skip` (rep ids
 /// and why) on top of the directory's own reasons.
-pub fn pick(team: &Team, now: i64, skip: Option<(&str, &str)>) -> Outcome {
+pub fn pick(team: &Team, now: i64, skip: &Skip) -> Outcome {
     let mut attempt = 0;
     'attempt: loop {
         attempt += 1;
@@ -155,8 +156,8 @@ pub fn pick(team: &Team, now: i64, skip: Option<(&str, &str)>) -> Outcome {
 /// How often `pick` re-chooses when other replicas keep winning the race.
 const MAX_ATTEMPTS: u32 = 16;
 
-fn classify(team: &Team, rep: &Rep, now: i64, skip: Option<(&str, &str)>) -> Status {
-    if let Some((_, why)) = skip.filter(|(id, _)| *id == rep.id) {
+fn classify(team: &Team, rep: &Rep, now: i64, skip: &Skip) -> Status {
+    if let Some(why) = skip.why(&rep.id) {
         return Status::Skipped(why.to_string());
     }
     if let Availability::Unavailable(why) = &rep.availability {

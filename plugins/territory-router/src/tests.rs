@@ -384,6 +384,38 @@ fn an_sla_breach_reassigns_away_from_the_current_owner() {
 }
 
 #[test]
+fn a_breach_passes_over_the_last_n_owners_the_host_lists() {
+    let l = || {
+        lead("1")
+            .owner("emea-1")
+            .field("country", "DE")
+            .field("leadwire_previous_owners", "emea-2; emea-1")
+            .build()
+    };
+    let breach = |l| testing::input(l, Trigger::SlaBreached("first-touch".into()), NOW);
+    // Default: only the current owner is passed over.
+    let v = route(&host(TERRITORIES), &breach(l()));
+    assert_eq!(owner(&v), "emea-2");
+    // Two: the owner before is passed over too.
+    let cfg = format!("exclude_previous_owners = 2\n{TERRITORIES}");
+    let v = route(&host(&cfg), &breach(l()));
+    assert_eq!(owner(&v), "emea-3");
+    assert_eq!(
+        candidate(&v, "emea-2").reason,
+        "had the lead before (exclude_previous_owners = 2)"
+    );
+    // Everyone had it: parked, never given back.
+    let cfg = format!("exclude_previous_owners = 3\nfallback_queue = \"triage\"\n{TERRITORIES}");
+    let l = lead("1")
+        .owner("emea-1")
+        .field("country", "DE")
+        .field("leadwire_previous_owners", "emea-2;emea-3")
+        .build();
+    let v = route(&host(&cfg), &breach(l));
+    assert!(matches!(v.route, Route::Queue(_)), "{v:?}");
+}
+
+#[test]
 fn a_rejection_never_goes_back_to_the_rep_who_rejected() {
     let h = host(TERRITORIES)
         .rep("named", testing::rep("amy"))
@@ -698,7 +730,7 @@ fn a_team_with_no_reps_says_so() {
         name: "apac".into(),
         reps: Vec::new(),
     };
-    let out = FakeHost::new().run(|| rotation::pick(&team, NOW, None));
+    let out = FakeHost::new().run(|| rotation::pick(&team, NOW, &crate::Skip::default()));
     assert_eq!(
         (out.chosen, out.reason.as_str()),
         (None, "team apac: has no reps")
