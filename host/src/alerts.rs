@@ -266,9 +266,14 @@ impl Alerts {
                 (On::SlaBreach, _, Some(policy))
                     if rule.sla.as_deref().is_none_or(|s| s == policy) =>
                 {
-                    let now = match assigned {
-                        Some((owner, _)) => format!("reassigned to {owner}"),
-                        None => "not reassigned: no one else could take it".into(),
+                    let queued = decision.route.as_ref().and_then(|r| match &r.action {
+                        RouteAction::Queue { queue, .. } => Some(queue),
+                        _ => None,
+                    });
+                    let now = match (assigned, queued) {
+                        (Some((owner, _)), _) => format!("reassigned to {owner}"),
+                        (None, Some(queue)) => format!("waiting in queue {queue}"),
+                        (None, None) => "not reassigned: no one else could take it".into(),
                     };
                     out.push(self.alert(
                         rule,

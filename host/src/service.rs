@@ -303,6 +303,51 @@ impl Service<'_> {
         Ok(())
     }
 
+    /// Park the lead of an SLA escalation (`event`, trigger `sla-breached`)
+    /// in `queue`: no plugin runs; the decision (route `queue`), its
+    /// write-back and breach alerts commit with `extra`'s timer changes.
+    pub fn park(
+        &self,
+        route: Route,
+        event: &LeadEvent,
+        queue: &str,
+        now_ms: i64,
+        extra: Extra,
+    ) -> Result<Outcome, Failure> {
+        let key = &event.dedup_key;
+        match self
+            .store
+            .claim(route.source, key, now_ms, CLAIM_LEASE_MS)?
+        {
+            Claim::Done(decision) => return Ok(Outcome::Duplicate(*decision)),
+            Claim::InProgress => return Err(Failure::Busy(key.clone())),
+            Claim::New => {}
+        }
+        let policy = match &event.kind {
+            crate::adapters::EventKind::SlaBreached(policy) => policy.as_str(),
+            _ => "",
+        };
+        let mut decision = Decision::new(
+            key,
+            &event.lead.id,
+            route.source,
+            route.pipeline,
+            event.kind.name(),
+            now_ms,
+        );
+        let owner = event.lead.owner.as_deref().unwrap_or("the owner");
+        decision.route = Some(crate::decision::RouteOut {
+            action: crate::decision::RouteAction::Queue {
+                queue: queue.to_string(),
+                reason: format!("SLA {policy}: {owner} did not act in time; escalated"),
+            },
+            candidates: Vec::new(),
+        });
+        let mut writes = route.write.map(|w| w.writes(&decision)).unwrap_or_default();
+        writes.extend(self.alerts.decided(route.source, &decision, Some(policy), None));
+        self.commit(route, key, Outcome::Decided(decision), &writes, &extra.timers)
+    }
+
     /// Record the outcome with its writes and timer changes, in one
     /// transaction; on failure release the claim for a retry.
     fn commit(

@@ -1818,8 +1818,12 @@ fn connections_reads_and_writes_are_checked_with_what_to_fix() {
             "sla.x.calendar: no [calendars.nope]",
         ),
         (
+            "[sla.x]\ncheckpoints = [{ after = \"1 day\", action = \"explode\" }]\n".to_string(),
+            "one of warn, reassign, escalate",
+        ),
+        (
             "[sla.x]\ncheckpoints = [{ after = \"1 day\", action = \"escalate\" }]\n".to_string(),
-            "one of warn, reassign",
+            "`escalate` parks the lead in a queue: name it",
         ),
         (
             "[sla.x]\ncheckpoints = [{ after = \"soon\", action = \"warn\" }]\n".to_string(),
@@ -1864,7 +1868,7 @@ fn connections_reads_and_writes_are_checked_with_what_to_fix() {
         (
             "[connections.chat]\nkind = \"slack\"\nurl_env = \"LW_TEST_SECRET\"\n[alerts.a]\non = \"sold\"\nconnection = \"chat\"\n"
                 .to_string(),
-            "alerts.a.on = \"sold\": one of assigned, sla-warning, sla-breach",
+            "alerts.a.on = \"sold\": one of assigned, score-crossed, sla-warning, sla-breach, dead-letter",
         ),
     ] {
         let err = problem(&extra);
@@ -3131,4 +3135,59 @@ fn a_second_breach_passes_over_both_previous_owners_and_parks_the_lead() {
             && reasons.contains("current owner, SLA first-touch breached"),
         "{reasons}"
     );
+}
+
+#[test]
+fn an_escalation_checkpoint_parks_the_lead_in_its_queue_without_running_the_pipeline() {
+    let crm = FakeHubSpot::start_on("127.0.0.1:0", SECRET, &["101", "102"], &CRM_PROPERTIES, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_back_config(dir.path(), &crm.url);
+    let text = format!(
+        "{}\n[sla.first-touch]\ncalendar = \"always\"\ncheckpoints = [\n\
+         {{ name = \"nudge\", after = \"1 hour\", action = \"warn\" }},\n\
+         {{ name = \"escalate\", after = \"2 hours\", action = \"escalate\", queue = \"sales-managers\" }},\n]\n",
+        std::fs::read_to_string(&config).unwrap()
+    );
+    std::fs::write(&config, text).unwrap();
+    let db = dir.path().join("leadwire.db");
+    let server = Server::start_with(config, Some(dir));
+    let store = leadwire::store::open(&format!("sqlite://{}", db.display())).unwrap();
+    let r = post_hubspot_v1(&server, &title_change(1, 555, "VP of Sales"));
+    assert_eq!(r.status, 200, "{r:?}");
+    let owner = decisions(&server, "hubspot", "555")[0]["owner"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    timeline_until(&server, "hubspot", "555", |e| kinds(e).contains(&"sla-started"));
+    store.advance_clock(3 * 3600 * 1000).unwrap();
+    let entries = timeline_until(&server, "hubspot", "555", |e| kinds(e).contains(&"sla-breached"));
+    let breached = entries
+        .iter()
+        .find(|e| e["kind"] == "sla-breached")
+        .expect("breached");
+    assert!(
+        breached["text"]
+            .as_str()
+            .unwrap()
+            .contains("escalated to queue sales-managers"),
+        "{breached}"
+    );
+    let k = kinds(&entries);
+    assert!(k.contains(&"sla-warned"), "the nudge fired first: {k:?}");
+    let trail = decisions(&server, "hubspot", "555");
+    assert_eq!(trail.len(), 2, "{trail:?}");
+    let parked = &trail[0];
+    assert_eq!(parked["trigger"], "sla-breached", "{parked}");
+    assert_eq!(parked["route"]["action"], "queue", "{parked}");
+    assert_eq!(parked["route"]["queue"], "sales-managers", "{parked}");
+    assert!(parked["steps"].as_array().is_none_or(|s| s.is_empty()), "no plugin ran: {parked}");
+    assert!(
+        parked["route"]["reason"].as_str().unwrap().contains(&format!("{owner} did not act in time")),
+        "{parked}"
+    );
+    // Parked: no new timer starts, nothing fires again.
+    std::thread::sleep(Duration::from_millis(500));
+    let entries = timeline_until(&server, "hubspot", "555", |_| true);
+    assert_eq!(kinds(&entries).iter().filter(|k| **k == "sla-started").count(), 1);
+    assert_eq!(decisions(&server, "hubspot", "555").len(), 2);
 }

@@ -83,9 +83,12 @@ pub struct CheckpointConfig {
     /// From the assignment, on the policy's calendar: `5 minutes`,
     /// `4 working hours`, `1 working day`, `3 working days`.
     pub after: String,
-    /// `warn` (recorded, alerts fire) or `reassign` (the pipeline runs again
-    /// with trigger `sla-breached(NAME)`; the router picks someone else).
+    /// `warn` (recorded, alerts fire), `reassign` (the pipeline runs again
+    /// with trigger `sla-breached(NAME)`; the router picks someone else) or
+    /// `escalate` (the lead is parked in `queue`; no pipeline runs).
     pub action: String,
+    /// `escalate`: the queue the lead waits in.
+    pub queue: Option<String>,
 }
 
 /// An alert rule: which moment tells people, through which chat connection.

@@ -62,9 +62,9 @@ impl WriteBack {
         let answered = decision.feedback.as_ref().and_then(|f| {
             self.status.as_ref()?.value_for(f)
         });
-        if decision.status != DecisionStatus::Ok
-            || (decision.steps.is_empty() && answered.is_none())
-        {
+        // A decision no plugin made writes only an answer or a parking.
+        let made = !decision.steps.is_empty() || decision.route.is_some();
+        if decision.status != DecisionStatus::Ok || (!made && answered.is_none()) {
             return Vec::new();
         }
         let m = &self.map;

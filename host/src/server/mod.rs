@@ -265,7 +265,10 @@ fn fire_due_timers(app: &App) -> usize {
         return 0;
     }
     let service = loaded.service(&app.store);
-    let decide = |timer: &TimerRow, event: &LeadEvent, timers: Vec<TimerChange>| {
+    let decide = |timer: &TimerRow,
+                  event: &LeadEvent,
+                  timers: Vec<TimerChange>,
+                  park: Option<&str>| {
         let Some(source) = loaded
             .sources
             .values()
@@ -285,7 +288,11 @@ fn fire_due_timers(app: &App) -> usize {
             timers,
             feedback: None,
         };
-        match service.decide_with(route, event, now, extra) {
+        let decided = match park {
+            Some(queue) => service.park(route, event, queue, now, extra),
+            None => service.decide_with(route, event, now, extra),
+        };
+        match decided {
             Ok(outcome) => {
                 app.metrics.outcome(&outcome);
                 Ok(outcome.into_decision())

@@ -23,10 +23,12 @@ pub enum After {
     Days(u32),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     Warn,
     Reassign,
+    /// Park the lead in this queue (no pipeline runs).
+    Escalate(String),
 }
 
 #[derive(Debug, Clone)]
@@ -201,11 +203,24 @@ impl Policies {
             for (i, p) in c.checkpoints.iter().enumerate() {
                 let at = format!("sla.{name}.checkpoints[{i}]");
                 let after = parse_after(&p.after).map_err(|e| format!("{at}.after: {e}"))?;
-                let action = match p.action.as_str() {
-                    "warn" => Action::Warn,
-                    "reassign" => Action::Reassign,
-                    other => {
-                        return Err(format!("{at}.action = \"{other}\": one of warn, reassign"));
+                let action = match (p.action.as_str(), &p.queue) {
+                    ("warn", None) => Action::Warn,
+                    ("reassign", None) => Action::Reassign,
+                    ("escalate", Some(queue)) if !queue.trim().is_empty() => {
+                        Action::Escalate(queue.clone())
+                    }
+                    ("escalate", _) => {
+                        return Err(format!(
+                            "{at}: `escalate` parks the lead in a queue: name it (queue = \"triage\")"
+                        ));
+                    }
+                    ("warn" | "reassign", Some(_)) => {
+                        return Err(format!("{at}.queue: only an `escalate` checkpoint takes one"));
+                    }
+                    (other, _) => {
+                        return Err(format!(
+                            "{at}.action = \"{other}\": one of warn, reassign, escalate"
+                        ));
                     }
                 };
                 checkpoints.push(Checkpoint {

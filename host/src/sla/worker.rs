@@ -22,10 +22,11 @@ pub const LEASE_MS: i64 = 60_000;
 /// Timers one claim takes.
 const BATCH: usize = 16;
 
-/// Run the pipeline on a breach: the timer, the event, the timer changes to
-/// commit with the decision.
-pub type Decide<'a> =
-    dyn Fn(&TimerRow, &LeadEvent, Vec<TimerChange>) -> Result<Decision, String> + 'a;
+/// Decide a breach: the timer, the event, the timer changes to commit with
+/// the decision, and the queue to park the lead in (an escalation: no
+/// pipeline runs) or none (the pipeline reassigns).
+pub type Decide<'a> = dyn Fn(&TimerRow, &LeadEvent, Vec<TimerChange>, Option<&str>) -> Result<Decision, String>
+    + 'a;
 
 /// Fire what is due once; the timers handled.
 pub fn run_once(store: &dyn Store, policies: &Policies, alerts: &Alerts, decide: &Decide) -> usize {
@@ -60,7 +61,11 @@ fn fire(
         let _ = store.fire_timer(timer, &Fired::Breached(why), now, &[]);
         return;
     };
-    match checkpoint.action {
+    let park = match &checkpoint.action {
+        Action::Escalate(queue) => Some(queue.as_str()),
+        _ => None,
+    };
+    match &checkpoint.action {
         Action::Warn => match store.fire_timer(
             timer,
             &Fired::Warned,
@@ -78,7 +83,7 @@ fn fire(
             Ok(false) => {}
             Err(e) => tracing::warn!("sla: cannot fire timer {}: {e}", timer.id),
         },
-        Action::Reassign => {
+        Action::Reassign | Action::Escalate(_) => {
             let mut lead = crate::adapters::lead_with_id(timer.lead_id.clone());
             // The owner who let it breach: the router does not pick them again.
             lead.owner = Some(timer.owner.clone());
@@ -93,13 +98,19 @@ fn fire(
             let breached = TimerChange::Breached {
                 id: timer.id,
                 checkpoint: timer.checkpoint,
-                why: format!(
-                    "`{}`: {} did not act in time; reassigned",
-                    checkpoint.name, timer.owner
-                ),
+                why: match park {
+                    Some(queue) => format!(
+                        "`{}`: {} did not act in time; escalated to queue {queue}",
+                        checkpoint.name, timer.owner
+                    ),
+                    None => format!(
+                        "`{}`: {} did not act in time; reassigned",
+                        checkpoint.name, timer.owner
+                    ),
+                },
                 at: now,
             };
-            match decide(timer, &event, vec![breached]) {
+            match decide(timer, &event, vec![breached], park) {
                 Ok(decision) => tracing::warn!(
                     decision = decision.id,
                     "sla: {} breached for lead {} (owner {}): the pipeline decided again, owner \
