@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::config::Config;
 use crate::crm::chat::{self, Chat};
 use crate::decision::Decision;
-use crate::store::{OutboxRow, OutboxWrite, TimerRow};
+use crate::store::{OutboxRow, OutboxWrite, TimerChange, TimerRow};
 use crate::verdict::RouteAction;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,15 +25,23 @@ pub enum On {
     ScoreCrossed,
     /// A write to the CRM became a dead letter.
     DeadLetter,
+    /// No new activity for the rule's days while in one of its stages.
+    GoingCold,
 }
 
-pub const ON: [&str; 5] = [
+pub const ON: [&str; 6] = [
     "assigned",
     "score-crossed",
     "sla-warning",
     "sla-breach",
+    "going-cold",
     "dead-letter",
 ];
+
+/// The timer policy that watches a lead for going-cold rule NAME.
+const COLD: &str = "going-cold:";
+
+const DAY_MS: i64 = 86_400_000;
 
 /// How a rule's alerts are written.
 #[derive(Debug, Clone)]
@@ -56,6 +64,9 @@ struct Rule {
     grades: Vec<String>,
     /// score-crossed: the score to reach from below.
     threshold: Option<f64>,
+    /// going-cold: days without engagement, in these stages (empty: any).
+    days: Option<u32>,
+    stages: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -77,6 +88,7 @@ impl Alerts {
                 "sla-breach" => On::SlaBreach,
                 "score-crossed" => On::ScoreCrossed,
                 "dead-letter" => On::DeadLetter,
+                "going-cold" => On::GoingCold,
                 other => {
                     return Err(format!(
                         "alerts.{name}.on = \"{other}\": one of {}",
@@ -110,6 +122,11 @@ impl Alerts {
                     "alerts.{name}.threshold: a score-crossed rule needs one, other rules take none"
                 ));
             }
+            if (on == On::GoingCold) != a.days.is_some() || a.days == Some(0) {
+                return Err(format!(
+                    "alerts.{name}.days: a going-cold rule needs one (at least 1), other rules take none"
+                ));
+            }
             if let Some(sla) = &a.sla {
                 if !config.sla.contains_key(sla) {
                     return Err(format!("alerts.{name}.sla: no [sla.{sla}]"));
@@ -123,6 +140,8 @@ impl Alerts {
                 sla: a.sla.clone(),
                 grades: a.grades.clone(),
                 threshold: a.threshold,
+                days: a.days,
+                stages: a.stages.clone(),
             });
         }
         Ok(Alerts {
@@ -173,7 +192,7 @@ impl Alerts {
         let payload = match &rule.via {
             Via::Chat(kind) => chat::message(*kind, title, text, link.as_deref()),
             Via::Email { to } => {
-                let personal = matches!(rule.on, On::Assigned | On::SlaWarning);
+                let personal = matches!(rule.on, On::Assigned | On::SlaWarning | On::GoingCold);
                 let to = match owner.and_then(|o| self.emails.get(o)).filter(|_| personal) {
                     Some(email) => vec![email.clone()],
                     None => to.clone(),
@@ -190,6 +209,77 @@ impl Alerts {
             record: format!("{}{}:{key}", record_prefix(source, lead), rule.name),
             payload,
         }
+    }
+
+    /// Whether a going-cold rule watches leads (the SLA worker fires them).
+    pub fn watches_cold(&self) -> bool {
+        self.rules.iter().any(|r| r.on == On::GoingCold)
+    }
+
+    /// The going-cold watches a recorded decision sets: one per rule, due
+    /// `days` after the lead's last activity (`last_engaged`) while its stage
+    /// is one of the rule's; a lead that left those stages ends its watch. A
+    /// lead with no activity yet is not watched.
+    pub fn watches(
+        &self,
+        decision: &Decision,
+        last_engaged: Option<i64>,
+        now_ms: i64,
+    ) -> Vec<TimerChange> {
+        let stage = decision.lifecycle_stage.as_deref();
+        let mut out = Vec::new();
+        for rule in self.rules.iter().filter(|r| r.on == On::GoingCold) {
+            let policy = format!("{COLD}{}", rule.name);
+            let in_stage =
+                rule.stages.is_empty() || stage.is_some_and(|s| rule.stages.iter().any(|x| x == s));
+            match (in_stage, last_engaged, rule.days) {
+                (true, Some(since), Some(days)) => out.push(TimerChange::Watch {
+                    policy,
+                    owner: decision.owner.clone().unwrap_or_default(),
+                    since,
+                    due: since.saturating_add(i64::from(days) * DAY_MS),
+                }),
+                (false, _, _) => out.push(TimerChange::Met {
+                    policy,
+                    how: format!("now in stage {}", stage.unwrap_or("none")),
+                    at: now_ms,
+                    business_ms: None,
+                }),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// A timer of a going-cold watch (not an SLA policy's).
+    pub fn is_watch(timer: &TimerRow) -> bool {
+        timer.policy.starts_with(COLD)
+    }
+
+    /// What a going-cold watch says when it fires: why, and its alerts.
+    pub fn gone_cold(&self, timer: &TimerRow) -> (String, Vec<OutboxWrite>) {
+        let name = &timer.policy[COLD.len().min(timer.policy.len())..];
+        let Some(rule) = self.rules.iter().find(|r| r.on == On::GoingCold && r.name == name)
+        else {
+            return (format!("[alerts.{name}] is no longer configured"), Vec::new());
+        };
+        let days = rule.days.unwrap_or_default();
+        let why = format!("no engagement for {days} days");
+        let owner = (!timer.owner.is_empty()).then_some(timer.owner.as_str());
+        let alert = self.alert(
+            rule,
+            format!("timer:{}:{}", timer.id, timer.checkpoint),
+            &timer.source,
+            &timer.lead_id,
+            owner,
+            &format!("Lead {} is going cold", timer.lead_id),
+            &format!(
+                "{why} (last activity {}); owner {}",
+                crate::lead::format_millis(timer.started_at),
+                owner.unwrap_or("none")
+            ),
+        );
+        (why, vec![alert])
     }
 
     /// Whether a rule compares scores with the lead's previous decision

@@ -170,8 +170,9 @@ impl Service<'_> {
             Claim::InProgress => return Err(Failure::Busy(key.clone())),
             Claim::New => {}
         }
+        let mut engaged = None;
         let decided = self
-            .run(route, event, feedback)
+            .run(route, event, feedback, &mut engaged)
             .and_then(|decision| self.settle(route, key, decision));
         let outcome = match decided {
             Ok(outcome) => outcome,
@@ -201,7 +202,7 @@ impl Service<'_> {
             };
             writes.extend(self.alerts.decided(route.source, decision, breached, previous));
         }
-        if !self.policies.is_empty() {
+        if !self.policies.is_empty() || self.alerts.watches_cold() {
             // Timers count on the store's clock, the one they fire by.
             let now = match self.store.clock_ms() {
                 Ok(now) => now,
@@ -223,6 +224,7 @@ impl Service<'_> {
             }
             if let Outcome::Decided(decision) = &outcome {
                 timers.extend(self.policies.started(decision, now));
+                timers.extend(self.alerts.watches(decision, engaged, now));
             }
         }
         self.commit(route, key, outcome, &writes, &timers)
@@ -394,11 +396,13 @@ impl Service<'_> {
     /// merged lead. A deletion decides nothing but is kept in the audit trail.
     /// An update setting the source's lead status to a rejected value runs as
     /// a rejection; the answer, given or read, is kept on the decision.
+    /// `engaged` is set to the time of the lead's latest activity.
     fn run(
         &self,
         route: Route,
         event: &LeadEvent,
         feedback: Option<Feedback>,
+        engaged: &mut Option<i64>,
     ) -> Result<Decision, Failure> {
         let mut merged = self.store.merge_lead(route.source, &event.lead, event.at)?;
         if let Some(reader) = route
@@ -420,6 +424,7 @@ impl Service<'_> {
                 merged.changed = changed;
             }
         }
+        *engaged = merged.lead.activities.iter().map(|a| a.at.millis()).max();
         let mut lead = merged
             .lead
             .to_lead(route.source)

@@ -167,9 +167,9 @@ pub fn of(store: &dyn Store, source: &str, lead_id: &str, limit: usize) -> Store
             t.started_at,
             "sla-started",
             format!(
-                "SLA {} started for {}; next due {}",
+                "SLA {} started{}; next due {}",
                 t.policy,
-                t.owner,
+                if t.owner.is_empty() { String::new() } else { format!(" for {}", t.owner) },
                 t.dues
                     .first()
                     .map(|d| format_millis(*d))

@@ -3191,3 +3191,54 @@ fn an_escalation_checkpoint_parks_the_lead_in_its_queue_without_running_the_pipe
     assert_eq!(kinds(&entries).iter().filter(|k| **k == "sla-started").count(), 1);
     assert_eq!(decisions(&server, "hubspot", "555").len(), 2);
 }
+
+#[test]
+fn a_lead_with_no_new_activity_for_the_rules_days_is_told_going_cold_once() {
+    use crate::fake_chat::FakeChat;
+    let chat = FakeChat::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("leadwire.db");
+    let config = dir.path().join("leadwire.toml");
+    let extra = "[connections.chat]\nkind = \"slack\"\nurl_env = \"LW_TEST_SLACK_URL\"\n\
+                 [alerts.cold]\non = \"going-cold\"\ndays = 14\nconnection = \"chat\"\n";
+    let url = format!("sqlite://{}", db.display());
+    std::fs::write(&config, config_text(&url, "", extra)).unwrap();
+    let slack = chat.slack_url();
+    let server = Server::start_env(config, Some(dir), &[("LW_TEST_SLACK_URL", slack.as_str())]);
+    let store = leadwire::store::open(&url).unwrap();
+    let day = 24 * 3600 * 1000;
+    let event = |n: u64, activity_at: i64| {
+        let at = leadwire::lead::format_millis(chrono::Utc::now().timestamp_millis());
+        let seen = leadwire::lead::format_millis(activity_at);
+        format!(
+            r#"{{"lead": {{"id": "c1", "activities": [{{"kind": "page_view", "at": "{seen}"}}]}},
+                "event": {{"id": "cold-{n}", "trigger": "updated", "at": "{at}"}}}}"#
+        )
+    };
+    let now = store.clock_ms().unwrap();
+    let r = generic_post(&server, &event(1, now - day));
+    assert_eq!(r.status, 200, "{r:?}");
+    timeline_until(&server, "generic", "c1", |e| kinds(e).contains(&"sla-started"));
+    // Ten days on: not cold yet. New engagement restarts the watch.
+    store.advance_clock(10 * day).unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(chat.slack(1, 0).is_empty());
+    let r = generic_post(&server, &event(2, now + 10 * day));
+    assert_eq!(r.status, 200, "{r:?}");
+    let entries = timeline_until(&server, "generic", "c1", |e| kinds(e).contains(&"sla-cancelled"));
+    let restarted = entries.iter().find(|e| e["kind"] == "sla-cancelled").expect("restarted");
+    assert!(restarted["text"].as_str().unwrap().contains("engaged again"), "{restarted}");
+    // Day 20: 14 days after the first activity, 10 after the second: quiet.
+    store.advance_clock(10 * day).unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(chat.slack(1, 0).is_empty(), "restarted by the new activity");
+    // Day 25: 15 days after the last activity: cold, told once.
+    store.advance_clock(5 * day).unwrap();
+    let said = chat.slack(1, 30);
+    assert_eq!(said.len(), 1, "{said:?}");
+    let text = said[0]["text"].as_str().unwrap();
+    assert!(text.contains("Lead c1 is going cold") && text.contains("no engagement for 14 days"), "{text}");
+    assert_eq!(chat.slack(2, 1).len(), 1, "once");
+    let entries = timeline_until(&server, "generic", "c1", |e| kinds(e).contains(&"alert"));
+    assert!(kinds(&entries).contains(&"alert"), "{entries:?}");
+}

@@ -95,8 +95,8 @@ pub struct CheckpointConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertConfig {
-    /// `assigned`, `score-crossed`, `sla-warning`, `sla-breach` or
-    /// `dead-letter`.
+    /// `assigned`, `score-crossed`, `sla-warning`, `sla-breach`,
+    /// `going-cold` or `dead-letter`.
     pub on: String,
     /// A `slack` or `teams` connection.
     pub connection: String,
@@ -108,6 +108,11 @@ pub struct AlertConfig {
     /// `score-crossed`: the score that, reached from below (compared with
     /// the lead's previous decision), tells.
     pub threshold: Option<f64>,
+    /// `going-cold`: days without a new activity that make a lead cold.
+    pub days: Option<u32>,
+    /// `going-cold`: only leads in these lifecycle stages (default: any).
+    #[serde(default)]
+    pub stages: Vec<String>,
 }
 
 /// `[feedback]`: how sales accept or reject leads.

@@ -261,7 +261,7 @@ pub async fn serve(config_path: &Path, listen: Option<&str>) -> anyhow::Result<(
 /// reassignment decides the lead again through its source's pipeline.
 fn fire_due_timers(app: &App) -> usize {
     let loaded = app.current();
-    if loaded.policies.is_empty() {
+    if loaded.policies.is_empty() && !loaded.alerts.watches_cold() {
         return 0;
     }
     let service = loaded.service(&app.store);

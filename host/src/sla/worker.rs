@@ -51,6 +51,16 @@ fn fire(
     timer: &TimerRow,
     now: i64,
 ) {
+    if Alerts::is_watch(timer) {
+        // A going-cold watch: it fires once, telling its alert rule.
+        let (why, told) = alerts.gone_cold(timer);
+        match store.fire_timer(timer, &Fired::Breached(why), now, &told) {
+            Ok(true) => tracing::info!("sla: lead {} is going cold ({})", timer.lead_id, timer.policy),
+            Ok(false) => {}
+            Err(e) => tracing::warn!("sla: cannot fire timer {}: {e}", timer.id),
+        }
+        return;
+    }
     let checkpoint = policies
         .by_name
         .get(&timer.policy)

@@ -236,6 +236,44 @@ fn apply_timers(
                     ],
                 )?;
             }
+            TimerChange::Watch {
+                policy,
+                owner,
+                since,
+                due,
+            } => {
+                let latest = tx.query_opt(
+                    "SELECT started_at FROM sla_timers
+                     WHERE source = $1 AND lead_id = $2 AND policy = $3
+                     ORDER BY id DESC LIMIT 1 FOR UPDATE",
+                    &[&source, &lead_id, policy],
+                )?;
+                if latest.is_some_and(|r| r.get::<_, i64>(0) == *since) {
+                    continue;
+                }
+                tx.execute(
+                    "UPDATE sla_timers SET state = 'cancelled', ended_at = $4,
+                         note = 'engaged again', lease_until = NULL
+                     WHERE source = $1 AND lead_id = $2 AND policy = $3 AND state = 'pending'",
+                    &[&source, &lead_id, policy, since],
+                )?;
+                let dues = to_json("timer dues", &[*due])?;
+                tx.execute(
+                    "INSERT INTO sla_timers (source, lead_id, policy, owner, decision_id,
+                         started_at, dues, fired, checkpoint, due_at, state)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, '[]', 0, $8, 'pending')",
+                    &[
+                        &source,
+                        &lead_id,
+                        policy,
+                        owner,
+                        &decision_id,
+                        since,
+                        &dues,
+                        due,
+                    ],
+                )?;
+            }
             TimerChange::Met {
                 policy,
                 how,

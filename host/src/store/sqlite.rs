@@ -254,6 +254,45 @@ fn apply_timers(
                     dues.first()
                 ])?;
             }
+            TimerChange::Watch {
+                policy,
+                owner,
+                since,
+                due,
+            } => {
+                let latest: Option<i64> = tx
+                    .prepare_cached(
+                        "SELECT started_at FROM sla_timers
+                         WHERE source = ?1 AND lead_id = ?2 AND policy = ?3
+                         ORDER BY id DESC LIMIT 1",
+                    )?
+                    .query_row(params![source, lead_id, policy], |r| r.get(0))
+                    .optional()?;
+                if latest == Some(*since) {
+                    continue;
+                }
+                tx.prepare_cached(
+                    "UPDATE sla_timers SET state = 'cancelled', ended_at = ?4,
+                         note = 'engaged again', lease_until = NULL
+                     WHERE source = ?1 AND lead_id = ?2 AND policy = ?3 AND state = 'pending'",
+                )?
+                .execute(params![source, lead_id, policy, since])?;
+                tx.prepare_cached(
+                    "INSERT INTO sla_timers (source, lead_id, policy, owner, decision_id,
+                         started_at, dues, fired, checkpoint, due_at, state)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '[]', 0, ?8, 'pending')",
+                )?
+                .execute(params![
+                    source,
+                    lead_id,
+                    policy,
+                    owner,
+                    decision_id,
+                    since,
+                    to_json("timer dues", &[*due])?,
+                    due
+                ])?;
+            }
             TimerChange::Met {
                 policy,
                 how,

@@ -17,6 +17,15 @@ pub enum TimerChange {
         /// Each checkpoint's due time (ms since the epoch), in order.
         dues: Vec<i64>,
     },
+    /// A watch that fires once at `due` unless restarted: the lead's latest
+    /// timer of `policy` started at `since` stands (running or fired);
+    /// another `since` (new engagement) cancels a pending one and starts anew.
+    Watch {
+        policy: String,
+        owner: String,
+        since: i64,
+        due: i64,
+    },
     /// The owner acted: the pending timer of `policy` is met.
     Met {
         policy: String,
