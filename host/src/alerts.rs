@@ -38,6 +38,20 @@ pub const ON: [&str; 6] = [
     "dead-letter",
 ];
 
+impl On {
+    /// As written in `on = "…"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            On::Assigned => "assigned",
+            On::SlaWarning => "sla-warning",
+            On::SlaBreach => "sla-breach",
+            On::ScoreCrossed => "score-crossed",
+            On::DeadLetter => "dead-letter",
+            On::GoingCold => "going-cold",
+        }
+    }
+}
+
 /// The timer policy that watches a lead for going-cold rule NAME.
 const COLD: &str = "going-cold:";
 
@@ -50,6 +64,8 @@ enum Via {
     /// To the owner (assignments, warnings) when the directory has their
     /// email, else to the connection's `to`.
     Email { to: Vec<String> },
+    /// The generic signed webhook: the alert as JSON (`type: lead.alert`).
+    Webhook,
 }
 
 #[derive(Debug, Clone)]
@@ -103,10 +119,11 @@ impl Alerts {
                 Some("email") => Via::Email {
                     to: connection.map(|c| c.to.clone()).unwrap_or_default(),
                 },
+                Some("webhook") => Via::Webhook,
                 Some(kind) => {
                     return Err(format!(
                         "alerts.{name}.connection: `{}` is a {kind} connection; alerts go to a \
-                         slack, teams or email connection",
+                         slack, teams, email or webhook connection",
                         a.connection
                     ));
                 }
@@ -203,6 +220,16 @@ impl Alerts {
                 }
                 json!({ "to": to, "subject": title, "text": body })
             }
+            Via::Webhook => json!({
+                "rule": rule.name,
+                "on": rule.on.name(),
+                "source": source,
+                "lead": lead,
+                "owner": owner,
+                "title": title,
+                "text": text,
+                "timeline": link,
+            }),
         };
         OutboxWrite {
             connection: rule.connection.clone(),

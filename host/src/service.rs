@@ -54,6 +54,15 @@ pub struct Route<'a> {
     pub status: Option<&'a LeadStatus>,
 }
 
+/// What merging an event into the lead's snapshot found.
+#[derive(Debug, Default)]
+struct Seen {
+    /// The time of the lead's latest activity.
+    engaged: Option<i64>,
+    /// The properties the event changed (a whole record's, by the snapshot).
+    changed: Option<Vec<String>>,
+}
+
 /// What a decision commits besides what it decides.
 #[derive(Debug, Default)]
 pub struct Extra {
@@ -170,9 +179,9 @@ impl Service<'_> {
             Claim::InProgress => return Err(Failure::Busy(key.clone())),
             Claim::New => {}
         }
-        let mut engaged = None;
+        let mut seen = Seen::default();
         let decided = self
-            .run(route, event, feedback, &mut engaged)
+            .run(route, event, feedback, &mut seen)
             .and_then(|decision| self.settle(route, key, decision));
         let outcome = match decided {
             Ok(outcome) => outcome,
@@ -212,7 +221,17 @@ impl Service<'_> {
                 }
             };
             let deleted = event.kind == crate::adapters::EventKind::Deleted;
-            timers.extend(self.policies.ended(&event.lead, deleted, now));
+            // A whole record repeats values set long ago: only what this
+            // event changed shows the owner acting now.
+            let acted = match &seen.changed {
+                Some(changed) if event.complete => {
+                    let mut lead = event.lead.clone();
+                    lead.fields.retain(|name, _| changed.contains(name));
+                    std::borrow::Cow::Owned(lead)
+                }
+                _ => std::borrow::Cow::Borrowed(&event.lead),
+            };
+            timers.extend(self.policies.ended(&acted, deleted, now));
             if let Outcome::Decided(decision) = &outcome {
                 if let Some(f) = &decision.feedback {
                     timers.extend(self.policies.answered(f, now));
@@ -224,7 +243,7 @@ impl Service<'_> {
             }
             if let Outcome::Decided(decision) = &outcome {
                 timers.extend(self.policies.started(decision, now));
-                timers.extend(self.alerts.watches(decision, engaged, now));
+                timers.extend(self.alerts.watches(decision, seen.engaged, now));
             }
         }
         self.commit(route, key, outcome, &writes, &timers)
@@ -396,13 +415,13 @@ impl Service<'_> {
     /// merged lead. A deletion decides nothing but is kept in the audit trail.
     /// An update setting the source's lead status to a rejected value runs as
     /// a rejection; the answer, given or read, is kept on the decision.
-    /// `engaged` is set to the time of the lead's latest activity.
+    /// `seen` is told what the merge found.
     fn run(
         &self,
         route: Route,
         event: &LeadEvent,
         feedback: Option<Feedback>,
-        engaged: &mut Option<i64>,
+        seen: &mut Seen,
     ) -> Result<Decision, Failure> {
         let mut merged = self.store.merge_lead(route.source, &event.lead, event.at)?;
         if let Some(reader) = route
@@ -424,7 +443,7 @@ impl Service<'_> {
                 merged.changed = changed;
             }
         }
-        *engaged = merged.lead.activities.iter().map(|a| a.at.millis()).max();
+        seen.engaged = merged.lead.activities.iter().map(|a| a.at.millis()).max();
         let mut lead = merged
             .lead
             .to_lead(route.source)
@@ -443,6 +462,7 @@ impl Service<'_> {
             // A full record that does not say what changed: the snapshot knows.
             event_doc.changed = merged.changed;
         }
+        seen.changed = Some(event_doc.changed.clone());
         let feedback = feedback.or_else(|| {
             let status = route.status.filter(|_| event_doc.trigger == TriggerDoc::Updated)?;
             status.read(&merged.lead, &event_doc.changed)

@@ -1839,7 +1839,7 @@ fn connections_reads_and_writes_are_checked_with_what_to_fix() {
         ),
         (
             format!("{crm}[alerts.a]\non = \"assigned\"\nconnection = \"crm\"\n"),
-            "alerts go to a slack, teams or email connection",
+            "alerts go to a slack, teams, email or webhook connection",
         ),
         (
             "[connections.mail]\nkind = \"email\"\nfrom = \"a@example.com\"\n".to_string(),
@@ -1868,7 +1868,7 @@ fn connections_reads_and_writes_are_checked_with_what_to_fix() {
         (
             "[connections.chat]\nkind = \"slack\"\nurl_env = \"LW_TEST_SECRET\"\n[alerts.a]\non = \"sold\"\nconnection = \"chat\"\n"
                 .to_string(),
-            "alerts.a.on = \"sold\": one of assigned, score-crossed, sla-warning, sla-breach, dead-letter",
+            "alerts.a.on = \"sold\": one of assigned, score-crossed, sla-warning, sla-breach, going-cold, dead-letter",
         ),
     ] {
         let err = problem(&extra);
@@ -2150,7 +2150,11 @@ secret_env = "LW_TEST_SECRET"
 [sources.generic.write]
 connection = "hook"
 score = "score"
-grade = "grade""#,
+grade = "grade"
+
+[alerts.to-hook]
+on = "assigned"
+connection = "hook""#,
             hook.url
         ),
     );
@@ -2165,13 +2169,27 @@ grade = "grade""#,
     let body = generic_lead("gen-1", "gen-ev-1", "2026-11-20T12:00:00Z", "VP");
     let r = generic_post(&server, &body);
     assert_eq!(r.status, 200, "{r:?}");
-    let got = crate::fake_crm::wait_for(1, 30, || received.lock().unwrap().clone());
-    assert_eq!(got.len(), 1);
-    assert!(got[0].0.starts_with("v1,"), "{got:?}");
-    let doc: Value = serde_json::from_str(&got[0].1).unwrap();
-    assert_eq!(doc["type"], "lead.decided");
-    assert_eq!(doc["record"], "gen-1");
-    assert!(doc["properties"]["score"].is_string(), "{doc}");
+    // The generic lead's values, and both assignments as alerts, signed.
+    let got = crate::fake_crm::wait_for(3, 30, || received.lock().unwrap().clone());
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert!(got.iter().all(|(sig, _)| sig.starts_with("v1,")), "{got:?}");
+    let docs: Vec<Value> = got.iter().map(|(_, b)| serde_json::from_str(b).unwrap()).collect();
+    let decided = docs.iter().find(|d| d["type"] == "lead.decided").expect("decided");
+    assert_eq!(decided["record"], "gen-1");
+    assert!(decided["properties"]["score"].is_string(), "{decided}");
+    let alerts: Vec<&Value> = docs.iter().filter(|d| d["type"] == "lead.alert").collect();
+    assert_eq!(alerts.len(), 2, "{docs:?}");
+    for (source, lead) in [("hubspot", "555"), ("generic", "gen-1")] {
+        let a = alerts
+            .iter()
+            .find(|a| a["alert"]["lead"] == lead)
+            .unwrap_or_else(|| panic!("an alert for {lead}: {alerts:?}"));
+        assert_eq!(a["alert"]["source"], source, "{a}");
+        assert_eq!(a["alert"]["on"], "assigned", "{a}");
+        assert_eq!(a["alert"]["rule"], "to-hook", "{a}");
+        let owner = a["alert"]["owner"].as_str().unwrap();
+        assert!(a["alert"]["title"].as_str().unwrap().ends_with(&format!("assigned to {owner}")), "{a}");
+    }
 }
 
 #[test]

@@ -37,8 +37,16 @@ impl Webhook {
         }
     }
 
-    /// The body a row is sent as.
+    /// The body a row is sent as: a decision's values, or an alert.
     pub fn body(row: &OutboxRow) -> Json {
+        if row.record.starts_with("alert:") {
+            return serde_json::json!({
+                "type": "lead.alert",
+                "record": row.record,
+                "decision_id": row.decision_id,
+                "alert": row.payload,
+            });
+        }
         serde_json::json!({
             "type": "lead.decided",
             "record": row.record,
