@@ -171,13 +171,8 @@ impl Service<'_> {
             feedback,
         } = extra;
         let key = &event.dedup_key;
-        match self
-            .store
-            .claim(route.source, key, now_ms, CLAIM_LEASE_MS)?
-        {
-            Claim::Done(decision) => return Ok(Outcome::Duplicate(*decision)),
-            Claim::InProgress => return Err(Failure::Busy(key.clone())),
-            Claim::New => {}
+        if let Some(decided) = self.claim(route, key, now_ms)? {
+            return Ok(decided);
         }
         let mut seen = Seen::default();
         let decided = self
@@ -260,13 +255,8 @@ impl Service<'_> {
         feedback: Feedback,
         now_ms: i64,
     ) -> Result<Outcome, Failure> {
-        match self
-            .store
-            .claim(route.source, key, now_ms, CLAIM_LEASE_MS)?
-        {
-            Claim::Done(decision) => return Ok(Outcome::Duplicate(*decision)),
-            Claim::InProgress => return Err(Failure::Busy(key.to_string())),
-            Claim::New => {}
+        if let Some(decided) = self.claim(route, key, now_ms)? {
+            return Ok(decided);
         }
         let mut decision = Decision::new(key, lead_id, route.source, route.pipeline, "accepted", now_ms);
         decision.feedback = Some(feedback);
@@ -336,13 +326,8 @@ impl Service<'_> {
         extra: Extra,
     ) -> Result<Outcome, Failure> {
         let key = &event.dedup_key;
-        match self
-            .store
-            .claim(route.source, key, now_ms, CLAIM_LEASE_MS)?
-        {
-            Claim::Done(decision) => return Ok(Outcome::Duplicate(*decision)),
-            Claim::InProgress => return Err(Failure::Busy(key.clone())),
-            Claim::New => {}
+        if let Some(decided) = self.claim(route, key, now_ms)? {
+            return Ok(decided);
         }
         let policy = match &event.kind {
             crate::adapters::EventKind::SlaBreached(policy) => policy.as_str(),
@@ -367,6 +352,20 @@ impl Service<'_> {
         let mut writes = route.write.map(|w| w.writes(&decision)).unwrap_or_default();
         writes.extend(self.alerts.decided(route.source, &decision, Some(policy), None));
         self.commit(route, key, Outcome::Decided(decision), &writes, &extra.timers)
+    }
+
+    /// Claim `key` for this worker: `None` when it is ours to decide, the
+    /// recorded decision when it was decided before, `Busy` when another
+    /// worker holds it.
+    fn claim(&self, route: Route, key: &str, now_ms: i64) -> Result<Option<Outcome>, Failure> {
+        match self
+            .store
+            .claim(route.source, key, now_ms, CLAIM_LEASE_MS)?
+        {
+            Claim::Done(decision) => Ok(Some(Outcome::Duplicate(*decision))),
+            Claim::InProgress => Err(Failure::Busy(key.to_string())),
+            Claim::New => Ok(None),
+        }
     }
 
     /// Record the outcome with its writes and timer changes, in one

@@ -322,6 +322,19 @@ fn post_hubspot_v1(server: &Server, body: &[u8]) -> Response {
     )
 }
 
+/// POST `body` to `path` signed as HubSpot v3 signs (method, URL, body, a
+/// fresh timestamp).
+fn post_hubspot_v3(server: &Server, path: &str, body: &[u8]) -> Response {
+    let ts = chrono::Utc::now().timestamp_millis().to_string();
+    let sig = leadwire::adapters::hubspot::sign_v3(SECRET, "POST", &server.url(path), body, &ts);
+    let signed = [
+        JSON,
+        ("X-HubSpot-Signature-v3", sig.as_str()),
+        ("X-HubSpot-Request-Timestamp", ts.as_str()),
+    ];
+    server.post(path, &signed, body)
+}
+
 fn generic_post(server: &Server, body: &str) -> Response {
     generic_post_to(server, "generic", body)
 }
@@ -662,15 +675,7 @@ fn a_source_on_its_own_path_shares_the_snapshot_and_history_of_its_namespace() {
 
     // HubSpot v3 signs the path the CRM calls: a custom one verifies.
     let body = fixture("hubspot-app-contact-propertychange.json");
-    let ts = chrono::Utc::now().timestamp_millis().to_string();
-    let url = server.url("/webhooks/hubspot");
-    let sig = leadwire::adapters::hubspot::sign_v3(SECRET, "POST", &url, &body, &ts);
-    let signed = [
-        JSON,
-        ("X-HubSpot-Signature-v3", sig.as_str()),
-        ("X-HubSpot-Request-Timestamp", ts.as_str()),
-    ];
-    let r = server.post("/webhooks/hubspot", &signed, &body);
+    let r = post_hubspot_v3(&server, "/webhooks/hubspot", &body);
     assert_eq!(r.status, 200, "{r:?}");
 }
 
@@ -2873,15 +2878,7 @@ fn the_quickstart_reassigns_a_lead_not_followed_up_in_3_working_days_and_tells_s
     let server = Server::start_env(config, Some(dir), &env);
     // The quickstart's source is a public app's: signed with v3.
     let body = property_change(1, 777, "country", "Germany");
-    let ts = chrono::Utc::now().timestamp_millis().to_string();
-    let url = server.url("/hooks/hubspot");
-    let sig = leadwire::adapters::hubspot::sign_v3(SECRET, "POST", &url, &body, &ts);
-    let headers = [
-        JSON,
-        ("X-HubSpot-Signature-v3", sig.as_str()),
-        ("X-HubSpot-Request-Timestamp", ts.as_str()),
-    ];
-    let r = server.post("/hooks/hubspot", &headers, &body);
+    let r = post_hubspot_v3(&server, "/hooks/hubspot", &body);
     assert_eq!(r.status, 200, "{r:?}");
     let first = decisions(&server, "hubspot", "777");
     assert_eq!(first[0]["route"]["team"], "emea", "{}", first[0]);

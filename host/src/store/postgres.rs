@@ -187,6 +187,46 @@ fn timer_row(r: &::postgres::Row) -> Result<TimerRow, OpError> {
     })
 }
 
+/// A timer to start.
+struct NewTimer<'a> {
+    source: &'a str,
+    lead_id: &'a str,
+    policy: &'a str,
+    owner: &'a str,
+    decision_id: &'a str,
+    started_at: i64,
+    dues: &'a [i64],
+}
+
+/// Cancel the lead's pending timer of the policy (`why`) and start `t`.
+fn restart_timer(
+    tx: &mut ::postgres::Transaction<'_>,
+    t: &NewTimer,
+    why: &str,
+) -> Result<(), OpError> {
+    tx.execute(
+        "UPDATE sla_timers SET state = 'cancelled', ended_at = $4, note = $5, lease_until = NULL
+         WHERE source = $1 AND lead_id = $2 AND policy = $3 AND state = 'pending'",
+        &[&t.source, &t.lead_id, &t.policy, &t.started_at, &why],
+    )?;
+    tx.execute(
+        "INSERT INTO sla_timers (source, lead_id, policy, owner, decision_id,
+             started_at, dues, fired, checkpoint, due_at, state)
+         VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, '[]', 0, $8, 'pending')",
+        &[
+            &t.source,
+            &t.lead_id,
+            &t.policy,
+            &t.owner,
+            &t.decision_id,
+            &t.started_at,
+            &to_json("timer dues", &t.dues)?,
+            &t.dues.first().copied(),
+        ],
+    )?;
+    Ok(())
+}
+
 /// Apply a decision's timer changes, in order.
 fn apply_timers(
     tx: &mut ::postgres::Transaction<'_>,
@@ -214,27 +254,16 @@ fn apply_timers(
                 if latest.is_some_and(|r| r.get::<_, &str>(0) == owner.as_str()) {
                     continue;
                 }
-                tx.execute(
-                    "UPDATE sla_timers SET state = 'cancelled', ended_at = $4,
-                         note = 'the owner changed', lease_until = NULL
-                     WHERE source = $1 AND lead_id = $2 AND policy = $3 AND state = 'pending'",
-                    &[&source, &lead_id, policy, started_at],
-                )?;
-                tx.execute(
-                    "INSERT INTO sla_timers (source, lead_id, policy, owner, decision_id,
-                         started_at, dues, fired, checkpoint, due_at, state)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, '[]', 0, $8, 'pending')",
-                    &[
-                        &source,
-                        &lead_id,
-                        policy,
-                        owner,
-                        &decision_id,
-                        started_at,
-                        &to_json("timer dues", dues)?,
-                        &dues.first().copied(),
-                    ],
-                )?;
+                let timer = NewTimer {
+                    source,
+                    lead_id,
+                    policy,
+                    owner,
+                    decision_id,
+                    started_at: *started_at,
+                    dues,
+                };
+                restart_timer(tx, &timer, "the owner changed")?;
             }
             TimerChange::Watch {
                 policy,
@@ -251,28 +280,16 @@ fn apply_timers(
                 if latest.is_some_and(|r| r.get::<_, i64>(0) == *since) {
                     continue;
                 }
-                tx.execute(
-                    "UPDATE sla_timers SET state = 'cancelled', ended_at = $4,
-                         note = 'engaged again', lease_until = NULL
-                     WHERE source = $1 AND lead_id = $2 AND policy = $3 AND state = 'pending'",
-                    &[&source, &lead_id, policy, since],
-                )?;
-                let dues = to_json("timer dues", &[*due])?;
-                tx.execute(
-                    "INSERT INTO sla_timers (source, lead_id, policy, owner, decision_id,
-                         started_at, dues, fired, checkpoint, due_at, state)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, '[]', 0, $8, 'pending')",
-                    &[
-                        &source,
-                        &lead_id,
-                        policy,
-                        owner,
-                        &decision_id,
-                        since,
-                        &dues,
-                        due,
-                    ],
-                )?;
+                let timer = NewTimer {
+                    source,
+                    lead_id,
+                    policy,
+                    owner,
+                    decision_id,
+                    started_at: *since,
+                    dues: &[*due],
+                };
+                restart_timer(tx, &timer, "engaged again")?;
             }
             TimerChange::Met {
                 policy,

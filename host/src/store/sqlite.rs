@@ -203,6 +203,42 @@ fn timer_rows(
         .collect()
 }
 
+/// A timer to start.
+struct NewTimer<'a> {
+    source: &'a str,
+    lead_id: &'a str,
+    policy: &'a str,
+    owner: &'a str,
+    decision_id: &'a str,
+    started_at: i64,
+    dues: &'a [i64],
+}
+
+/// Cancel the lead's pending timer of the policy (`why`) and start `t`.
+fn restart_timer(tx: &rusqlite::Transaction<'_>, t: &NewTimer, why: &str) -> Result<(), OpError> {
+    tx.prepare_cached(
+        "UPDATE sla_timers SET state = 'cancelled', ended_at = ?4, note = ?5, lease_until = NULL
+         WHERE source = ?1 AND lead_id = ?2 AND policy = ?3 AND state = 'pending'",
+    )?
+    .execute(params![t.source, t.lead_id, t.policy, t.started_at, why])?;
+    tx.prepare_cached(
+        "INSERT INTO sla_timers (source, lead_id, policy, owner, decision_id,
+             started_at, dues, fired, checkpoint, due_at, state)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '[]', 0, ?8, 'pending')",
+    )?
+    .execute(params![
+        t.source,
+        t.lead_id,
+        t.policy,
+        t.owner,
+        t.decision_id,
+        t.started_at,
+        to_json("timer dues", &t.dues)?,
+        t.dues.first()
+    ])?;
+    Ok(())
+}
+
 /// Apply a decision's timer changes, in order.
 fn apply_timers(
     tx: &rusqlite::Transaction<'_>,
@@ -232,27 +268,16 @@ fn apply_timers(
                 if latest.as_deref() == Some(owner.as_str()) {
                     continue;
                 }
-                tx.prepare_cached(
-                    "UPDATE sla_timers SET state = 'cancelled', ended_at = ?4,
-                         note = 'the owner changed', lease_until = NULL
-                     WHERE source = ?1 AND lead_id = ?2 AND policy = ?3 AND state = 'pending'",
-                )?
-                .execute(params![source, lead_id, policy, started_at])?;
-                tx.prepare_cached(
-                    "INSERT INTO sla_timers (source, lead_id, policy, owner, decision_id,
-                         started_at, dues, fired, checkpoint, due_at, state)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '[]', 0, ?8, 'pending')",
-                )?
-                .execute(params![
+                let timer = NewTimer {
                     source,
                     lead_id,
                     policy,
                     owner,
                     decision_id,
-                    started_at,
-                    to_json("timer dues", dues)?,
-                    dues.first()
-                ])?;
+                    started_at: *started_at,
+                    dues,
+                };
+                restart_timer(tx, &timer, "the owner changed")?;
             }
             TimerChange::Watch {
                 policy,
@@ -271,27 +296,16 @@ fn apply_timers(
                 if latest == Some(*since) {
                     continue;
                 }
-                tx.prepare_cached(
-                    "UPDATE sla_timers SET state = 'cancelled', ended_at = ?4,
-                         note = 'engaged again', lease_until = NULL
-                     WHERE source = ?1 AND lead_id = ?2 AND policy = ?3 AND state = 'pending'",
-                )?
-                .execute(params![source, lead_id, policy, since])?;
-                tx.prepare_cached(
-                    "INSERT INTO sla_timers (source, lead_id, policy, owner, decision_id,
-                         started_at, dues, fired, checkpoint, due_at, state)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '[]', 0, ?8, 'pending')",
-                )?
-                .execute(params![
+                let timer = NewTimer {
                     source,
                     lead_id,
                     policy,
                     owner,
                     decision_id,
-                    since,
-                    to_json("timer dues", &[*due])?,
-                    due
-                ])?;
+                    started_at: *since,
+                    dues: &[*due],
+                };
+                restart_timer(tx, &timer, "engaged again")?;
             }
             TimerChange::Met {
                 policy,
