@@ -49,7 +49,22 @@ pub struct Decision {
     /// a CRM status that means the same).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feedback: Option<Feedback>,
+    /// What was read from the CRM before deciding (`[sources.NAME.read]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<CrmRead>,
     pub steps: Vec<StepRecord>,
+}
+
+/// A read of the lead from the CRM before deciding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrmRead {
+    pub connection: String,
+    /// The properties asked for.
+    pub properties: Vec<String>,
+    /// false: the CRM has no such record (the event decided alone).
+    pub found: bool,
+    /// When (RFC 3339).
+    pub at: String,
 }
 
 /// Sales accepted the lead, or sent it back with a reason.
@@ -106,6 +121,7 @@ impl Decision {
             owner: None,
             nurture: None,
             feedback: None,
+            read: None,
             steps: Vec::new(),
         }
     }

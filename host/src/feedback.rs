@@ -177,12 +177,22 @@ fn listed(reasons: &[String]) -> String {
 #[derive(Debug, Clone)]
 pub struct LeadStatus {
     config: LeadStatusConfig,
+    /// A CRM owner id → the rep it is (the directory's `owner_ids`).
+    reps: BTreeMap<String, String>,
 }
 
 impl LeadStatus {
-    pub fn new(config: &LeadStatusConfig) -> LeadStatus {
+    /// `config` with the directory of `whole`, to name who answered.
+    pub fn new(config: &LeadStatusConfig, whole: &Config) -> LeadStatus {
+        let reps = whole
+            .directory
+            .reps
+            .iter()
+            .flat_map(|(rep, c)| c.owner_ids.values().map(move |id| (id.clone(), rep.clone())))
+            .collect();
         LeadStatus {
             config: config.clone(),
+            reps,
         }
     }
 
@@ -208,7 +218,11 @@ impl LeadStatus {
             verdict,
             reason: self.config.rejected.get(&value).cloned(),
             note: Some(format!("{property} = {value}")),
-            by: lead.owner.clone(),
+            // The CRM names its owner; the directory, the rep.
+            by: lead
+                .owner
+                .as_ref()
+                .map(|o| self.reps.get(o).unwrap_or(o).clone()),
             via: "crm".into(),
         })
     }
@@ -297,14 +311,21 @@ mod tests {
 
     #[test]
     fn a_status_change_reads_as_an_answer_and_an_api_answer_writes_its_status() {
-        let status = LeadStatus::new(&LeadStatusConfig {
-            property: "hs_lead_status".into(),
-            accepted: vec!["IN_PROGRESS".into()],
-            rejected: [("UNQUALIFIED".to_string(), "not-a-fit".to_string())].into(),
-            rejected_otherwise: Some("UNQUALIFIED".into()),
-        });
+        let directory = config(
+            "[directory.reps.ana]\nowner_ids = { crm = \"101\" }\n",
+        );
+        let status = LeadStatus::new(
+            &LeadStatusConfig {
+                property: "hs_lead_status".into(),
+                accepted: vec!["IN_PROGRESS".into()],
+                rejected: [("UNQUALIFIED".to_string(), "not-a-fit".to_string())].into(),
+                rejected_otherwise: Some("UNQUALIFIED".into()),
+            },
+            &directory,
+        );
         let mut lead = LeadDoc {
             id: "1".into(),
+            owner: Some("101".into()),
             ..LeadDoc::default()
         };
         lead.fields
@@ -313,6 +334,7 @@ mod tests {
         let read = status.read(&lead, &changed).unwrap();
         assert_eq!(read.verdict, FeedbackVerdict::Rejected);
         assert_eq!(read.reason.as_deref(), Some("not-a-fit"));
+        assert_eq!(read.by.as_deref(), Some("ana"), "the rep, not HubSpot's owner id");
         // Unchanged (a full record repeating the status) is no new answer.
         assert!(status.read(&lead, &[]).is_none());
         // Read from the CRM: nothing to write back.

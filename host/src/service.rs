@@ -61,6 +61,8 @@ struct Seen {
     engaged: Option<i64>,
     /// The properties the event changed (a whole record's, by the snapshot).
     changed: Option<Vec<String>>,
+    /// The read from the CRM, if one was made.
+    read: Option<crate::decision::CrmRead>,
 }
 
 /// What a decision commits besides what it decides.
@@ -434,6 +436,13 @@ impl Service<'_> {
                     event.lead.id
                 ))
             })?;
+            let (connection, properties) = reader.describe();
+            seen.read = Some(crate::decision::CrmRead {
+                connection: connection.to_string(),
+                properties: properties.to_vec(),
+                found: read.is_some(),
+                at: format_millis(chrono::Utc::now().timestamp_millis()),
+            });
             if let Some(record) = read {
                 // The CRM's values now: newer than any event's.
                 let now = chrono::Utc::now().timestamp_millis().max(event.at);
@@ -486,6 +495,7 @@ impl Service<'_> {
             .run(route.pipeline, lead, wit_event)
             .map_err(|e| Failure::BadLead(e.to_string()))?;
         decision.feedback = feedback;
+        decision.read = seen.read.take();
         Ok(decision)
     }
 

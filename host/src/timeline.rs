@@ -12,7 +12,7 @@ use crate::store::{Store, StoreResult};
 pub struct Entry {
     /// RFC 3339.
     pub at: String,
-    /// `decided`, `accepted`, `rejected`, `write`, `alert`, `sla-started`,
+    /// `read`, `decided`, `accepted`, `rejected`, `write`, `alert`, `sla-started`,
     /// `sla-warned`, `sla-met`, `sla-breached`, `sla-cancelled`.
     pub kind: &'static str,
     /// One line, for people.
@@ -102,7 +102,19 @@ fn answered(f: &Feedback) -> (&'static str, String) {
 /// each kind of record).
 pub fn of(store: &dyn Store, source: &str, lead_id: &str, limit: usize) -> StoreResult<Vec<Entry>> {
     let decisions = store.decisions(source, lead_id, limit)?;
-    let mut entries: Vec<Entry> = decisions.iter().map(decided).collect();
+    // Reads first: one happens just before the decision it informs.
+    let mut entries: Vec<Entry> = Vec::new();
+    for (d, read) in decisions.iter().filter_map(|d| Some((d, d.read.as_ref()?))) {
+        let at = chrono::DateTime::parse_from_rfc3339(&read.at)
+            .map(|t| t.timestamp_millis())
+            .unwrap_or_default();
+        let text = match read.found {
+            true => format!("read from {}: {}", read.connection, read.properties.join(", ")),
+            false => format!("read from {}: no such record", read.connection),
+        };
+        entries.push(entry(at, "read", text, json!({"decision_id": d.id})));
+    }
+    entries.extend(decisions.iter().map(decided));
     let ids: std::collections::BTreeSet<&str> = decisions.iter().map(|d| d.id.as_str()).collect();
     for row in store.outbox_for(lead_id, limit)? {
         if !ids.contains(row.decision_id.as_str()) {

@@ -1539,6 +1539,14 @@ fn a_creation_event_is_decided_on_the_contact_read_from_hubspot_and_written_back
     // A contact HubSpot no longer has is decided on what the event says.
     let r = post_hubspot_v1(&server, &contact_created(4, 557));
     assert_eq!(r.status, 200, "{r:?}");
+    // The timeline shows each read before the decision it informed.
+    let entries = timeline_until(&server, "hubspot", "555", |_| true);
+    let k = kinds(&entries);
+    assert_eq!(&k[..2], ["read", "decided"], "{entries:?}");
+    let read = entries[0]["text"].as_str().unwrap();
+    assert!(read.starts_with("read from crm: ") && read.contains("jobtitle"), "{read}");
+    let gone = timeline_until(&server, "hubspot", "557", |_| true);
+    assert_eq!(gone[0]["text"], "read from crm: no such record", "{gone:?}");
 }
 
 /// A HubSpot `contact.propertyChange` of `jobtitle` on contact `id`.

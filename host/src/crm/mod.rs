@@ -446,6 +446,11 @@ impl Reader {
 
     /// The record as the CRM has it now (None if the CRM has no such record),
     /// or why it could not be read.
+    /// The connection read through, and the properties asked for.
+    pub fn describe(&self) -> (&str, &[String]) {
+        (&self.connection.name, &self.properties)
+    }
+
     pub fn read(&self, record: &str) -> Result<Option<LeadDoc>, String> {
         // A paused connection, or pacing that would eat the read's time,
         // fails the read; the CRM retries the event.

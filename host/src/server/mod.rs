@@ -164,7 +164,10 @@ pub fn load(
         if let Some(path) = source.path() {
             paths.insert(path.to_string(), name.clone());
         }
-        let status = source.lead_status.as_ref().map(LeadStatus::new);
+        let status = source
+            .lead_status
+            .as_ref()
+            .map(|s| LeadStatus::new(s, &config));
         sources.insert(
             name.clone(),
             Source {
