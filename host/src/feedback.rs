@@ -227,6 +227,24 @@ impl LeadStatus {
         })
     }
 
+    /// Whether `written` (what leadwire last wrote to the record, as the
+    /// vendor's payload) holds the status `lead` has now: the CRM echoing
+    /// leadwire's own write, not a new answer.
+    pub fn echoes(&self, written: &Json, lead: &LeadDoc) -> bool {
+        let property = &self.config.property;
+        let Some(now) = lead.fields.get(property).and_then(Json::as_str) else {
+            return false;
+        };
+        [
+            written.pointer(&format!("/properties/{property}")),
+            written.get(property),
+            written.get("custom_fields").and_then(|c| c.get(property)),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|v| v.as_str() == Some(now.trim()))
+    }
+
     /// The property and value to write for an answer given through the API
     /// (one read from the CRM is there already).
     pub fn value_for(&self, feedback: &Feedback) -> Option<(String, String)> {
@@ -339,6 +357,11 @@ mod tests {
         assert!(status.read(&lead, &[]).is_none());
         // Read from the CRM: nothing to write back.
         assert!(status.value_for(&read).is_none());
+        // What leadwire wrote, echoed back by the CRM, is no new answer.
+        let ours = serde_json::json!({"properties": {"hs_lead_status": "UNQUALIFIED"}});
+        assert!(status.echoes(&ours, &lead));
+        let theirs = serde_json::json!({"properties": {"hs_lead_status": "IN_PROGRESS"}});
+        assert!(!status.echoes(&theirs, &lead));
         let api = Feedback {
             via: "api".into(),
             reason: Some("bad-timing".into()),

@@ -280,6 +280,30 @@ impl Service<'_> {
         self.commit(route, key, Outcome::Decided(decision), &writes, &timers)
     }
 
+    /// The answer an update's CRM status means, unless it is the CRM echoing
+    /// the status leadwire wrote (an accept or reject through the API).
+    fn status_answer(
+        &self,
+        route: Route,
+        lead: &crate::lead::LeadDoc,
+        event: &crate::lead::EventDoc,
+    ) -> Result<Option<Feedback>, StoreError> {
+        let Some(status) = route.status.filter(|_| event.trigger == TriggerDoc::Updated) else {
+            return Ok(None);
+        };
+        let Some(answer) = status.read(lead, &event.changed) else {
+            return Ok(None);
+        };
+        if let Some(write) = route.write {
+            if let Some(written) = self.store.written(write.connection(), &lead.id)? {
+                if status.echoes(&written, lead) {
+                    return Ok(None);
+                }
+            }
+        }
+        Ok(Some(answer))
+    }
+
     /// The owners the lead's decisions chose, newest first, each once.
     fn previous_owners(&self, route: Route, lead_id: &str) -> Result<Vec<String>, StoreError> {
         let mut owners: Vec<String> = Vec::new();
@@ -471,10 +495,10 @@ impl Service<'_> {
             event_doc.changed = merged.changed;
         }
         seen.changed = Some(event_doc.changed.clone());
-        let feedback = feedback.or_else(|| {
-            let status = route.status.filter(|_| event_doc.trigger == TriggerDoc::Updated)?;
-            status.read(&merged.lead, &event_doc.changed)
-        });
+        let feedback = match feedback {
+            Some(given) => Some(given),
+            None => self.status_answer(route, &merged.lead, &event_doc)?,
+        };
         if let Some(f) = feedback.as_ref().filter(|f| f.verdict == FeedbackVerdict::Rejected) {
             event_doc.trigger = TriggerDoc::Rejected;
             event_doc.reason = Some(crate::feedback::reason_text(f));

@@ -2864,6 +2864,17 @@ fn a_rejected_lead_is_recycled_reassigned_and_its_status_written_back() {
     assert_eq!(trail[0]["feedback"]["reason"], "not-a-fit", "{}", trail[0]);
     let writes = crm.wait_for_writes(5, 30);
     assert!(writes[4].1.get("hs_lead_status").is_none(), "{writes:?}");
+
+    // HubSpot echoes leadwire's own status write back as an event: not a
+    // second acceptance.
+    let r = post_hubspot_v1(
+        &server,
+        &property_change(4, 555, "hs_lead_status", "IN_PROGRESS"),
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    let echo = &decisions(&server, "hubspot", "555")[0];
+    assert_eq!(echo["trigger"], "updated", "{echo}");
+    assert!(echo.get("feedback").is_none(), "an echo is no answer: {echo}");
 }
 
 #[test]

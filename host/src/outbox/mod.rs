@@ -55,6 +55,11 @@ impl WriteBack {
         }
     }
 
+    /// The connection it writes through.
+    pub fn connection(&self) -> &str {
+        &self.connection
+    }
+
     /// The writes a decision makes: none for a failed or empty one (but an
     /// acceptance, which runs no step, writes its status). Values are
     /// absolute (a repeat is harmless) and text, as CRM properties are.

@@ -127,7 +127,9 @@ async fn answer(
         };
         let by = match by {
             Some(rep) => Some(rep),
-            None => current_owner(&**store, &source.namespace, &snapshot)?,
+            None => current_owner(&**store, &source.namespace, &snapshot)?
+                // The CRM's owner id names a rep through the directory.
+                .map(|o| rep_of(&loaded2, &o).unwrap_or(o)),
         };
         let kind = match verdict {
             FeedbackVerdict::Accepted => "accept",

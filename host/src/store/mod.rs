@@ -271,6 +271,11 @@ pub trait Store: StateStore {
     /// status, for the metrics.
     fn outbox_counts(&self) -> StoreResult<Vec<OutboxCount>>;
 
+    /// Every value enqueued for CRM record `record` through `connection`
+    /// (and not dead), merged: what leadwire last told the CRM, to tell its
+    /// own writes when the CRM echoes them back as events.
+    fn written(&self, connection: &str, record: &str) -> StoreResult<Option<serde_json::Value>>;
+
     /// The writes to CRM record `record` (any connection), oldest first.
     fn outbox_for(&self, record: &str, limit: usize) -> StoreResult<Vec<OutboxRow>>;
 

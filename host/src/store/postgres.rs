@@ -1174,6 +1174,17 @@ impl Store for PgStore {
         })
     }
 
+    fn written(&self, connection: &str, record: &str) -> StoreResult<Option<serde_json::Value>> {
+        self.with("read what was written to the record", |c| {
+            let row = c.query_opt(
+                "SELECT payload::text FROM outbox_written WHERE connection = $1 AND record = $2",
+                &[&connection, &record],
+            )?;
+            row.map(|r| parse("outbox written", r.get::<_, &str>(0)))
+                .transpose()
+        })
+    }
+
     fn retry_outbox(&self, id: i64, now_ms: i64) -> StoreResult<bool> {
         self.with(&format!("retry outbox row {id}"), |c| {
             let changed = c.execute(

@@ -1170,6 +1170,18 @@ impl Store for SqliteStore {
         })
     }
 
+    fn written(&self, connection: &str, record: &str) -> StoreResult<Option<serde_json::Value>> {
+        self.read("read what was written to the record", |conn| {
+            let text: Option<String> = conn
+                .prepare_cached(
+                    "SELECT payload FROM outbox_written WHERE connection = ?1 AND record = ?2",
+                )?
+                .query_row(params![connection, record], |r| r.get(0))
+                .optional()?;
+            text.map(|t| parse("outbox written", &t)).transpose()
+        })
+    }
+
     fn retry_outbox(&self, id: i64, now_ms: i64) -> StoreResult<bool> {
         self.write(&format!("retry outbox row {id}"), |tx| {
             let changed = tx.execute(
