@@ -2771,6 +2771,8 @@ fn a_rejected_lead_is_recycled_reassigned_and_its_status_written_back() {
         br#"{"reason": "bad-timing"}"#,
     );
     assert_eq!(r.status, 403, "the read token cannot answer: {r:?}");
+    let r = server.get("/v1/leads/hubspot/555/reject");
+    assert_eq!((r.status, header(&r, "allow")), (405, Some("POST")), "{r:?}");
     assert_eq!(decisions(&server, "hubspot", "555").len(), 1, "nothing refused was recorded");
 
     // The owner rejects it: recycled with the reason, given to the other rep,

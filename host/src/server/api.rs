@@ -50,6 +50,8 @@ pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri
     let wanted = if path.starts_with("/hooks/")
         || path.starts_with("/admin/")
         || path.ends_with("/evaluate")
+        || path.ends_with("/accept")
+        || path.ends_with("/reject")
     {
         "POST"
     } else {
