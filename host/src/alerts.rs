@@ -271,6 +271,7 @@ impl Alerts {
                     how: format!("now in stage {}", stage.unwrap_or("none")),
                     at: now_ms,
                     business_ms: None,
+                    after: None,
                 }),
                 _ => {}
             }

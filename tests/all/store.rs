@@ -1338,6 +1338,7 @@ fn timers_start_with_their_decision_end_when_met_and_restart_on_an_owner_change(
         how: "hs_lead_status = IN_PROGRESS".into(),
         at: now + 20,
         business_ms: Some(7),
+        after: None,
     };
     let d4 = decision("d4", "L1", "2026-11-20T10:00:00Z");
     db.record_with_effects("hubspot", "k4", &d4, &[], &[met])
@@ -1370,6 +1371,26 @@ fn timers_start_with_their_decision_end_when_met_and_restart_on_an_owner_change(
     db.record_with_effects("hubspot", "k6", &d6, &[], &[cancel])
         .unwrap();
     assert_eq!(db.timers("hubspot", "L2").unwrap()[0].state, "cancelled");
+    // An activity logged before the assignment (decided 2026-11-20 10:00)
+    // does not meet its timer; one after does.
+    let d7 = decision("d7", "L3", "2026-11-20T10:00:00Z");
+    db.record_with_effects("hubspot", "k7", &d7, &[], &[start("ana", now, &[now + 1])])
+        .unwrap();
+    let call_at = |at: &str| TimerChange::Met {
+        policy: "first-touch".into(),
+        how: "a call was logged".into(),
+        at: now + 3,
+        business_ms: None,
+        after: Some(leadwire::lead::parse_time(at).unwrap()),
+    };
+    let d8 = decision("d8", "L3", "2026-11-20T10:05:00Z");
+    db.record_with_effects("hubspot", "k8", &d8, &[], &[call_at("2026-11-20T09:00:00Z")])
+        .unwrap();
+    assert_eq!(db.timers("hubspot", "L3").unwrap()[0].state, "pending");
+    let d9 = decision("d9", "L3", "2026-11-20T10:06:00Z");
+    db.record_with_effects("hubspot", "k9", &d9, &[], &[call_at("2026-11-20T10:04:00Z")])
+        .unwrap();
+    assert_eq!(db.timers("hubspot", "L3").unwrap()[0].state, "met");
 }
 
 fn timers_fire_once_each_in_due_order_on_the_stores_clock(db: &Db) {

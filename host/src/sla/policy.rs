@@ -383,6 +383,7 @@ impl Policies {
                     how: format!("accepted{by}"),
                     at: at_ms,
                     business_ms: None,
+                    after: None,
                 })
                 .collect(),
             FeedbackVerdict::Rejected => vec![TimerChange::CancelAll {
@@ -407,20 +408,22 @@ impl Policies {
         self.by_name
             .values()
             .filter_map(|p| {
-                let how = acted(&p.met, event)?;
+                let (how, after) = acted(&p.met, event)?;
                 Some(TimerChange::Met {
                     policy: p.name.clone(),
                     how,
                     at: at_ms,
                     business_ms: None,
+                    after,
                 })
             })
             .collect()
     }
 }
 
-/// What in `event` says the owner acted, if anything.
-fn acted(met: &MetConfig, event: &LeadDoc) -> Option<String> {
+/// What in `event` says the owner acted, if anything (with the activity's
+/// time when an activity says it).
+fn acted(met: &MetConfig, event: &LeadDoc) -> Option<(String, Option<i64>)> {
     let text = |v: &Json| match v {
         Json::String(s) => Some(s.trim().to_string()),
         Json::Null => None,
@@ -429,7 +432,7 @@ fn acted(met: &MetConfig, event: &LeadDoc) -> Option<String> {
     for (property, values) in &met.values {
         if let Some(v) = event.fields.get(property).and_then(text) {
             if values.iter().any(|x| x == &v) {
-                return Some(format!("{property} = {v}"));
+                return Some((format!("{property} = {v}"), None));
             }
         }
     }
@@ -440,14 +443,16 @@ fn acted(met: &MetConfig, event: &LeadDoc) -> Option<String> {
             .and_then(text)
             .filter(|v| !v.is_empty())
         {
-            return Some(format!("{property} set ({v})"));
+            return Some((format!("{property} set ({v})"), None));
         }
     }
+    // The newest: an older one may predate the assignment.
     event
         .activities
         .iter()
-        .find(|a| met.activities.contains(&a.kind))
-        .map(|a| format!("a {} was logged", a.kind))
+        .filter(|a| met.activities.contains(&a.kind))
+        .max_by_key(|a| a.at.millis())
+        .map(|a| (format!("a {} was logged", a.kind), Some(a.at.millis())))
 }
 
 #[cfg(test)]

@@ -296,12 +296,15 @@ fn apply_timers(
                 how,
                 at,
                 business_ms,
+                after,
             } => {
                 tx.execute(
                     "UPDATE sla_timers SET state = 'met', ended_at = $4, note = $5,
                          lease_until = NULL, business_ms = $6
-                     WHERE source = $1 AND lead_id = $2 AND policy = $3 AND state = 'pending'",
-                    &[&source, &lead_id, policy, at, how, business_ms],
+                     WHERE source = $1 AND lead_id = $2 AND policy = $3 AND state = 'pending'
+                       AND ($7::bigint IS NULL OR EXISTS (SELECT 1 FROM decisions d
+                            WHERE d.id = sla_timers.decision_id AND d.decided_at <= $7))",
+                    &[&source, &lead_id, policy, at, how, business_ms, after],
                 )?;
             }
             TimerChange::CancelAll { why, at } => {

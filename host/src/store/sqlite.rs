@@ -312,13 +312,16 @@ fn apply_timers(
                 how,
                 at,
                 business_ms,
+                after,
             } => {
                 tx.prepare_cached(
                     "UPDATE sla_timers SET state = 'met', ended_at = ?4, note = ?5,
                          lease_until = NULL, business_ms = ?6
-                     WHERE source = ?1 AND lead_id = ?2 AND policy = ?3 AND state = 'pending'",
+                     WHERE source = ?1 AND lead_id = ?2 AND policy = ?3 AND state = 'pending'
+                       AND (?7 IS NULL OR EXISTS (SELECT 1 FROM decisions d
+                            WHERE d.id = sla_timers.decision_id AND d.decided_at <= ?7))",
                 )?
-                .execute(params![source, lead_id, policy, at, how, business_ms])?;
+                .execute(params![source, lead_id, policy, at, how, business_ms, after])?;
             }
             TimerChange::CancelAll { why, at } => {
                 tx.prepare_cached(

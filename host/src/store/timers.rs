@@ -34,6 +34,10 @@ pub enum TimerChange {
         /// The working time from its start on its calendar (for the
         /// time-to-first-touch figures), when known.
         business_ms: Option<i64>,
+        /// An activity's time: only a timer whose assignment was decided
+        /// before it is met (an activity logged before the lead was assigned
+        /// is not the owner acting).
+        after: Option<i64>,
     },
     /// Every pending timer of the lead ends (the lead was deleted).
     CancelAll { why: String, at: i64 },
