@@ -63,7 +63,9 @@ enum Via {
     Chat(Chat),
     /// To the owner (assignments, warnings) when the directory has their
     /// email, else to the connection's `to`.
-    Email { to: Vec<String> },
+    Email {
+        to: Vec<String>,
+    },
     /// The generic signed webhook: the alert as JSON (`type: lead.alert`).
     Webhook,
 }
@@ -287,9 +289,15 @@ impl Alerts {
     /// What a going-cold watch says when it fires: why, and its alerts.
     pub fn gone_cold(&self, timer: &TimerRow) -> (String, Vec<OutboxWrite>) {
         let name = &timer.policy[COLD.len().min(timer.policy.len())..];
-        let Some(rule) = self.rules.iter().find(|r| r.on == On::GoingCold && r.name == name)
+        let Some(rule) = self
+            .rules
+            .iter()
+            .find(|r| r.on == On::GoingCold && r.name == name)
         else {
-            return (format!("[alerts.{name}] is no longer configured"), Vec::new());
+            return (
+                format!("[alerts.{name}] is no longer configured"),
+                Vec::new(),
+            );
         };
         let days = rule.days.unwrap_or_default();
         let why = format!("no engagement for {days} days");
@@ -345,9 +353,11 @@ impl Alerts {
         let lead = &decision.lead_id;
         let mut out = Vec::new();
         for rule in &self.rules {
-            if let (On::ScoreCrossed, Some(t), Some(now)) =
-                (rule.on, rule.threshold, decision.score.as_ref().map(|s| s.value))
-            {
+            if let (On::ScoreCrossed, Some(t), Some(now)) = (
+                rule.on,
+                rule.threshold,
+                decision.score.as_ref().map(|s| s.value),
+            ) {
                 if now >= t && previous.is_none_or(|p| p < t) {
                     let before = previous
                         .map(|p| format!("from {p}"))

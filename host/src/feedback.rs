@@ -54,11 +54,7 @@ impl Rules {
                     "feedback.daily_limits: no team `{team}` in [directory.teams]"
                 ));
             };
-            let zone = match t
-                .calendar
-                .as_ref()
-                .and_then(|c| config.calendars.get(c))
-            {
+            let zone = match t.calendar.as_ref().and_then(|c| config.calendars.get(c)) {
                 Some(c) => jiff::tz::TimeZone::get(&c.time_zone).map_err(|e| {
                     format!("feedback.daily_limits.{team}: its calendar's time zone: {e}")
                 })?,
@@ -69,7 +65,9 @@ impl Rules {
         let mut team_of = BTreeMap::new();
         for (team, t) in &config.directory.teams {
             for rep in &t.reps {
-                team_of.entry(rep.get_ref().clone()).or_insert_with(|| team.clone());
+                team_of
+                    .entry(rep.get_ref().clone())
+                    .or_insert_with(|| team.clone());
             }
         }
         for (name, source) in &config.sources {
@@ -78,7 +76,9 @@ impl Rules {
             };
             let at = format!("sources.{name}.lead_status");
             if status.property.trim().is_empty() {
-                return Err(format!("{at}.property: name the CRM property (`hs_lead_status`)"));
+                return Err(format!(
+                    "{at}.property: name the CRM property (`hs_lead_status`)"
+                ));
             }
             if status.accepted.is_empty() && status.rejected.is_empty() {
                 return Err(format!(
@@ -188,7 +188,11 @@ impl LeadStatus {
             .directory
             .reps
             .iter()
-            .flat_map(|(rep, c)| c.owner_ids.values().map(move |id| (id.clone(), rep.clone())))
+            .flat_map(|(rep, c)| {
+                c.owner_ids
+                    .values()
+                    .map(move |id| (id.clone(), rep.clone()))
+            })
             .collect();
         LeadStatus {
             config: config.clone(),
@@ -306,7 +310,10 @@ mod tests {
         assert!(rules.take(&state, Some("ana"), late).unwrap().is_some());
         let second = rules.take(&state, Some("ana"), late).unwrap();
         let refused = rules.take(&state, Some("ana"), late).unwrap_err();
-        assert!(matches!(&refused, Refused::Limit(m) if m.contains("2026-12-02")), "{refused:?}");
+        assert!(
+            matches!(&refused, Refused::Limit(m) if m.contains("2026-12-02")),
+            "{refused:?}"
+        );
         rules.give_back(&state, second);
         assert!(rules.take(&state, Some("ana"), late).is_ok());
         // Someone outside a limited team, or nobody, is not counted.
@@ -323,15 +330,16 @@ mod tests {
              lead_status = { property = \"hs_lead_status\", rejected = { BAD_TIMING = \"bad-timing\" } }\n",
         );
         let e = Rules::from_config(&bad).unwrap_err();
-        assert!(e.contains("sources.hs.lead_status.rejected.BAD_TIMING"), "{e}");
+        assert!(
+            e.contains("sources.hs.lead_status.rejected.BAD_TIMING"),
+            "{e}"
+        );
         assert!(e.contains("not-a-fit"), "{e}");
     }
 
     #[test]
     fn a_status_change_reads_as_an_answer_and_an_api_answer_writes_its_status() {
-        let directory = config(
-            "[directory.reps.ana]\nowner_ids = { crm = \"101\" }\n",
-        );
+        let directory = config("[directory.reps.ana]\nowner_ids = { crm = \"101\" }\n");
         let status = LeadStatus::new(
             &LeadStatusConfig {
                 property: "hs_lead_status".into(),
@@ -352,7 +360,11 @@ mod tests {
         let read = status.read(&lead, &changed).unwrap();
         assert_eq!(read.verdict, FeedbackVerdict::Rejected);
         assert_eq!(read.reason.as_deref(), Some("not-a-fit"));
-        assert_eq!(read.by.as_deref(), Some("ana"), "the rep, not HubSpot's owner id");
+        assert_eq!(
+            read.by.as_deref(),
+            Some("ana"),
+            "the rep, not HubSpot's owner id"
+        );
         // Unchanged (a full record repeating the status) is no new answer.
         assert!(status.read(&lead, &[]).is_none());
         // Read from the CRM: nothing to write back.
@@ -371,6 +383,9 @@ mod tests {
             status.value_for(&api),
             Some(("hs_lead_status".into(), "UNQUALIFIED".into()))
         );
-        assert_eq!(reason_text(&api), "bad-timing: hs_lead_status = UNQUALIFIED");
+        assert_eq!(
+            reason_text(&api),
+            "bad-timing: hs_lead_status = UNQUALIFIED"
+        );
     }
 }

@@ -206,7 +206,10 @@ impl Service<'_> {
                 },
                 false => None,
             };
-            writes.extend(self.alerts.decided(route.source, decision, breached, previous));
+            writes.extend(
+                self.alerts
+                    .decided(route.source, decision, breached, previous),
+            );
         }
         if !self.policies.is_empty() || self.alerts.watches_cold() {
             // Timers count on the store's clock, the one they fire by.
@@ -260,7 +263,14 @@ impl Service<'_> {
         if let Some(decided) = self.claim(route, key, now_ms)? {
             return Ok(decided);
         }
-        let mut decision = Decision::new(key, lead_id, route.source, route.pipeline, "accepted", now_ms);
+        let mut decision = Decision::new(
+            key,
+            lead_id,
+            route.source,
+            route.pipeline,
+            "accepted",
+            now_ms,
+        );
         decision.feedback = Some(feedback);
         let writes = route.write.map(|w| w.writes(&decision)).unwrap_or_default();
         let mut timers = Vec::new();
@@ -288,7 +298,10 @@ impl Service<'_> {
         lead: &crate::lead::LeadDoc,
         event: &crate::lead::EventDoc,
     ) -> Result<Option<Feedback>, StoreError> {
-        let Some(status) = route.status.filter(|_| event.trigger == TriggerDoc::Updated) else {
+        let Some(status) = route
+            .status
+            .filter(|_| event.trigger == TriggerDoc::Updated)
+        else {
             return Ok(None);
         };
         let Some(answer) = status.read(lead, &event.changed) else {
@@ -376,8 +389,17 @@ impl Service<'_> {
             candidates: Vec::new(),
         });
         let mut writes = route.write.map(|w| w.writes(&decision)).unwrap_or_default();
-        writes.extend(self.alerts.decided(route.source, &decision, Some(policy), None));
-        self.commit(route, key, Outcome::Decided(decision), &writes, &extra.timers)
+        writes.extend(
+            self.alerts
+                .decided(route.source, &decision, Some(policy), None),
+        );
+        self.commit(
+            route,
+            key,
+            Outcome::Decided(decision),
+            &writes,
+            &extra.timers,
+        )
     }
 
     /// Claim `key` for this worker: `None` when it is ours to decide, the
@@ -499,11 +521,17 @@ impl Service<'_> {
             Some(given) => Some(given),
             None => self.status_answer(route, &merged.lead, &event_doc)?,
         };
-        if let Some(f) = feedback.as_ref().filter(|f| f.verdict == FeedbackVerdict::Rejected) {
+        if let Some(f) = feedback
+            .as_ref()
+            .filter(|f| f.verdict == FeedbackVerdict::Rejected)
+        {
             event_doc.trigger = TriggerDoc::Rejected;
             event_doc.reason = Some(crate::feedback::reason_text(f));
         }
-        if matches!(event_doc.trigger, TriggerDoc::Rejected | TriggerDoc::SlaBreached) {
+        if matches!(
+            event_doc.trigger,
+            TriggerDoc::Rejected | TriggerDoc::SlaBreached
+        ) {
             // The router may pass over more than the current owner.
             let owners = self.previous_owners(route, &lead.id)?;
             lead.fields.push(Field {

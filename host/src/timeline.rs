@@ -109,7 +109,11 @@ pub fn of(store: &dyn Store, source: &str, lead_id: &str, limit: usize) -> Store
             .map(|t| t.timestamp_millis())
             .unwrap_or_default();
         let text = match read.found {
-            true => format!("read from {}: {}", read.connection, read.properties.join(", ")),
+            true => format!(
+                "read from {}: {}",
+                read.connection,
+                read.properties.join(", ")
+            ),
             false => format!("read from {}: no such record", read.connection),
         };
         entries.push(entry(at, "read", text, json!({"decision_id": d.id})));
@@ -155,7 +159,10 @@ pub fn of(store: &dyn Store, source: &str, lead_id: &str, limit: usize) -> Store
         let said = p["subject"]
             .as_str()
             .or_else(|| p["text"].as_str())
-            .or_else(|| p.pointer("/attachments/0/content/body/0/text").and_then(Json::as_str))
+            .or_else(|| {
+                p.pointer("/attachments/0/content/body/0/text")
+                    .and_then(Json::as_str)
+            })
             .unwrap_or_default();
         let how = match row.status.as_str() {
             "done" => "sent".to_string(),
@@ -181,7 +188,11 @@ pub fn of(store: &dyn Store, source: &str, lead_id: &str, limit: usize) -> Store
             format!(
                 "SLA {} started{}; next due {}",
                 t.policy,
-                if t.owner.is_empty() { String::new() } else { format!(" for {}", t.owner) },
+                if t.owner.is_empty() {
+                    String::new()
+                } else {
+                    format!(" for {}", t.owner)
+                },
                 t.dues
                     .first()
                     .map(|d| format_millis(*d))

@@ -123,7 +123,9 @@ fn session(
             }
         } else if upper == "STARTTLS" && !encrypted {
             s.reply("220 2.0.0 Ready to start TLS")?;
-            let Stream::Plain(tcp) = s else { unreachable!() };
+            let Stream::Plain(tcp) = s else {
+                unreachable!()
+            };
             let conn = rustls::ServerConnection::new(tls.clone()).map_err(std::io::Error::other)?;
             s = Stream::Tls(Box::new(rustls::StreamOwned::new(conn, tcp)));
             (from, to, user) = (None, Vec::new(), None);

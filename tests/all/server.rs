@@ -38,10 +38,7 @@ fn quickstart() -> String {
 /// two-rep team with equal weights, and one source per adapter.
 fn config_text(store_url: &str, server: &str, extra: &str) -> String {
     let quickstart = quickstart();
-    let quickstart = quickstart
-        .split("# ---- following up")
-        .next()
-        .unwrap();
+    let quickstart = quickstart.split("# ---- following up").next().unwrap();
     format!(
         r#"{quickstart}
 [store]
@@ -1544,7 +1541,10 @@ fn a_creation_event_is_decided_on_the_contact_read_from_hubspot_and_written_back
     let k = kinds(&entries);
     assert_eq!(&k[..2], ["read", "decided"], "{entries:?}");
     let read = entries[0]["text"].as_str().unwrap();
-    assert!(read.starts_with("read from crm: ") && read.contains("jobtitle"), "{read}");
+    assert!(
+        read.starts_with("read from crm: ") && read.contains("jobtitle"),
+        "{read}"
+    );
     let gone = timeline_until(&server, "hubspot", "557", |_| true);
     assert_eq!(gone[0]["text"], "read from crm: no such record", "{gone:?}");
 }
@@ -2186,8 +2186,14 @@ connection = "hook""#,
     let got = crate::fake_crm::wait_for(3, 30, || received.lock().unwrap().clone());
     assert_eq!(got.len(), 3, "{got:?}");
     assert!(got.iter().all(|(sig, _)| sig.starts_with("v1,")), "{got:?}");
-    let docs: Vec<Value> = got.iter().map(|(_, b)| serde_json::from_str(b).unwrap()).collect();
-    let decided = docs.iter().find(|d| d["type"] == "lead.decided").expect("decided");
+    let docs: Vec<Value> = got
+        .iter()
+        .map(|(_, b)| serde_json::from_str(b).unwrap())
+        .collect();
+    let decided = docs
+        .iter()
+        .find(|d| d["type"] == "lead.decided")
+        .expect("decided");
     assert_eq!(decided["record"], "gen-1");
     assert!(decided["properties"]["score"].is_string(), "{decided}");
     let alerts: Vec<&Value> = docs.iter().filter(|d| d["type"] == "lead.alert").collect();
@@ -2201,7 +2207,13 @@ connection = "hook""#,
         assert_eq!(a["alert"]["on"], "assigned", "{a}");
         assert_eq!(a["alert"]["rule"], "to-hook", "{a}");
         let owner = a["alert"]["owner"].as_str().unwrap();
-        assert!(a["alert"]["title"].as_str().unwrap().ends_with(&format!("assigned to {owner}")), "{a}");
+        assert!(
+            a["alert"]["title"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("assigned to {owner}")),
+            "{a}"
+        );
     }
 }
 
@@ -2484,7 +2496,13 @@ public_url = "https://leads.example.com"
     );
     assert!(!error.contains("ARCHIVED"), "the URL is a secret: {error}");
     // The lead's timeline lists each alert and how it went.
-    let lead = gone[0]["record"].as_str().unwrap().split(':').nth(2).unwrap().to_string();
+    let lead = gone[0]["record"]
+        .as_str()
+        .unwrap()
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .to_string();
     let entries = timeline_until(&server, "hubspot", &lead, |_| true);
     let alerts: Vec<&str> = entries
         .iter()
@@ -2495,11 +2513,15 @@ public_url = "https://leads.example.com"
     // channel's second alert waits behind its pause.
     assert_eq!(alerts.len(), 6, "{alerts:?}");
     assert!(
-        alerts.iter().any(|t| t.starts_with("alert old-channel to archived") && t.contains("not sent")),
+        alerts
+            .iter()
+            .any(|t| t.starts_with("alert old-channel to archived") && t.contains("not sent")),
         "{alerts:?}"
     );
     assert!(
-        alerts.iter().any(|t| t.starts_with("alert breach to managers") && t.contains("(sent)")),
+        alerts
+            .iter()
+            .any(|t| t.starts_with("alert breach to managers") && t.contains("(sent)")),
         "{alerts:?}"
     );
 }
@@ -2679,12 +2701,10 @@ fn salesforce_setup(dir: &Path, org_url: &str, tables: &str) -> PathBuf {
 /// rejection reasons (one a day for team `pair`) and HubSpot's lead status.
 fn feedback_config(dir: &Path, crm_url: &str) -> PathBuf {
     let config = write_back_config(dir, crm_url);
-    let text = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace(
-            r#"steps = [{ plugin = "scorer" }, { plugin = "router" }]"#,
-            r#"steps = [{ plugin = "scorer" }, { plugin = "router" }, { plugin = "nurture" }]"#,
-        );
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        r#"steps = [{ plugin = "scorer" }, { plugin = "router" }]"#,
+        r#"steps = [{ plugin = "scorer" }, { plugin = "router" }, { plugin = "nurture" }]"#,
+    );
     let text = format!(
         r#"{text}
 [sources.hubspot.lead_status]
@@ -2710,7 +2730,13 @@ checkpoints = [{{ after = "1 hour", action = "reassign" }}]
     config
 }
 
-fn answer(server: &Server, lead: &str, verb: &str, body: &str, headers: &[(&str, &str)]) -> Response {
+fn answer(
+    server: &Server,
+    lead: &str,
+    verb: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+) -> Response {
     let bearer = format!("Bearer {WRITE_TOKEN}");
     let mut all = vec![
         ("authorization", bearer.as_str()),
@@ -2743,13 +2769,55 @@ fn a_rejected_lead_is_recycled_reassigned_and_its_status_written_back() {
 
     // What is refused, and why.
     for (lead, verb, body, status, says) in [
-        ("555", "reject", r#"{"reason": "too small"}"#, 400, "not-a-fit, bad-timing, wrong-territory"),
-        ("555", "reject", r#"{"note": "no"}"#, 400, "needs a `reason`"),
-        ("555", "reject", r#"{"reason": "bad-timing", "by": "nobody"}"#, 400, "no rep `nobody`"),
-        ("555", "reject", r#"{"reason": "bad-timing""#, 400, "the body"),
-        ("555", "reject", r#"{"reason": "bad-timing", "why": 1}"#, 400, "unknown field"),
-        ("555", "accept", r#"{"reason": "bad-timing"}"#, 400, "takes no `reason`"),
-        ("999", "reject", r#"{"reason": "bad-timing"}"#, 404, "no lead `999`"),
+        (
+            "555",
+            "reject",
+            r#"{"reason": "too small"}"#,
+            400,
+            "not-a-fit, bad-timing, wrong-territory",
+        ),
+        (
+            "555",
+            "reject",
+            r#"{"note": "no"}"#,
+            400,
+            "needs a `reason`",
+        ),
+        (
+            "555",
+            "reject",
+            r#"{"reason": "bad-timing", "by": "nobody"}"#,
+            400,
+            "no rep `nobody`",
+        ),
+        (
+            "555",
+            "reject",
+            r#"{"reason": "bad-timing""#,
+            400,
+            "the body",
+        ),
+        (
+            "555",
+            "reject",
+            r#"{"reason": "bad-timing", "why": 1}"#,
+            400,
+            "unknown field",
+        ),
+        (
+            "555",
+            "accept",
+            r#"{"reason": "bad-timing"}"#,
+            400,
+            "takes no `reason`",
+        ),
+        (
+            "999",
+            "reject",
+            r#"{"reason": "bad-timing"}"#,
+            404,
+            "no lead `999`",
+        ),
     ] {
         let r = answer(&server, lead, verb, body, &[]);
         assert_eq!(r.status, status, "{body}: {r:?}");
@@ -2772,8 +2840,16 @@ fn a_rejected_lead_is_recycled_reassigned_and_its_status_written_back() {
     );
     assert_eq!(r.status, 403, "the read token cannot answer: {r:?}");
     let r = server.get("/v1/leads/hubspot/555/reject");
-    assert_eq!((r.status, header(&r, "allow")), (405, Some("POST")), "{r:?}");
-    assert_eq!(decisions(&server, "hubspot", "555").len(), 1, "nothing refused was recorded");
+    assert_eq!(
+        (r.status, header(&r, "allow")),
+        (405, Some("POST")),
+        "{r:?}"
+    );
+    assert_eq!(
+        decisions(&server, "hubspot", "555").len(),
+        1,
+        "nothing refused was recorded"
+    );
 
     // The owner rejects it: recycled with the reason, given to the other rep,
     // the status and new owner written back in one write.
@@ -2789,29 +2865,51 @@ fn a_rejected_lead_is_recycled_reassigned_and_its_status_written_back() {
     assert_eq!(d["trigger"], "rejected", "{d}");
     assert_eq!(d["feedback"]["reason"], "bad-timing", "{d}");
     assert_eq!(d["feedback"]["by"], first_rep.as_str(), "{d}");
-    assert_ne!(d["owner"], first_rep.as_str(), "never back to who rejected it: {d}");
+    assert_ne!(
+        d["owner"],
+        first_rep.as_str(),
+        "never back to who rejected it: {d}"
+    );
     let nurture = &d["nurture"];
     assert_eq!(nurture["outcome"], "recycle", "{d}");
     assert!(
-        nurture["reason"].as_str().unwrap().contains("bad-timing: call back in May"),
+        nurture["reason"]
+            .as_str()
+            .unwrap()
+            .contains("bad-timing: call back in May"),
         "{nurture}"
     );
     let writes = crm.wait_for_writes(2, 30);
     assert_eq!(writes[1].1["hs_lead_status"], "BAD_TIMING", "{writes:?}");
-    assert_ne!(writes[1].1["hubspot_owner_id"], first_owner.as_str(), "{writes:?}");
+    assert_ne!(
+        writes[1].1["hubspot_owner_id"],
+        first_owner.as_str(),
+        "{writes:?}"
+    );
     let entries = timeline_until(&server, "hubspot", "555", |e| {
         kinds(e).contains(&"rejected") && kinds(e).contains(&"sla-cancelled")
     });
     let k = kinds(&entries);
-    assert!(k.contains(&"rejected") && k.contains(&"sla-cancelled"), "{k:?}");
+    assert!(
+        k.contains(&"rejected") && k.contains(&"sla-cancelled"),
+        "{k:?}"
+    );
     let rejected = entries.iter().find(|e| e["kind"] == "rejected").unwrap();
     let text = rejected["text"].as_str().unwrap();
     assert!(
-        text.contains(&format!("rejected by {first_rep}: bad-timing (call back in May)")),
+        text.contains(&format!(
+            "rejected by {first_rep}: bad-timing (call back in May)"
+        )),
         "{text}"
     );
-    let cancelled = entries.iter().find(|e| e["kind"] == "sla-cancelled").unwrap();
-    assert!(cancelled["text"].as_str().unwrap().contains("bad-timing"), "{cancelled}");
+    let cancelled = entries
+        .iter()
+        .find(|e| e["kind"] == "sla-cancelled")
+        .unwrap();
+    assert!(
+        cancelled["text"].as_str().unwrap().contains("bad-timing"),
+        "{cancelled}"
+    );
 
     // Team `pair` has used its one rejection today.
     let r = answer(&server, "555", "reject", r#"{"reason": "not-a-fit"}"#, &[]);
@@ -2830,8 +2928,14 @@ fn a_rejected_lead_is_recycled_reassigned_and_its_status_written_back() {
     let writes = crm.wait_for_writes(3, 30);
     assert_eq!(writes[2].1["hs_lead_status"], "IN_PROGRESS", "{writes:?}");
     let entries = timeline_until(&server, "hubspot", "555", |e| kinds(e).contains(&"sla-met"));
-    let met = entries.iter().find(|e| e["kind"] == "sla-met").expect("met");
-    assert!(met["text"].as_str().unwrap().contains("accepted by"), "{met}");
+    let met = entries
+        .iter()
+        .find(|e| e["kind"] == "sla-met")
+        .expect("met");
+    assert!(
+        met["text"].as_str().unwrap().contains("accepted by"),
+        "{met}"
+    );
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(crm.writes().len(), 3, "{:?}", crm.writes());
     assert_eq!(decisions(&server, "hubspot", "555").len(), 3);
@@ -2876,7 +2980,10 @@ fn a_rejected_lead_is_recycled_reassigned_and_its_status_written_back() {
     assert_eq!(r.status, 200, "{r:?}");
     let echo = &decisions(&server, "hubspot", "555")[0];
     assert_eq!(echo["trigger"], "updated", "{echo}");
-    assert!(echo.get("feedback").is_none(), "an echo is no answer: {echo}");
+    assert!(
+        echo.get("feedback").is_none(),
+        "an echo is no answer: {echo}"
+    );
 }
 
 #[test]
@@ -2888,7 +2995,11 @@ fn the_quickstart_reassigns_a_lead_not_followed_up_in_3_working_days_and_tells_s
     let config = dir.path().join("leadwire.toml");
     std::fs::write(
         &config,
-        format!("{}\n[store]\nurl = \"sqlite://{}\"\n", quickstart(), db.display()),
+        format!(
+            "{}\n[store]\nurl = \"sqlite://{}\"\n",
+            quickstart(),
+            db.display()
+        ),
     )
     .unwrap();
     let slack = chat.slack_url();
@@ -2904,9 +3015,17 @@ fn the_quickstart_reassigns_a_lead_not_followed_up_in_3_working_days_and_tells_s
     let first = decisions(&server, "hubspot", "777");
     assert_eq!(first[0]["route"]["team"], "emea", "{}", first[0]);
     let first_owner = first[0]["owner"].as_str().unwrap().to_string();
-    let entries = timeline_until(&server, "hubspot", "777", |e| kinds(e).contains(&"sla-started"));
-    let started = entries.iter().find(|e| e["kind"] == "sla-started").expect("started");
-    assert_eq!(started["detail"]["policy"], "follow-up", "not a hot lead: {started}");
+    let entries = timeline_until(&server, "hubspot", "777", |e| {
+        kinds(e).contains(&"sla-started")
+    });
+    let started = entries
+        .iter()
+        .find(|e| e["kind"] == "sla-started")
+        .expect("started");
+    assert_eq!(
+        started["detail"]["policy"], "follow-up",
+        "not a hot lead: {started}"
+    );
 
     // Ten days on the store's clock (3 working days, whatever the holidays):
     // nudged, then breached and given to someone else on the team; Slack hears
@@ -2917,7 +3036,10 @@ fn the_quickstart_reassigns_a_lead_not_followed_up_in_3_working_days_and_tells_s
         kinds(e).iter().filter(|k| **k == "sla-started").count() == 2
     });
     let k = kinds(&entries);
-    assert!(k.contains(&"sla-warned") && k.contains(&"sla-breached"), "{k:?}");
+    assert!(
+        k.contains(&"sla-warned") && k.contains(&"sla-breached"),
+        "{k:?}"
+    );
     let trail = decisions(&server, "hubspot", "777");
     assert_eq!(trail[0]["trigger"], "sla-breached", "{}", trail[0]);
     assert_eq!(trail[0]["route"]["team"], "emea", "{}", trail[0]);
@@ -2925,7 +3047,10 @@ fn the_quickstart_reassigns_a_lead_not_followed_up_in_3_working_days_and_tells_s
     let said = chat.slack(1, 30);
     assert_eq!(said.len(), 1, "{said:?}");
     let text = said[0]["text"].as_str().unwrap();
-    assert!(text.contains("SLA follow-up breached for lead 777"), "{text}");
+    assert!(
+        text.contains("SLA follow-up breached for lead 777"),
+        "{text}"
+    );
     assert_eq!(chat.slack(2, 1).len(), 1, "once");
 }
 
@@ -2939,8 +3064,14 @@ fn email_alerts_go_over_starttls_to_the_owner_and_the_managers_once_each() {
     let config = write_back_config(dir.path(), &crm.url);
     let text = std::fs::read_to_string(&config)
         .unwrap()
-        .replace("[directory.reps.pat]\n", "[directory.reps.pat]\nemail = \"pat@example.com\"\n")
-        .replace("[directory.reps.quinn]\n", "[directory.reps.quinn]\nemail = \"quinn@example.com\"\n");
+        .replace(
+            "[directory.reps.pat]\n",
+            "[directory.reps.pat]\nemail = \"pat@example.com\"\n",
+        )
+        .replace(
+            "[directory.reps.quinn]\n",
+            "[directory.reps.quinn]\nemail = \"quinn@example.com\"\n",
+        );
     let mail = |to: &str| {
         format!(
             "kind = \"email\"\nhost = \"127.0.0.1\"\nport = {}\nusername_env = \"LW_TEST_SMTP_USER\"\n\
@@ -2996,15 +3127,22 @@ public_url = "https://leads.example.com"
     assert_eq!(m.from, "leadwire@example.com");
     assert_eq!(m.to, [format!("{owner}@example.com")], "to the owner");
     assert!(
-        m.data.contains(&format!("Subject: Lead 555 assigned to {owner}")),
+        m.data
+            .contains(&format!("Subject: Lead 555 assigned to {owner}")),
         "{}",
         m.data
     );
-    assert!(m.data.contains("From: leadwire <leadwire@example.com>"), "{}", m.data);
+    assert!(
+        m.data.contains("From: leadwire <leadwire@example.com>"),
+        "{}",
+        m.data
+    );
     // (Quoted-printable: long lines are wrapped with a soft `=` break.)
     let body = m.data.replace("=\r\n", "");
     assert!(
-        body.contains("What became of the lead: https://leads.example.com/v1/leads/hubspot/555/timeline"),
+        body.contains(
+            "What became of the lead: https://leads.example.com/v1/leads/hubspot/555/timeline"
+        ),
         "{body}"
     );
 
@@ -3015,9 +3153,14 @@ public_url = "https://leads.example.com"
     // The managers hear of the breach; the new owner of their lead.
     let mails = smtp.mails(3, 30);
     assert_eq!(mails.len(), 3, "{mails:?}");
-    let breach = mails.iter().find(|m| m.to == ["managers@example.com"]).expect("breach");
+    let breach = mails
+        .iter()
+        .find(|m| m.to == ["managers@example.com"])
+        .expect("breach");
     assert!(
-        breach.data.contains("Subject: SLA first-touch breached for lead 555"),
+        breach
+            .data
+            .contains("Subject: SLA first-touch breached for lead 555"),
         "{}",
         breach.data
     );
@@ -3027,7 +3170,9 @@ public_url = "https://leads.example.com"
         .find(|m| m.to == [format!("{other}@example.com")])
         .expect("the new owner is told");
     assert!(
-        new_owner.data.contains(&format!("Subject: Lead 555 assigned to {other}")),
+        new_owner
+            .data
+            .contains(&format!("Subject: Lead 555 assigned to {other}")),
         "{}",
         new_owner.data
     );
@@ -3091,7 +3236,12 @@ public_url = "https://leads.example.com"
     }
     let until = std::time::Instant::now() + Duration::from_secs(30);
     let dead = loop {
-        let rows = server.get("/v1/outbox?status=dead").json().as_array().unwrap().clone();
+        let rows = server
+            .get("/v1/outbox?status=dead")
+            .json()
+            .as_array()
+            .unwrap()
+            .clone();
         let crm_rows: Vec<_> = rows
             .into_iter()
             .filter(|r| r["connection"] == "crm")
@@ -3104,15 +3254,27 @@ public_url = "https://leads.example.com"
     assert!(!dead.is_empty(), "a write to owner 102 is a dead letter");
     let said = chat.slack(2 + dead.len(), 30);
     let texts: Vec<&str> = said.iter().map(|m| m["text"].as_str().unwrap()).collect();
-    let crossed: Vec<&&str> = texts.iter().filter(|t| t.contains("reached score 20")).collect();
+    let crossed: Vec<&&str> = texts
+        .iter()
+        .filter(|t| t.contains("reached score 20"))
+        .collect();
     assert_eq!(crossed.len(), 2, "{texts:?}");
     assert!(crossed.iter().any(|t| t.contains("Lead 801")), "{texts:?}");
     assert!(crossed.iter().any(|t| t.contains("Lead 802")), "{texts:?}");
-    let failed: Vec<&&str> = texts.iter().filter(|t| t.contains("failed for good")).collect();
+    let failed: Vec<&&str> = texts
+        .iter()
+        .filter(|t| t.contains("failed for good"))
+        .collect();
     assert_eq!(failed.len(), dead.len(), "{texts:?} / {dead:?}");
     let body = serde_json::to_string(&said).unwrap();
-    assert!(body.contains("INVALID_OWNER_ID"), "the alert says why: {body}");
-    assert!(body.contains("https://leads.example.com/v1/outbox?status=dead"), "{body}");
+    assert!(
+        body.contains("INVALID_OWNER_ID"),
+        "the alert says why: {body}"
+    );
+    assert!(
+        body.contains("https://leads.example.com/v1/outbox?status=dead"),
+        "{body}"
+    );
     assert_eq!(chat.slack(said.len() + 1, 1).len(), said.len(), "once each");
 }
 
@@ -3194,9 +3356,13 @@ fn an_escalation_checkpoint_parks_the_lead_in_its_queue_without_running_the_pipe
         .as_str()
         .unwrap()
         .to_string();
-    timeline_until(&server, "hubspot", "555", |e| kinds(e).contains(&"sla-started"));
+    timeline_until(&server, "hubspot", "555", |e| {
+        kinds(e).contains(&"sla-started")
+    });
     store.advance_clock(3 * 3600 * 1000).unwrap();
-    let entries = timeline_until(&server, "hubspot", "555", |e| kinds(e).contains(&"sla-breached"));
+    let entries = timeline_until(&server, "hubspot", "555", |e| {
+        kinds(e).contains(&"sla-breached")
+    });
     let breached = entries
         .iter()
         .find(|e| e["kind"] == "sla-breached")
@@ -3216,15 +3382,27 @@ fn an_escalation_checkpoint_parks_the_lead_in_its_queue_without_running_the_pipe
     assert_eq!(parked["trigger"], "sla-breached", "{parked}");
     assert_eq!(parked["route"]["action"], "queue", "{parked}");
     assert_eq!(parked["route"]["queue"], "sales-managers", "{parked}");
-    assert!(parked["steps"].as_array().is_none_or(|s| s.is_empty()), "no plugin ran: {parked}");
     assert!(
-        parked["route"]["reason"].as_str().unwrap().contains(&format!("{owner} did not act in time")),
+        parked["steps"].as_array().is_none_or(|s| s.is_empty()),
+        "no plugin ran: {parked}"
+    );
+    assert!(
+        parked["route"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{owner} did not act in time")),
         "{parked}"
     );
     // Parked: no new timer starts, nothing fires again.
     std::thread::sleep(Duration::from_millis(500));
     let entries = timeline_until(&server, "hubspot", "555", |_| true);
-    assert_eq!(kinds(&entries).iter().filter(|k| **k == "sla-started").count(), 1);
+    assert_eq!(
+        kinds(&entries)
+            .iter()
+            .filter(|k| **k == "sla-started")
+            .count(),
+        1
+    );
     assert_eq!(decisions(&server, "hubspot", "555").len(), 2);
 }
 
@@ -3254,16 +3432,29 @@ fn a_lead_with_no_new_activity_for_the_rules_days_is_told_going_cold_once() {
     let now = store.clock_ms().unwrap();
     let r = generic_post(&server, &event(1, now - day));
     assert_eq!(r.status, 200, "{r:?}");
-    timeline_until(&server, "generic", "c1", |e| kinds(e).contains(&"sla-started"));
+    timeline_until(&server, "generic", "c1", |e| {
+        kinds(e).contains(&"sla-started")
+    });
     // Ten days on: not cold yet. New engagement restarts the watch.
     store.advance_clock(10 * day).unwrap();
     std::thread::sleep(Duration::from_millis(600));
     assert!(chat.slack(1, 0).is_empty());
     let r = generic_post(&server, &event(2, now + 10 * day));
     assert_eq!(r.status, 200, "{r:?}");
-    let entries = timeline_until(&server, "generic", "c1", |e| kinds(e).contains(&"sla-cancelled"));
-    let restarted = entries.iter().find(|e| e["kind"] == "sla-cancelled").expect("restarted");
-    assert!(restarted["text"].as_str().unwrap().contains("engaged again"), "{restarted}");
+    let entries = timeline_until(&server, "generic", "c1", |e| {
+        kinds(e).contains(&"sla-cancelled")
+    });
+    let restarted = entries
+        .iter()
+        .find(|e| e["kind"] == "sla-cancelled")
+        .expect("restarted");
+    assert!(
+        restarted["text"]
+            .as_str()
+            .unwrap()
+            .contains("engaged again"),
+        "{restarted}"
+    );
     // Day 20: 14 days after the first activity, 10 after the second: quiet.
     store.advance_clock(10 * day).unwrap();
     std::thread::sleep(Duration::from_millis(600));
@@ -3273,7 +3464,10 @@ fn a_lead_with_no_new_activity_for_the_rules_days_is_told_going_cold_once() {
     let said = chat.slack(1, 30);
     assert_eq!(said.len(), 1, "{said:?}");
     let text = said[0]["text"].as_str().unwrap();
-    assert!(text.contains("Lead c1 is going cold") && text.contains("no engagement for 14 days"), "{text}");
+    assert!(
+        text.contains("Lead c1 is going cold") && text.contains("no engagement for 14 days"),
+        "{text}"
+    );
     assert_eq!(chat.slack(2, 1).len(), 1, "once");
     let entries = timeline_until(&server, "generic", "c1", |e| kinds(e).contains(&"alert"));
     assert!(kinds(&entries).contains(&"alert"), "{entries:?}");

@@ -1356,9 +1356,15 @@ fn timers_start_with_their_decision_end_when_met_and_restart_on_an_owner_change(
         ]
     );
     let touch = &figures.touch[0];
-    assert_eq!((touch.policy.as_str(), touch.count, touch.business_sum_ms), ("first-touch", 1, 7));
+    assert_eq!(
+        (touch.policy.as_str(), touch.count, touch.business_sum_ms),
+        ("first-touch", 1, 7)
+    );
     assert_eq!(touch.raw_sum_ms, now + 20 - ben.started_at);
-    assert!(touch.business.iter().chain(&touch.raw).all(|n| *n == 1), "{touch:?}");
+    assert!(
+        touch.business.iter().chain(&touch.raw).all(|n| *n == 1),
+        "{touch:?}"
+    );
     // A deleted lead's pending timers are cancelled.
     let d5 = decision("d5", "L2", "2026-11-20T10:00:00Z");
     db.record_with_effects("hubspot", "k5", &d5, &[], &[start("ana", now, &[now + 1])])
@@ -1384,12 +1390,24 @@ fn timers_start_with_their_decision_end_when_met_and_restart_on_an_owner_change(
         after: Some(leadwire::lead::parse_time(at).unwrap()),
     };
     let d8 = decision("d8", "L3", "2026-11-20T10:05:00Z");
-    db.record_with_effects("hubspot", "k8", &d8, &[], &[call_at("2026-11-20T09:00:00Z")])
-        .unwrap();
+    db.record_with_effects(
+        "hubspot",
+        "k8",
+        &d8,
+        &[],
+        &[call_at("2026-11-20T09:00:00Z")],
+    )
+    .unwrap();
     assert_eq!(db.timers("hubspot", "L3").unwrap()[0].state, "pending");
     let d9 = decision("d9", "L3", "2026-11-20T10:06:00Z");
-    db.record_with_effects("hubspot", "k9", &d9, &[], &[call_at("2026-11-20T10:04:00Z")])
-        .unwrap();
+    db.record_with_effects(
+        "hubspot",
+        "k9",
+        &d9,
+        &[],
+        &[call_at("2026-11-20T10:04:00Z")],
+    )
+    .unwrap();
     assert_eq!(db.timers("hubspot", "L3").unwrap()[0].state, "met");
 }
 

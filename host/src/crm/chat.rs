@@ -51,7 +51,9 @@ impl ChatHook {
                 return Delivery::Later {
                     after: Duration::from_secs(60),
                     pause: true,
-                    error: format!("{why}: the alert waits until it is set and the config reloaded"),
+                    error: format!(
+                        "{why}: the alert waits until it is set and the config reloaded"
+                    ),
                 };
             }
         };

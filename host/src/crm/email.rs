@@ -113,9 +113,11 @@ impl Mailer {
             .map(|a| a.iter().filter_map(Json::as_str).collect())
             .unwrap_or_default();
         if to.is_empty() {
-            return Err("the alert has no recipient: set the connection's `to`, or the \
+            return Err(
+                "the alert has no recipient: set the connection's `to`, or the \
                         owner's email in [directory.reps]"
-                .into());
+                    .into(),
+            );
         }
         for address in to {
             let mailbox: Mailbox = address

@@ -246,9 +246,10 @@ impl Connections {
                     Client::Chat(chat::ChatHook::new(kind, url, timeout))
                 }
                 "email" => {
-                    let host = c.host.as_deref().ok_or_else(|| {
-                        format!("connections.{name}: set host (the SMTP server)")
-                    })?;
+                    let host = c
+                        .host
+                        .as_deref()
+                        .ok_or_else(|| format!("connections.{name}: set host (the SMTP server)"))?;
                     let from = c.from.as_deref().ok_or_else(|| {
                         format!("connections.{name}: set from (the sender's address)")
                     })?;

@@ -64,9 +64,10 @@ impl WriteBack {
     /// acceptance, which runs no step, writes its status). Values are
     /// absolute (a repeat is harmless) and text, as CRM properties are.
     pub fn writes(&self, decision: &Decision) -> Vec<OutboxWrite> {
-        let answered = decision.feedback.as_ref().and_then(|f| {
-            self.status.as_ref()?.value_for(f)
-        });
+        let answered = decision
+            .feedback
+            .as_ref()
+            .and_then(|f| self.status.as_ref()?.value_for(f));
         // A decision no plugin made writes only an answer or a parking.
         let made = !decision.steps.is_empty() || decision.route.is_some();
         if decision.status != DecisionStatus::Ok || (!made && answered.is_none()) {

@@ -134,12 +134,7 @@ fn record(store: &dyn Store, settled: Vec<(&OutboxRow, Settled)>, hooks: &Hooks)
 
 /// Claim and deliver what is due on connection `name` once; the rows
 /// handled. A connection no longer configured dead-letters its rows.
-pub fn run_once(
-    store: &dyn Store,
-    connections: &Connections,
-    name: &str,
-    hooks: &Hooks,
-) -> usize {
+pub fn run_once(store: &dyn Store, connections: &Connections, name: &str, hooks: &Hooks) -> usize {
     let connection = connections.get(name);
     if let Some(c) = connection {
         if c.paused_until.load(Ordering::Relaxed) > now_ms() {

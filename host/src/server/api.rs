@@ -119,9 +119,10 @@ pub async fn metrics(State(app): State<Arc<App>>, headers: HeaderMap) -> Respons
         return refused;
     }
     let store = app.store.clone();
-    let counted =
-        tokio::task::spawn_blocking(move || Ok::<_, crate::store::StoreError>((store.outbox_counts()?, store.sla_figures()?)))
-            .await;
+    let counted = tokio::task::spawn_blocking(move || {
+        Ok::<_, crate::store::StoreError>((store.outbox_counts()?, store.sla_figures()?))
+    })
+    .await;
     match counted {
         Ok(Ok((counts, sla))) => {
             app.metrics

@@ -74,7 +74,12 @@ async fn answer(
             StatusCode::NOT_FOUND,
             format!(
                 "no source named `{source_name}` (configured: {})",
-                loaded.sources.keys().cloned().collect::<Vec<_>>().join(", ")
+                loaded
+                    .sources
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         );
     }
@@ -117,7 +122,10 @@ async fn answer(
     let done = tokio::task::spawn_blocking(move || {
         let source = &loaded2.sources[&source_name];
         let store = &app2.store;
-        let Some(snapshot) = store.snapshot(&source.namespace, &id).map_err(Failure::Store)? else {
+        let Some(snapshot) = store
+            .snapshot(&source.namespace, &id)
+            .map_err(Failure::Store)?
+        else {
             return Ok(Err(error(
                 StatusCode::NOT_FOUND,
                 format!(
@@ -149,9 +157,7 @@ async fn answer(
         let now = chrono::Utc::now().timestamp_millis();
         let service = loaded2.service(store);
         let decided = match verdict {
-            FeedbackVerdict::Accepted => {
-                service.accept(source.route(), &id, &key, feedback, now)
-            }
+            FeedbackVerdict::Accepted => service.accept(source.route(), &id, &key, feedback, now),
             FeedbackVerdict::Rejected => {
                 let taken = match loaded2.feedback.take(&**store, by.as_deref(), now) {
                     Ok(taken) => taken,
@@ -247,9 +253,7 @@ fn rep_of(loaded: &Loaded, given: &str) -> Result<String, String> {
         .find(|(_, rep)| rep.owner_ids.values().any(|o| o == given))
         .map(|(rep, _)| rep.clone())
         .ok_or_else(|| {
-            format!(
-                "`by`: no rep `{given}` in [directory.reps], nor one with that CRM owner id"
-            )
+            format!("`by`: no rep `{given}` in [directory.reps], nor one with that CRM owner id")
         })
 }
 

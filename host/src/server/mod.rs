@@ -28,11 +28,11 @@ use crate::adapters::{self, Adapter};
 use crate::alerts::Alerts;
 use crate::config::Config;
 use crate::crm::{Connections, Reader};
+use crate::feedback::{LeadStatus, Rules};
 use crate::outbox::WriteBack;
 use crate::outbox::worker;
 use crate::pipeline::Pipelines;
 use crate::runtime::Runtime;
-use crate::feedback::{LeadStatus, Rules};
 use crate::service::{Extra, Route, Service};
 use crate::sla::policy::Policies;
 use crate::store::{Store, TimerChange, TimerRow};
@@ -268,44 +268,42 @@ fn fire_due_timers(app: &App) -> usize {
         return 0;
     }
     let service = loaded.service(&app.store);
-    let decide = |timer: &TimerRow,
-                  event: &LeadEvent,
-                  timers: Vec<TimerChange>,
-                  park: Option<&str>| {
-        let Some(source) = loaded
-            .sources
-            .values()
-            .find(|s| s.namespace == timer.source)
-        else {
-            return Err(format!(
-                "no source keeps leads under `{}` any more",
-                timer.source
-            ));
-        };
-        let route = Route {
-            read: None,
-            ..source.route()
-        };
-        let now = chrono::Utc::now().timestamp_millis();
-        let extra = Extra {
-            timers,
-            feedback: None,
-        };
-        let decided = match park {
-            Some(queue) => service.park(route, event, queue, now, extra),
-            None => service.decide_with(route, event, now, extra),
-        };
-        match decided {
-            Ok(outcome) => {
-                app.metrics.outcome(&outcome);
-                Ok(outcome.into_decision())
+    let decide =
+        |timer: &TimerRow, event: &LeadEvent, timers: Vec<TimerChange>, park: Option<&str>| {
+            let Some(source) = loaded
+                .sources
+                .values()
+                .find(|s| s.namespace == timer.source)
+            else {
+                return Err(format!(
+                    "no source keeps leads under `{}` any more",
+                    timer.source
+                ));
+            };
+            let route = Route {
+                read: None,
+                ..source.route()
+            };
+            let now = chrono::Utc::now().timestamp_millis();
+            let extra = Extra {
+                timers,
+                feedback: None,
+            };
+            let decided = match park {
+                Some(queue) => service.park(route, event, queue, now, extra),
+                None => service.decide_with(route, event, now, extra),
+            };
+            match decided {
+                Ok(outcome) => {
+                    app.metrics.outcome(&outcome);
+                    Ok(outcome.into_decision())
+                }
+                Err(failure) => {
+                    app.metrics.failure(&failure);
+                    Err(failure.to_string())
+                }
             }
-            Err(failure) => {
-                app.metrics.failure(&failure);
-                Err(failure.to_string())
-            }
-        }
-    };
+        };
     crate::sla::worker::run_once(&*app.store, &loaded.policies, &loaded.alerts, &decide)
 }
 

@@ -215,7 +215,9 @@ impl Policies {
                         ));
                     }
                     ("warn" | "reassign", Some(_)) => {
-                        return Err(format!("{at}.queue: only an `escalate` checkpoint takes one"));
+                        return Err(format!(
+                            "{at}.queue: only an `escalate` checkpoint takes one"
+                        ));
                     }
                     (other, _) => {
                         return Err(format!(

@@ -25,8 +25,8 @@ const BATCH: usize = 16;
 /// Decide a breach: the timer, the event, the timer changes to commit with
 /// the decision, and the queue to park the lead in (an escalation: no
 /// pipeline runs) or none (the pipeline reassigns).
-pub type Decide<'a> = dyn Fn(&TimerRow, &LeadEvent, Vec<TimerChange>, Option<&str>) -> Result<Decision, String>
-    + 'a;
+pub type Decide<'a> =
+    dyn Fn(&TimerRow, &LeadEvent, Vec<TimerChange>, Option<&str>) -> Result<Decision, String> + 'a;
 
 /// Fire what is due once; the timers handled.
 pub fn run_once(store: &dyn Store, policies: &Policies, alerts: &Alerts, decide: &Decide) -> usize {
@@ -55,7 +55,11 @@ fn fire(
         // A going-cold watch: it fires once, telling its alert rule.
         let (why, told) = alerts.gone_cold(timer);
         match store.fire_timer(timer, &Fired::Breached(why), now, &told) {
-            Ok(true) => tracing::info!("sla: lead {} is going cold ({})", timer.lead_id, timer.policy),
+            Ok(true) => tracing::info!(
+                "sla: lead {} is going cold ({})",
+                timer.lead_id,
+                timer.policy
+            ),
             Ok(false) => {}
             Err(e) => tracing::warn!("sla: cannot fire timer {}: {e}", timer.id),
         }

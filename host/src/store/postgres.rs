@@ -18,11 +18,11 @@ use ::postgres::error::SqlState;
 use ::postgres::types::ToSql;
 use ::postgres::{Client, Config, NoTls};
 
+use super::DeadAlerts;
 use super::codec::{self, already_done, merge_row, not_claimed, parse, state_op, to_json};
 use super::outbox::{self, OutboxCount, OutboxRow, OutboxWrite, Settled};
 use super::pool;
 use super::snapshot::Merged;
-use super::DeadAlerts;
 use super::timers::{self, Fired, SlaFigures, TimerChange, TimerRow};
 use super::{Claim, Store, StoreError, StoreResult};
 use crate::capabilities::{StateResult, StateStore, Usage};

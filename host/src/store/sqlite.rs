@@ -14,11 +14,11 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
+use super::DeadAlerts;
 use super::codec::{self, already_done, merge_row, not_claimed, parse, state_op, to_json};
 use super::outbox::{self, OutboxCount, OutboxRow, OutboxWrite, Settled};
 use super::pool;
 use super::snapshot::Merged;
-use super::DeadAlerts;
 use super::timers::{self, Fired, SlaFigures, TimerChange, TimerRow};
 use super::{Claim, Store, StoreError, StoreResult};
 use crate::capabilities::{StateResult, StateStore, Usage};
@@ -321,7 +321,15 @@ fn apply_timers(
                        AND (?7 IS NULL OR EXISTS (SELECT 1 FROM decisions d
                             WHERE d.id = sla_timers.decision_id AND d.decided_at <= ?7))",
                 )?
-                .execute(params![source, lead_id, policy, at, how, business_ms, after])?;
+                .execute(params![
+                    source,
+                    lead_id,
+                    policy,
+                    at,
+                    how,
+                    business_ms,
+                    after
+                ])?;
             }
             TimerChange::CancelAll { why, at } => {
                 tx.prepare_cached(

@@ -126,7 +126,10 @@ pub struct TouchFigures {
 pub fn touch_query(int: &str) -> String {
     let mut numbers = vec!["count(*)".to_string()];
     // Timers met before working time was recorded count their raw time.
-    for clock in ["ended_at - started_at", "COALESCE(business_ms, ended_at - started_at)"] {
+    for clock in [
+        "ended_at - started_at",
+        "COALESCE(business_ms, ended_at - started_at)",
+    ] {
         for b in TOUCH_BUCKETS {
             numbers.push(format!(
                 "SUM(CASE WHEN {clock} <= {} THEN 1 ELSE 0 END)",
@@ -154,7 +157,10 @@ pub fn touch_figures(policy: String, numbers: &[i64]) -> TouchFigures {
         count: count(numbers[0]),
         raw: numbers[1..=n].iter().map(|x| count(*x)).collect(),
         raw_sum_ms: numbers[n + 1],
-        business: numbers[n + 2..=2 * n + 1].iter().map(|x| count(*x)).collect(),
+        business: numbers[n + 2..=2 * n + 1]
+            .iter()
+            .map(|x| count(*x))
+            .collect(),
         business_sum_ms: numbers[2 * n + 2],
     }
 }

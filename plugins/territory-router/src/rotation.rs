@@ -20,8 +20,8 @@
 use leadwire_sdk::host::{self, Availability, Rep, Team};
 use leadwire_sdk::{Candidate, DAY_MS};
 
-use crate::day;
 use crate::Skip;
+use crate::day;
 
 pub fn rr_key(team: &str, rep: &str) -> String {
     format!("rr:{team}:{rep}")
