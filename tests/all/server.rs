@@ -3278,26 +3278,43 @@ public_url = "https://leads.example.com"
     assert_eq!(chat.slack(said.len() + 1, 1).len(), said.len(), "once each");
 }
 
-#[test]
-fn a_second_breach_passes_over_both_previous_owners_and_parks_the_lead() {
+/// The write-back setup (edited by `edit`) with SLA policy `first-touch` on
+/// 24/7 time with `checkpoints`, serving; lead 555 assigned once.
+fn sla_lead_555(
+    edit: impl Fn(String) -> String,
+    checkpoints: &str,
+) -> (
+    FakeHubSpot,
+    Server,
+    std::sync::Arc<dyn leadwire::store::Store>,
+) {
     let crm = FakeHubSpot::start_on("127.0.0.1:0", SECRET, &["101", "102"], &CRM_PROPERTIES, 0);
     let dir = tempfile::tempdir().unwrap();
     let config = write_back_config(dir.path(), &crm.url);
-    let text = std::fs::read_to_string(&config).unwrap().replace(
-        "[[plugins.router.config.territories]]",
-        "[plugins.router.config]\nexclude_previous_owners = 2\nfallback_queue = \"triage\"\n\
-         [[plugins.router.config.territories]]",
-    );
-    let text = format!(
-        "{text}\n[sla.first-touch]\ncalendar = \"always\"\n\
-         checkpoints = [{{ after = \"1 hour\", action = \"reassign\" }}]\n"
-    );
+    let text = edit(std::fs::read_to_string(&config).unwrap());
+    let text =
+        format!("{text}\n[sla.first-touch]\ncalendar = \"always\"\ncheckpoints = {checkpoints}\n");
     std::fs::write(&config, text).unwrap();
     let db = dir.path().join("leadwire.db");
     let server = Server::start_with(config, Some(dir));
     let store = leadwire::store::open(&format!("sqlite://{}", db.display())).unwrap();
     let r = post_hubspot_v1(&server, &title_change(1, 555, "VP of Sales"));
     assert_eq!(r.status, 200, "{r:?}");
+    (crm, server, store)
+}
+
+#[test]
+fn a_second_breach_passes_over_both_previous_owners_and_parks_the_lead() {
+    let (_crm, server, store) = sla_lead_555(
+        |text| {
+            text.replace(
+                "[[plugins.router.config.territories]]",
+                "[plugins.router.config]\nexclude_previous_owners = 2\nfallback_queue = \"triage\"\n\
+                 [[plugins.router.config.territories]]",
+            )
+        },
+        "[{ after = \"1 hour\", action = \"reassign\" }]",
+    );
     let first = decisions(&server, "hubspot", "555")[0]["owner"]
         .as_str()
         .unwrap()
@@ -3337,21 +3354,11 @@ fn a_second_breach_passes_over_both_previous_owners_and_parks_the_lead() {
 
 #[test]
 fn an_escalation_checkpoint_parks_the_lead_in_its_queue_without_running_the_pipeline() {
-    let crm = FakeHubSpot::start_on("127.0.0.1:0", SECRET, &["101", "102"], &CRM_PROPERTIES, 0);
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_back_config(dir.path(), &crm.url);
-    let text = format!(
-        "{}\n[sla.first-touch]\ncalendar = \"always\"\ncheckpoints = [\n\
-         {{ name = \"nudge\", after = \"1 hour\", action = \"warn\" }},\n\
-         {{ name = \"escalate\", after = \"2 hours\", action = \"escalate\", queue = \"sales-managers\" }},\n]\n",
-        std::fs::read_to_string(&config).unwrap()
+    let (_crm, server, store) = sla_lead_555(
+        |text| text,
+        "[\n{ name = \"nudge\", after = \"1 hour\", action = \"warn\" },\n\
+         { name = \"escalate\", after = \"2 hours\", action = \"escalate\", queue = \"sales-managers\" },\n]",
     );
-    std::fs::write(&config, text).unwrap();
-    let db = dir.path().join("leadwire.db");
-    let server = Server::start_with(config, Some(dir));
-    let store = leadwire::store::open(&format!("sqlite://{}", db.display())).unwrap();
-    let r = post_hubspot_v1(&server, &title_change(1, 555, "VP of Sales"));
-    assert_eq!(r.status, 200, "{r:?}");
     let owner = decisions(&server, "hubspot", "555")[0]["owner"]
         .as_str()
         .unwrap()
