@@ -198,6 +198,23 @@ struct NewTimer<'a> {
     dues: &'a [i64],
 }
 
+/// The owner and start of the lead's latest timer of `policy`, any state
+/// (locked: two replicas starting one timer serialise).
+fn latest_timer(
+    tx: &mut ::postgres::Transaction<'_>,
+    source: &str,
+    lead_id: &str,
+    policy: &str,
+) -> Result<Option<(String, i64)>, OpError> {
+    let row = tx.query_opt(
+        "SELECT owner, started_at FROM sla_timers
+         WHERE source = $1 AND lead_id = $2 AND policy = $3
+         ORDER BY id DESC LIMIT 1 FOR UPDATE",
+        &[&source, &lead_id, &policy],
+    )?;
+    Ok(row.map(|r| (r.get(0), r.get(1))))
+}
+
 /// Cancel the lead's pending timer of the policy (`why`) and start `t`.
 fn restart_timer(
     tx: &mut ::postgres::Transaction<'_>,
@@ -245,13 +262,8 @@ fn apply_timers(
             } => {
                 // The same owner again (a re-run that kept them): their
                 // timer, running or ended, stands.
-                let latest = tx.query_opt(
-                    "SELECT owner FROM sla_timers
-                     WHERE source = $1 AND lead_id = $2 AND policy = $3
-                     ORDER BY id DESC LIMIT 1 FOR UPDATE",
-                    &[&source, &lead_id, policy],
-                )?;
-                if latest.is_some_and(|r| r.get::<_, &str>(0) == owner.as_str()) {
+                let latest = latest_timer(tx, source, lead_id, policy)?;
+                if latest.is_some_and(|(o, _)| o == *owner) {
                     continue;
                 }
                 let timer = NewTimer {
@@ -271,13 +283,9 @@ fn apply_timers(
                 since,
                 due,
             } => {
-                let latest = tx.query_opt(
-                    "SELECT started_at FROM sla_timers
-                     WHERE source = $1 AND lead_id = $2 AND policy = $3
-                     ORDER BY id DESC LIMIT 1 FOR UPDATE",
-                    &[&source, &lead_id, policy],
-                )?;
-                if latest.is_some_and(|r| r.get::<_, i64>(0) == *since) {
+                // The same engagement again: the watch, running or fired, stands.
+                let latest = latest_timer(tx, source, lead_id, policy)?;
+                if latest.is_some_and(|(_, start)| start == *since) {
                     continue;
                 }
                 let timer = NewTimer {

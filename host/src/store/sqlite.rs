@@ -214,6 +214,25 @@ struct NewTimer<'a> {
     dues: &'a [i64],
 }
 
+/// The owner and start of the lead's latest timer of `policy`, any state.
+fn latest_timer(
+    tx: &rusqlite::Transaction<'_>,
+    source: &str,
+    lead_id: &str,
+    policy: &str,
+) -> Result<Option<(String, i64)>, OpError> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT owner, started_at FROM sla_timers
+             WHERE source = ?1 AND lead_id = ?2 AND policy = ?3
+             ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row(params![source, lead_id, policy], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?)
+}
+
 /// Cancel the lead's pending timer of the policy (`why`) and start `t`.
 fn restart_timer(tx: &rusqlite::Transaction<'_>, t: &NewTimer, why: &str) -> Result<(), OpError> {
     tx.prepare_cached(
@@ -257,15 +276,8 @@ fn apply_timers(
             } => {
                 // The same owner again (a re-run that kept them): their
                 // timer, running or ended, stands.
-                let latest: Option<String> = tx
-                    .prepare_cached(
-                        "SELECT owner FROM sla_timers
-                         WHERE source = ?1 AND lead_id = ?2 AND policy = ?3
-                         ORDER BY id DESC LIMIT 1",
-                    )?
-                    .query_row(params![source, lead_id, policy], |r| r.get(0))
-                    .optional()?;
-                if latest.as_deref() == Some(owner.as_str()) {
+                let latest = latest_timer(tx, source, lead_id, policy)?;
+                if latest.is_some_and(|(o, _)| o == *owner) {
                     continue;
                 }
                 let timer = NewTimer {
@@ -285,15 +297,9 @@ fn apply_timers(
                 since,
                 due,
             } => {
-                let latest: Option<i64> = tx
-                    .prepare_cached(
-                        "SELECT started_at FROM sla_timers
-                         WHERE source = ?1 AND lead_id = ?2 AND policy = ?3
-                         ORDER BY id DESC LIMIT 1",
-                    )?
-                    .query_row(params![source, lead_id, policy], |r| r.get(0))
-                    .optional()?;
-                if latest == Some(*since) {
+                // The same engagement again: the watch, running or fired, stands.
+                let latest = latest_timer(tx, source, lead_id, policy)?;
+                if latest.is_some_and(|(_, start)| start == *since) {
                     continue;
                 }
                 let timer = NewTimer {
