@@ -51,6 +51,8 @@ impl Server {
             .args(["serve", "--listen", "127.0.0.1:0", "--config"])
             .arg(config)
             .env(SECRET_ENV, SECRET)
+            // The quickstart's own HubSpot source needs its secret to start.
+            .env("HUBSPOT_CLIENT_SECRET", SECRET)
             .env("LEADWIRE_LOG", "error")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -14,6 +14,7 @@ mod busy;
 mod calls;
 mod load;
 mod native;
+mod peer;
 mod report;
 mod sink;
 mod stats;
@@ -41,7 +42,8 @@ pub struct Args {
     /// The report to write (relative to the repository's root).
     #[arg(long, default_value = "BENCHMARKS.md")]
     pub output: PathBuf,
-    /// Run only these benchmarks (comma-separated): calls, pipeline, bulk, webhook.
+    /// Run only these benchmarks (comma-separated): calls (with GoRules ZEN beside
+    /// rules-scorer), pipeline, bulk, webhook.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     /// Rows of the bulk-scoring file.
@@ -87,6 +89,9 @@ pub struct Results {
     pub sample: Option<SampleInfo>,
     pub plugins: Vec<calls::PluginFigures>,
     pub pipeline: Option<calls::PipelineFigures>,
+    /// GoRules ZEN beside rules-scorer on the same rules.
+    #[serde(default)]
+    pub peer: Option<peer::PeerFigures>,
     pub bulk: Vec<bulk::BulkFigures>,
     pub webhook: Vec<WebhookRun>,
     /// Benchmarks that could not run, and why.
@@ -354,6 +359,28 @@ fn main() -> Result<()> {
                 ratio(p.fresh.median_ns, p.native.median_ns)
             );
             results.pipeline = Some(p);
+        }
+        if wants(&args, "calls") {
+            let mark = sampler.begin();
+            let z = peer::run(&bench.config, &bench.runtime, &bench.sample, warmup, iters)?;
+            results
+                .load
+                .push(sampler.end(mark, "GoRules ZEN side by side"));
+            println!(
+                "
+GoRules ZEN, the quickstart's {} fit rules as a decision table: {}; rules-scorer with the same rules: fresh {} ({:.1}× ZEN), warm {}{}",
+                z.rules,
+                us(z.zen.median_ns),
+                us(z.leadwire_fresh.median_ns),
+                ratio(z.leadwire_fresh.median_ns, z.zen.median_ns),
+                us(z.leadwire_warm.median_ns),
+                if z.mismatches > 0 {
+                    format!("  ({} totals differ!)", z.mismatches)
+                } else {
+                    String::new()
+                }
+            );
+            results.peer = Some(z);
         }
     }
 

@@ -10,6 +10,8 @@ use crate::{Results, ratio};
 const FRESH_TARGET_NS: u64 = 10_000;
 const PIPELINE_TARGET_NS: u64 = 50_000;
 const BULK_TARGET: f64 = 100_000.0;
+const BULK_PIPELINE_TARGET: f64 = 25_000.0;
+const WEBHOOK_PG_TARGET: f64 = 2_000.0;
 const WEBHOOK_TARGET: f64 = 5_000.0;
 const WEBHOOK_P99_TARGET_NS: u64 = 10_000_000;
 
@@ -132,6 +134,30 @@ pub fn render(r: &Results, before: Option<&Results>) -> String {
             at_most(p.fresh.median_ns as f64, FRESH_TARGET_NS as f64)
         );
     }
+    if let Some(z) = &r.peer {
+        let _ = writeln!(
+            o,
+            "| fresh-instance call of rules-scorer with the quickstart's {} fit rules, against GoRules ZEN's decision table of the same rules | median ≤ ZEN's ({}) | {} ({:.1}× ZEN) | {} |",
+            z.rules,
+            us(z.zen.median_ns),
+            us(z.leadwire_fresh.median_ns),
+            ratio(z.leadwire_fresh.median_ns, z.zen.median_ns),
+            at_most(z.leadwire_fresh.median_ns as f64, z.zen.median_ns as f64)
+        );
+    }
+    if let Some(p) = r.plugins.iter().max_by(|a, b| {
+        ratio(a.fresh.median_ns, a.native.median_ns)
+            .total_cmp(&ratio(b.fresh.median_ns, b.native.median_ns))
+    }) {
+        let x = ratio(p.fresh.median_ns, p.native.median_ns);
+        let _ = writeln!(
+            o,
+            "| wasm ÷ native, fresh calls, config parsed once on both sides (worst: {}) | ≤ 2× | {:.1}× | {} |",
+            p.plugin,
+            x,
+            at_most(x, 2.0)
+        );
+    }
     if let Some(p) = &r.pipeline {
         let _ = writeln!(
             o,
@@ -140,13 +166,19 @@ pub fn render(r: &Results, before: Option<&Results>) -> String {
             at_most(p.fresh.median_ns as f64, PIPELINE_TARGET_NS as f64)
         );
     }
-    if let Some(b) = r.bulk.first() {
+    for (i, b) in r.bulk.iter().enumerate() {
+        // The first run is rules-scorer alone, the second the pipeline.
+        let (target, label) = if i == 0 {
+            (BULK_TARGET, "≥ 100,000 leads/s")
+        } else {
+            (BULK_PIPELINE_TARGET, "≥ 25,000 leads/s")
+        };
         let _ = writeln!(
             o,
-            "| bulk `leadwire score`, {} | ≥ 100,000 leads/s | {} leads/s | {} |",
+            "| bulk `leadwire score`, {} | {label} | {} leads/s | {} |",
             b.label,
             thousands(b.leads_per_second as u64),
-            at_least(b.leads_per_second, BULK_TARGET)
+            at_least(b.leads_per_second, target)
         );
     }
     for run in &r.webhook {
@@ -163,20 +195,27 @@ pub fn render(r: &Results, before: Option<&Results>) -> String {
         let sustained = max_sustained(&run.stages);
         let within = best_sustained(&run.stages);
         let sqlite = run.store == "SQLite";
+        let postgres = run.store == "PostgreSQL";
         let _ = writeln!(
             o,
             "| the webhook end to end, {}: highest offered rate answered in full | {} | {} | {} |",
             run.store,
             if sqlite {
                 "≥ 5,000 req/s"
+            } else if postgres {
+                "≥ 2,000 req/s"
             } else {
                 "reported beside SQLite"
             },
             fmt(sustained),
-            if sqlite {
+            if sqlite || postgres {
                 at_least(
                     sustained.and_then(|s| s.offered).unwrap_or(0.0),
-                    WEBHOOK_TARGET,
+                    if sqlite {
+                        WEBHOOK_TARGET
+                    } else {
+                        WEBHOOK_PG_TARGET
+                    },
                 )
             } else {
                 "—".into()
@@ -236,13 +275,13 @@ pub fn render(r: &Results, before: Option<&Results>) -> String {
         let _ = writeln!(
             o,
             "- **fresh**: `Plugin::call`, what the server does per event: a new store and instance from the pooling allocator, fuel,\n  \
-             epoch deadline and memory limiter set, the input lowered, the plugin's code (including parsing its config JSON), the\n  \
-             verdict lifted, checked and measured.\n\
+             epoch deadline and memory limiter set, the input lowered, the plugin's code (its config already parsed in the\n  \
+             install's snapshot, where the plugin has an init), the verdict lifted, checked and measured.\n\
              - **warm**: `WarmInstance::call`, the same instance reused (bulk runs): no instantiation, and whatever the plugin keeps\n  \
              between calls.\n\
              - **instantiate**: a new store and an instance of the same component in the same engine, nothing called, dropped.\n\
              - **native**: the plugin crate compiled for the host and called directly through `leadwire_sdk::testing::FakeHost`\n  \
-             (the same config JSON parsed on every call, as in wasm).\n"
+             (its config parsed once per host, as a pre-initialised wasm install parses it once per install).\n"
         );
         let _ = writeln!(
             o,
@@ -285,6 +324,53 @@ pub fn render(r: &Results, before: Option<&Results>) -> String {
             }
         }
         o.push('\n');
+    }
+
+    // ---- the peer
+    if let Some(z) = &r.peer {
+        let _ = writeln!(o, "## Side by side with GoRules ZEN\n");
+        let _ = writeln!(
+            o,
+            "GoRules ZEN (crate `zen-engine`), a rules engine a user would pick instead of a plugin, evaluating a decision table\n\
+             equivalent to the quickstart scorer's {} fit rules (a column per field, a row per rule, hit policy `collect`, the\n\
+             points summed), compiled once and evaluated on a context built beforehand, as ZEN's own benchmarks do; beside it\n\
+             leadwire's rules-scorer installed with the same rules, on the same sample leads (`benches/src/peer.rs`).\n",
+            z.rules
+        );
+        let _ = writeln!(
+            o,
+            "| engine | median | p99 | leadwire ÷ ZEN |\n| --- | ---: | ---: | ---: |"
+        );
+        let _ = writeln!(
+            o,
+            "| GoRules ZEN, compiled decision table | {} | {} | — |",
+            us(z.zen.median_ns),
+            us(z.zen.p99_ns)
+        );
+        for (how, s) in [
+            (
+                "leadwire rules-scorer, fresh instance per lead",
+                &z.leadwire_fresh,
+            ),
+            ("leadwire rules-scorer, warm instance", &z.leadwire_warm),
+        ] {
+            let _ = writeln!(
+                o,
+                "| {how} | {} | {} | {:.1}× |",
+                us(s.median_ns),
+                us(s.p99_ns),
+                ratio(s.median_ns, z.zen.median_ns)
+            );
+        }
+        let _ = writeln!(
+            o,
+            "\n{}\n",
+            if z.mismatches == 0 {
+                "On every sample lead both give the same total.".to_string()
+            } else {
+                format!("**On {} sample leads the totals differ.**", z.mismatches)
+            }
+        );
     }
 
     // ---- pipeline

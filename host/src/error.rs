@@ -138,6 +138,8 @@ pub enum LoadError {
     NoRoles { plugin: String },
     #[error("plugin `{plugin}`: cannot be linked: {message}")]
     Link { plugin: String, message: String },
+    #[error("plugin `{plugin}`: cannot be pre-initialised: {message}")]
+    Init { plugin: String, message: String },
 }
 
 impl LoadError {
@@ -153,6 +155,7 @@ impl LoadError {
             LoadError::UnprovidedImport { .. } => "unprovided-import",
             LoadError::NoRoles { .. } => "no-roles",
             LoadError::Link { .. } => "link",
+            LoadError::Init { .. } => "init",
         }
     }
 }

@@ -30,9 +30,10 @@ pub fn config<T: serde::de::DeserializeOwned>() -> crate::Result<T> {
 
 /// Run `f` with the install's config, parsed by `load` once per instance and
 /// kept in `cell`: an install's config never changes while an instance lives,
-/// and a host that keeps instances warm (bulk runs) then skips the parse, most
-/// of a call's work. Natively (tests) it parses every time, since each test
-/// has its own config.
+/// and a host that pre-initialises the plugin ([`preload`]) or keeps instances
+/// warm (bulk runs) skips the parse, most of a call's work. Natively (tests)
+/// it is parsed once per [`crate::testing::FakeHost`], since each test has its
+/// own config.
 ///
 /// ```ignore
 /// static CONFIG: std::sync::OnceLock<Config> = std::sync::OnceLock::new();
@@ -53,9 +54,35 @@ pub fn with_config<T: Send + Sync + 'static, R>(
     }
     #[cfg(not(target_arch = "wasm32"))]
     {
-        let _ = cell;
-        f(&load()?)
+        let key = cell as *const std::sync::OnceLock<T> as usize;
+        let config = crate::testing::with_host(|h| h.parsed(key, load))?;
+        f(&config)
     }
+}
+
+/// Parse the install's config into `cell` ahead of any call: a plugin's
+/// `init` (`export!(MyPlugin: scoring, init = preload)`). The host runs it once
+/// per install and snapshots the instance, so fresh instances start with the
+/// config parsed and [`with_config`] finds it. A config that does not parse is
+/// left for the first call to report, as a plugin error with its path.
+///
+/// ```ignore
+/// fn preload() {
+///     host::preload(&CONFIG, Config::load)
+/// }
+/// ```
+pub fn preload<T: Send + Sync + 'static>(
+    cell: &'static std::sync::OnceLock<T>,
+    load: fn() -> crate::Result<T>,
+) {
+    #[cfg(target_arch = "wasm32")]
+    if cell.get().is_none() {
+        if let Ok(config) = load() {
+            let _ = cell.set(config);
+        }
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = (cell, load);
 }
 
 /// The install's config table as JSON text.

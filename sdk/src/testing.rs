@@ -40,6 +40,9 @@ pub(crate) struct Inner {
     reps: RefCell<BTreeMap<String, Rep>>,
     accounts: RefCell<BTreeMap<String, Account>>,
     logs: RefCell<Vec<(Level, String)>>,
+    /// Configs parsed by `host::with_config`, by the address of the plugin's
+    /// cell: parsed once per host, as a pre-initialised wasm install does.
+    parsed: RefCell<BTreeMap<usize, Rc<dyn std::any::Any>>>,
 }
 
 impl Inner {
@@ -48,6 +51,22 @@ impl Inner {
     }
     pub(crate) fn config_json(&self) -> String {
         self.config.borrow().clone()
+    }
+    /// The config parsed by `load`, once per host and cell (a failed parse is
+    /// not kept: each call reports it).
+    pub(crate) fn parsed<T: 'static>(
+        &self,
+        cell: usize,
+        load: fn() -> crate::Result<T>,
+    ) -> crate::Result<Rc<T>> {
+        let cached = self.parsed.borrow().get(&cell).cloned();
+        if let Some(config) = cached.and_then(|c| c.downcast::<T>().ok()) {
+            return Ok(config);
+        }
+        // `load` reads the config through this host: no borrow held here.
+        let config = Rc::new(load()?);
+        self.parsed.borrow_mut().insert(cell, config.clone());
+        Ok(config)
     }
     pub(crate) fn state_get(&self, key: &str) -> Option<String> {
         self.state.borrow().get(key).cloned()
@@ -118,11 +137,13 @@ impl FakeHost {
             toml::from_str(text).unwrap_or_else(|e| panic!("config TOML: {e}"));
         let json = serde_json::to_string(&value).expect("TOML converts to JSON");
         *self.inner.config.borrow_mut() = json;
+        self.inner.parsed.borrow_mut().clear();
         self
     }
 
     pub fn config_json(self, value: serde_json::Value) -> Self {
         *self.inner.config.borrow_mut() = value.to_string();
+        self.inner.parsed.borrow_mut().clear();
         self
     }
 

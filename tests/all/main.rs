@@ -16,6 +16,7 @@ mod bulk;
 mod cli;
 mod crm;
 mod layout;
+mod preinit;
 mod sandbox;
 mod sdk_outside;
 mod server;

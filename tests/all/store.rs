@@ -720,6 +720,40 @@ fn concurrent_claimers_exactly_one_new(db: &Db) {
     }
 }
 
+/// Sixteen writers at once (on SQLite they share transactions: group
+/// commit): eight race to record a decision for one event, so seven fail with
+/// AlreadyDecided, while eight count. Each failure undoes only its own write,
+/// and every write that succeeded is there once its call returned.
+fn a_failed_write_among_concurrent_ones_undoes_only_itself(db: &Db) {
+    let store = db.shared();
+    let start = Arc::new(Barrier::new(16));
+    let workers: Vec<_> = (0..16)
+        .map(|i| {
+            let (store, start) = (store.clone(), start.clone());
+            thread::spawn(move || {
+                start.wait();
+                if i % 2 == 0 {
+                    let d = decision(&format!("d-{i}"), "1010", "2026-11-20T10:00:00.000Z");
+                    match store.record("hubspot", "evt-group", &d) {
+                        Ok(()) => 1,
+                        Err(StoreError::AlreadyDecided { .. }) => 0,
+                        Err(e) => panic!("record: {e}"),
+                    }
+                } else {
+                    for _ in 0..50 {
+                        store.increment("router", "group", 1).unwrap();
+                    }
+                    0
+                }
+            })
+        })
+        .collect();
+    let recorded: i32 = workers.into_iter().map(|w| w.join().unwrap()).sum();
+    assert_eq!(recorded, 1, "one decision per event");
+    assert_eq!(db.decisions("hubspot", "1010", 10).unwrap().len(), 1);
+    assert_eq!(db.get("router", "group").unwrap().as_deref(), Some("400"));
+}
+
 fn decisions_newest_first_with_limit(db: &Db) {
     let recorded = [
         ("d-b", "2026-11-20T10:00:02Z"),
@@ -921,6 +955,7 @@ contract!(
     release_lets_a_retry_claim_at_once,
     record_after_a_takeover_is_refused_with_the_standing_decision,
     concurrent_claimers_exactly_one_new,
+    a_failed_write_among_concurrent_ones_undoes_only_itself,
     decisions_newest_first_with_limit,
     attempts_are_counted_per_event_and_outlive_the_claim,
     decisions_are_listed_by_status_newest_first,

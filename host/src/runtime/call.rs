@@ -12,16 +12,21 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::clock::FrozenClock;
 use super::limits::MemoryLimiter;
-use super::{EPOCH_TICK, Plugin, Role};
+use super::{EPOCH_TICK, Limits, Plugin, Role};
 use crate::bindings::types::{Input, Verdict};
 use crate::capabilities::{CallContext, Capabilities, HostCallMeter, LogBuffer, StateQuotas};
 use crate::error::{CallError, PluginFault};
 use crate::verdict::{CallMetrics, VerdictOut};
 
-/// The store data of one call: WASI, the memory limiter, and the
+/// The store data of one call: WASI (made on the plugin's first WASI call:
+/// most calls of a Rust plugin make none), the memory limiter, and the
 /// capabilities' part.
 pub struct CallState {
-    wasi: WasiCtx,
+    wasi: Option<WasiCtx>,
+    /// What the WASI context is made from: the event's id (the randomness
+    /// seed) and time (the wall clock).
+    event_id: String,
+    event_at: i64,
     table: ResourceTable,
     limiter: MemoryLimiter,
     pub(super) caps: Capabilities,
@@ -29,10 +34,98 @@ pub struct CallState {
 
 impl WasiView for CallState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
+        let wasi = self
+            .wasi
+            .get_or_insert_with(|| wasi_for(&self.event_id, self.event_at, &self.caps.logs));
         WasiCtxView {
-            ctx: &mut self.wasi,
+            ctx: wasi,
             table: &mut self.table,
         }
+    }
+}
+
+impl CallState {
+    /// A store for one call (or a warm instance's calls) under `limits`.
+    pub(super) fn new_store(
+        engine: &Engine,
+        limits: &Limits,
+        config_json: Arc<str>,
+        event_id: &str,
+        event_at: i64,
+        ctx: CallContext,
+    ) -> Store<CallState> {
+        let logs = LogBuffer::new(limits.log_bytes);
+        let mut store = Store::new(
+            engine,
+            CallState {
+                wasi: None,
+                event_id: event_id.to_string(),
+                event_at,
+                table: ResourceTable::new(),
+                limiter: MemoryLimiter::new(limits.memory_bytes),
+                caps: Capabilities::new(
+                    ctx,
+                    config_json,
+                    logs,
+                    HostCallMeter::new(limits.host_calls, limits.timeout),
+                    StateQuotas {
+                        keys: limits.state_keys,
+                        bytes: limits.state_bytes,
+                    },
+                ),
+            },
+        );
+        store.limiter(|s| &mut s.limiter);
+        // What the host copies out of the guest per transfer is bounded while
+        // copying, not after (see Limits::copy_bytes).
+        store.set_hostcall_fuel(limits.copy_bytes());
+        // The deadline counts the plugin's own time: when it comes, time spent
+        // serving capability calls (a database round trip) is given back.
+        store.epoch_deadline_callback(|store| {
+            let meter = &store.data().caps.meter;
+            let used = meter.guest_time();
+            if used >= meter.timeout {
+                return Ok(wasmtime::UpdateDeadline::Interrupt);
+            }
+            let left = (meter.timeout - used).as_micros();
+            Ok(wasmtime::UpdateDeadline::Continue(
+                left.div_ceil(EPOCH_TICK.as_micros()) as u64 + 1,
+            ))
+        });
+        store
+    }
+
+    /// Give the next call its fuel and deadline; returns the fuel given.
+    pub(super) fn arm(store: &mut Store<CallState>, limits: &Limits) -> u64 {
+        let fuel = limits.fuel.unwrap_or(u64::MAX);
+        // Fuel is always on in the engine; it cannot fail to be set.
+        let _ = store.set_fuel(fuel);
+        // The epoch the deadline counts from may be a tick or so behind real
+        // time (the ticker thread advances it after each sleep): two spare
+        // ticks keep the deadline from firing early; it may fire up to
+        // 2 ticks (4 ms) late instead.
+        let ticks = limits.timeout.as_micros().div_ceil(EPOCH_TICK.as_micros()) as u64 + 2;
+        store.set_epoch_deadline(ticks);
+        store.data_mut().caps.start_call();
+        fuel
+    }
+
+    /// What went wrong in a call that failed while running, in the user's terms.
+    pub(super) fn explain(
+        store: &Store<CallState>,
+        error: wasmtime::Error,
+        fuel: u64,
+        limits: &Limits,
+    ) -> CallError {
+        let fuel_used = fuel - store.get_fuel().unwrap_or(0);
+        let (_, _, stderr_tail) = store.data().caps.logs.finish();
+        classify(
+            error,
+            &store.data().limiter,
+            fuel_used,
+            limits,
+            &stderr_tail,
+        )
     }
 }
 
@@ -43,12 +136,12 @@ pub struct CallOutcome {
 
 /// The WASI context of one call: captured streams, the event's frozen clock,
 /// randomness derived from the event id, no network.
-fn wasi_for(input: &Input, logs: &LogBuffer) -> WasiCtx {
-    let seed: [u8; 32] = sha2::Sha256::digest(input.event.id.as_bytes()).into();
+fn wasi_for(event_id: &str, at: i64, logs: &LogBuffer) -> WasiCtx {
+    let seed: [u8; 32] = sha2::Sha256::digest(event_id.as_bytes()).into();
     WasiCtxBuilder::new()
         .stdout(logs.stdout())
         .stderr(logs.stderr())
-        .wall_clock(FrozenClock(input.event.at))
+        .wall_clock(FrozenClock(at))
         .monotonic_clock(FrozenClock(0))
         .allow_tcp(false)
         .allow_udp(false)
@@ -78,43 +171,14 @@ impl Plugin {
     }
 
     fn new_store(&self, engine: &Engine, input: &Input, ctx: CallContext) -> Store<CallState> {
-        let logs = LogBuffer::new(self.limits.log_bytes);
-        let mut store = Store::new(
+        CallState::new_store(
             engine,
-            CallState {
-                wasi: wasi_for(input, &logs),
-                table: ResourceTable::new(),
-                limiter: MemoryLimiter::new(self.limits.memory_bytes),
-                caps: Capabilities::new(
-                    ctx,
-                    self.config_json.clone(),
-                    logs,
-                    HostCallMeter::new(self.limits.host_calls, self.limits.timeout),
-                    StateQuotas {
-                        keys: self.limits.state_keys,
-                        bytes: self.limits.state_bytes,
-                    },
-                ),
-            },
-        );
-        store.limiter(|s| &mut s.limiter);
-        // What the host copies out of the guest per transfer is bounded while
-        // copying, not after (see Limits::copy_bytes).
-        store.set_hostcall_fuel(self.limits.copy_bytes());
-        // The deadline counts the plugin's own time: when it comes, time spent
-        // serving capability calls (a database round trip) is given back.
-        store.epoch_deadline_callback(|store| {
-            let meter = &store.data().caps.meter;
-            let used = meter.guest_time();
-            if used >= meter.timeout {
-                return Ok(wasmtime::UpdateDeadline::Interrupt);
-            }
-            let left = (meter.timeout - used).as_micros();
-            Ok(wasmtime::UpdateDeadline::Continue(
-                left.div_ceil(EPOCH_TICK.as_micros()) as u64 + 1,
-            ))
-        });
-        store
+            &self.limits,
+            self.config_json.clone(),
+            &input.event.id,
+            input.event.at,
+            ctx,
+        )
     }
 
     /// One call in `store`, on `instance` if given (a warm one) or on a new
@@ -128,16 +192,7 @@ impl Plugin {
         input: &Input,
     ) -> (CallOutcome, Option<Instance>) {
         let limits = &self.limits;
-        let fuel = limits.fuel.unwrap_or(u64::MAX);
-        // Fuel is always on in the engine; it cannot fail to be set.
-        let _ = store.set_fuel(fuel);
-        // The epoch the deadline counts from may be a tick or so behind real
-        // time (the ticker thread advances it after each sleep): two spare
-        // ticks keep the deadline from firing early; it may fire up to
-        // 2 ticks (4 ms) late instead.
-        let ticks = limits.timeout.as_micros().div_ceil(EPOCH_TICK.as_micros()) as u64 + 2;
-        store.set_epoch_deadline(ticks);
-        store.data_mut().caps.start_call();
+        let fuel = CallState::arm(store, limits);
 
         let start = Instant::now();
         let raw = match instance {
@@ -276,7 +331,9 @@ impl WarmInstance {
             Some((mut store, instance)) => {
                 let data = store.data_mut();
                 data.caps.logs.reset();
-                data.wasi = wasi_for(input, &data.caps.logs);
+                data.wasi = None;
+                data.event_id.clone_from(&input.event.id);
+                data.event_at = input.event.at;
                 data.caps.ctx = ctx;
                 data.limiter.start_call();
                 (store, Some(instance))

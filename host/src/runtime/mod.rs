@@ -2,13 +2,15 @@
 //!
 //! One [`Engine`] per process: components are compiled once when a plugin loads,
 //! linked only with the capabilities the install grants, and pre-instantiated
-//! (`InstancePre`); each call gets a fresh instance from the pooling allocator,
+//! (`InstancePre`), after a snapshot of its initialisation where it has one
+//! (`preinit`); each call gets a fresh instance from the pooling allocator,
 //! with fuel, a memory cap, an epoch deadline and capped output.
 
 mod call;
 mod clock;
 mod limits;
 pub mod plugin;
+mod preinit;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -52,11 +54,19 @@ impl Runtime {
             // next instance: a plugin call touches about 1 MiB, and the
             // madvise + page faults were ~17% of a fresh call (BENCHMARKS.md).
             .linear_memory_keep_resident(2 << 20)
-            .table_keep_resident(64 << 10);
+            .table_keep_resident(64 << 10)
+            // Where the kernel has PAGEMAP_SCAN (Linux 6.7+), a slot's reset
+            // finds the pages the call dirtied and restores only those,
+            // instead of memsetting the whole kept-resident prefix (~11% of a
+            // fresh call with pre-initialised images, which are larger).
+            .pagemap_scan(wasmtime::Enabled::Auto);
 
         let mut config = Config::new();
         config
             .wasm_component_model(true)
+            // No component-model async here: without it a store allocates
+            // no concurrent state and synchronous calls take the fast paths.
+            .concurrency_support(false)
             .consume_fuel(true)
             .epoch_interruption(true)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));

@@ -48,6 +48,8 @@ pub struct Plugin {
     pub limits: Limits,
     /// The install's config table as JSON, handed out by the `config` capability.
     pub config_json: Arc<str>,
+    /// Its instances start from a snapshot of its init (`preinit`).
+    pub preinitialised: bool,
     pub(super) pre: InstancePre<CallState>,
     pub(super) scoring: Option<scoring::GuestIndices>,
     pub(super) segmentation: Option<segmentation::GuestIndices>,
@@ -199,6 +201,22 @@ impl Plugin {
             message: format!("{e:#}"),
         };
         let linker = linker(engine, install.grants).map_err(link_error)?;
+        let config_json: Arc<str> = install.config_json.into();
+        // A fresh instance of the snapshot starts where the init left off.
+        let snapshot = super::preinit::snapshot(
+            engine,
+            &linker,
+            name,
+            &component,
+            &bytes,
+            &install.limits,
+            &config_json,
+        )?;
+        let preinitialised = snapshot.is_some();
+        let component = match snapshot {
+            Some(snapshot) => compile(engine, name, path, &snapshot)?,
+            None => component,
+        };
         let pre = linker.instantiate_pre(&component).map_err(link_error)?;
         let has = |role| info.roles.contains(&role);
         Ok(Plugin {
@@ -223,7 +241,8 @@ impl Plugin {
             info,
             grants: install.grants.to_vec(),
             limits: install.limits,
-            config_json: install.config_json.into(),
+            config_json,
+            preinitialised,
         })
     }
 }

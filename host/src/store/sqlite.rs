@@ -4,12 +4,16 @@
 //! timeout so that a second process on the same file waits instead of failing.
 //!
 //! In the process, writes go through one connection behind a mutex (SQLite
-//! allows one writer at a time anyway; queueing here beats its busy-wait), and
-//! every write is a `BEGIN IMMEDIATE` transaction, so a read-modify-write is
-//! atomic against other processes too. Reads use a small pool of read-only
+//! allows one writer at a time anyway; queueing here beats its busy-wait), in
+//! `BEGIN IMMEDIATE` transactions, so a read-modify-write is atomic against
+//! other processes too. Writes that queue up behind a running one share its
+//! transaction (group commit, each write in its own savepoint), and each
+//! returns once that transaction committed. Reads use a small pool of read-only
 //! connections. `sqlite::memory:` is one connection for everything.
 
-use std::sync::{Mutex, MutexGuard};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
@@ -216,7 +220,7 @@ struct NewTimer<'a> {
 
 /// The owner and start of the lead's latest timer of `policy`, any state.
 fn latest_timer(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Connection,
     source: &str,
     lead_id: &str,
     policy: &str,
@@ -234,7 +238,7 @@ fn latest_timer(
 }
 
 /// Cancel the lead's pending timer of the policy (`why`) and start `t`.
-fn restart_timer(tx: &rusqlite::Transaction<'_>, t: &NewTimer, why: &str) -> Result<(), OpError> {
+fn restart_timer(tx: &Connection, t: &NewTimer, why: &str) -> Result<(), OpError> {
     tx.prepare_cached(
         "UPDATE sla_timers SET state = 'cancelled', ended_at = ?4, note = ?5, lease_until = NULL
          WHERE source = ?1 AND lead_id = ?2 AND policy = ?3 AND state = 'pending'",
@@ -260,7 +264,7 @@ fn restart_timer(tx: &rusqlite::Transaction<'_>, t: &NewTimer, why: &str) -> Res
 
 /// Apply a decision's timer changes, in order.
 fn apply_timers(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Connection,
     source: &str,
     lead_id: &str,
     decision_id: &str,
@@ -422,7 +426,7 @@ fn outbox_rows(
 /// Enqueue `writes` for `decision_id`: only the values not written to the
 /// record before, merged over (and replacing) a write still pending for it.
 fn enqueue(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Connection,
     decision_id: &str,
     writes: &[OutboxWrite],
     now_ms: i64,
@@ -493,7 +497,7 @@ fn clock(conn: &Connection) -> Result<i64, OpError> {
 
 /// Forget what was written to the record of row `id`: its write did not
 /// land (dead) or was dropped, so the next decision writes every value.
-fn forget_written(tx: &rusqlite::Transaction<'_>, id: i64) -> Result<(), OpError> {
+fn forget_written(tx: &Connection, id: i64) -> Result<(), OpError> {
     tx.execute(
         "DELETE FROM outbox_written WHERE (connection, record) IN
              (SELECT connection, record FROM outbox WHERE id = ?1)",
@@ -504,9 +508,35 @@ fn forget_written(tx: &rusqlite::Transaction<'_>, id: i64) -> Result<(), OpError
 
 pub struct SqliteStore {
     at: String,
-    writer: Mutex<Connection>,
+    writer: Mutex<Writer>,
+    /// Signalled when a batch settles (committed or failed).
+    settled: Condvar,
+    /// Writes waiting for the writer: the batch stays open for them.
+    queued: AtomicUsize,
     /// Read-only connections; `None` in memory, where the writer is the database.
     readers: Option<r2d2::Pool<SqliteReaders>>,
+}
+
+/// The most writes one transaction holds: under a steady stream of writes
+/// the batch still commits, so no answer waits long.
+const MAX_BATCH: usize = 64;
+
+/// The single writer connection and its group commit: writes that queue up
+/// while one runs join its transaction (each in its own savepoint, so one
+/// write's failure undoes only its own work), and the last of them commits
+/// for all. Every writer returns only once its batch committed.
+struct Writer {
+    conn: Connection,
+    /// The open batch: its number and how many writes it holds.
+    open: Option<(u64, usize)>,
+    /// Batches are numbered from 1; all up to `settled` have ended.
+    last: u64,
+    settled: u64,
+    /// The recent batches whose COMMIT failed, with why.
+    failed: VecDeque<(u64, String)>,
+    /// In memory the readers share this connection, and must not see a batch
+    /// before it commits: every write commits alone.
+    group: bool,
 }
 
 fn connect(path: Option<&str>, read_only: bool) -> rusqlite::Result<Connection> {
@@ -598,7 +628,16 @@ impl SqliteStore {
         let readers = path.map(|p| pool::new(SqliteReaders(p.to_string()), READERS));
         Ok(SqliteStore {
             at,
-            writer: Mutex::new(writer),
+            writer: Mutex::new(Writer {
+                conn: writer,
+                open: None,
+                last: 0,
+                settled: 0,
+                failed: VecDeque::new(),
+                group: path.is_some(),
+            }),
+            settled: Condvar::new(),
+            queued: AtomicUsize::new(0),
             readers,
         })
     }
@@ -620,25 +659,84 @@ impl SqliteStore {
         }
     }
 
-    fn writer(&self) -> MutexGuard<'_, Connection> {
-        // A panic mid-transaction rolled it back when the transaction dropped.
+    fn writer(&self) -> MutexGuard<'_, Writer> {
+        // A panicking write was rolled back to its savepoint before unwinding.
         self.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Run `f` in a `BEGIN IMMEDIATE` transaction on the writer: commit on
-    /// `Ok`, roll back on `Err`.
+    /// Run `f` in a `BEGIN IMMEDIATE` transaction on the writer, shared with
+    /// the writes queued behind it (see [`Writer`]): `f`'s work is kept on
+    /// `Ok` and undone on `Err`; either way this returns once the batch
+    /// committed, so an answer never runs ahead of its commit.
     fn write<T>(
         &self,
         op: &str,
-        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, OpError>,
+        f: impl FnOnce(&Connection) -> Result<T, OpError>,
     ) -> StoreResult<T> {
-        let mut conn = self.writer();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(self.err(op))?;
-        let value = f(&tx).map_err(|e| e.into_store(self, op))?;
-        tx.commit().map_err(self.err(op))?;
-        Ok(value)
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        let mut w = self.writer();
+        self.queued.fetch_sub(1, Ordering::SeqCst);
+        let (batch, writes) = match w.open {
+            Some((batch, writes)) => (batch, writes + 1),
+            None => {
+                w.conn
+                    .execute_batch("BEGIN IMMEDIATE")
+                    .map_err(self.err(op))?;
+                w.last += 1;
+                (w.last, 1)
+            }
+        };
+        w.open = Some((batch, writes));
+        let value = match w.conn.execute_batch("SAVEPOINT write") {
+            Err(e) => Err(OpError::Db(e)),
+            Ok(()) => {
+                let conn = &w.conn;
+                let value = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn)));
+                let end = match &value {
+                    Ok(Ok(_)) => "RELEASE write",
+                    _ => "ROLLBACK TO write; RELEASE write",
+                };
+                if let Err(e) = w.conn.execute_batch(end) {
+                    tracing::error!("sqlite: ending a write's savepoint failed: {e}");
+                }
+                match value {
+                    Ok(value) => value,
+                    Err(panic) => {
+                        // Settle the batch first: the writes sharing it wait for it.
+                        self.settle(&mut w, batch, writes);
+                        drop(w);
+                        std::panic::resume_unwind(panic);
+                    }
+                }
+            }
+        };
+        self.settle(&mut w, batch, writes);
+        while w.settled < batch {
+            w = self.settled.wait(w).unwrap_or_else(|e| e.into_inner());
+        }
+        if let Some((_, message)) = w.failed.iter().find(|(b, _)| *b == batch) {
+            return Err(self.fail(op, format!("commit failed: {message}")));
+        }
+        drop(w);
+        value.map_err(|e| e.into_store(self, op))
+    }
+
+    /// Commit the open batch unless a queued write will join it (the last one
+    /// to join commits).
+    fn settle(&self, w: &mut Writer, batch: u64, writes: usize) {
+        if w.group && writes < MAX_BATCH && self.queued.load(Ordering::SeqCst) > 0 {
+            return;
+        }
+        if let Err(e) = w.conn.execute_batch("COMMIT") {
+            let _ = w.conn.execute_batch("ROLLBACK");
+            w.failed.push_back((batch, e.to_string()));
+            if w.failed.len() > 64 {
+                w.failed.pop_front();
+            }
+        }
+        w.open = None;
+        w.settled = batch;
+        self.settled.notify_all();
     }
 
     /// Run a read on a reader connection (the writer, in memory).
@@ -649,7 +747,7 @@ impl SqliteStore {
     ) -> StoreResult<T> {
         let result = match &self.readers {
             Some(readers) => f(&*readers.get().map_err(|e| pool::unavailable(&self.at, e))?),
-            None => f(&self.writer()),
+            None => f(&self.writer().conn),
         };
         result.map_err(|e| e.into_store(self, op))
     }

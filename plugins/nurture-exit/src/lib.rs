@@ -81,7 +81,13 @@ fn evaluate_with(config: &Config, input: &Input) -> Result<NurtureVerdict> {
     }))
 }
 
-export!(NurtureExit: nurture);
+export!(NurtureExit: nurture, init = preload);
+
+/// Run once per install by the host, which snapshots the result: fresh
+/// instances start with the config parsed.
+fn preload() {
+    host::preload(&CONFIG, Config::load)
+}
 
 #[cfg(test)]
 mod tests;

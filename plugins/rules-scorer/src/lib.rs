@@ -35,7 +35,13 @@ impl Scoring for RulesScorer {
 
 static CONFIG: std::sync::OnceLock<Config> = std::sync::OnceLock::new();
 
-export!(RulesScorer: scoring);
+export!(RulesScorer: scoring, init = preload);
+
+/// Run once per install by the host, which snapshots the result: fresh
+/// instances start with the config parsed.
+fn preload() {
+    host::preload(&CONFIG, Config::load)
+}
 
 fn score_with(config: &Config, input: &Input) -> ScoreVerdict {
     let now = input.now();

@@ -38,7 +38,13 @@ impl Segmentation for Segmenter {
 
 static CONFIG: std::sync::OnceLock<Config> = std::sync::OnceLock::new();
 
-export!(Segmenter: segmentation);
+export!(Segmenter: segmentation, init = preload);
+
+/// Run once per install by the host, which snapshots the result: fresh
+/// instances start with the config parsed.
+fn preload() {
+    host::preload(&CONFIG, Config::load)
+}
 
 fn segment_with(config: &Config, input: &Input) -> SegmentVerdict {
     let mut segments: Vec<Segment> = Vec::new();

@@ -175,7 +175,13 @@ fn park(config: &Config, reason: String, candidates: Vec<Candidate>) -> RouteVer
     RouteVerdict { route, candidates }
 }
 
-export!(TerritoryRouter: routing);
+export!(TerritoryRouter: routing, init = preload);
+
+/// Run once per install by the host, which snapshots the result: fresh
+/// instances start with the config parsed.
+fn preload() {
+    host::preload(&CONFIG, Config::load)
+}
 
 #[cfg(test)]
 mod tests;

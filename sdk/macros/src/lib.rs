@@ -42,16 +42,53 @@ const WIT_VERSION: &str = "0.1.0";
 struct Args {
     plugin: Path,
     roles: Vec<Ident>,
+    /// `init = path`: a `fn()` the host runs once per install, before any
+    /// call, and snapshots (see `expand`).
+    init: Option<Path>,
+}
+
+/// One item of the list after the colon: a role, or `init = path`.
+enum Item {
+    Role(Ident),
+    Init(Path),
+}
+
+impl Parse for Item {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let name: Ident = input.parse()?;
+        if name == "init" && input.peek(Token![=]) {
+            input.parse::<Token![=]>()?;
+            return Ok(Item::Init(input.parse()?));
+        }
+        Ok(Item::Role(name))
+    }
 }
 
 impl Parse for Args {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let plugin: Path = input.parse()?;
         input.parse::<Token![:]>()?;
-        let roles = Punctuated::<Ident, Token![,]>::parse_separated_nonempty(input)?;
+        let items = Punctuated::<Item, Token![,]>::parse_separated_nonempty(input)?;
+        let mut roles = Vec::new();
+        let mut init = None;
+        for item in items {
+            match item {
+                Item::Role(role) => roles.push(role),
+                Item::Init(path) if init.is_none() => init = Some(path),
+                Item::Init(path) => {
+                    return Err(syn::Error::new_spanned(path, "`init` given twice"));
+                }
+            }
+        }
+        if roles.is_empty() {
+            return Err(
+                input.error("list at least one role: scoring, segmentation, routing or nurture")
+            );
+        }
         Ok(Args {
             plugin,
-            roles: roles.into_iter().collect(),
+            roles,
+            init,
         })
     }
 }
@@ -78,7 +115,8 @@ pub fn __sdk_bindings(input: TokenStream) -> TokenStream {
     .into()
 }
 
-/// Export a plugin type for the roles it implements: `export!(MyPlugin: scoring, routing);`
+/// Export a plugin type for the roles it implements: `export!(MyPlugin: scoring, routing);`,
+/// and optionally its once-per-install start-up: `export!(MyPlugin: scoring, init = preload);`
 #[proc_macro]
 pub fn export(input: TokenStream) -> TokenStream {
     let args = syn::parse_macro_input!(input as Args);
@@ -134,6 +172,28 @@ fn expand(args: Args) -> syn::Result<proc_macro2::TokenStream> {
             impl exports::leadwire::plugin::#module::Guest for __Export {
                 fn #func(input: ::leadwire_sdk::Input) -> ::core::result::Result<::leadwire_sdk::#verdict, ::std::string::String> {
                     <#plugin_path as ::leadwire_sdk::#trait_name>::#func(&input).map_err(|e| e.to_string())
+                }
+            }
+        });
+    }
+    // `init = f`: export Wizer's `wizer-initialize`, which the host calls once
+    // per install and then snapshots the instance's memory, so every fresh
+    // instance starts with what `f` computed (the parsed config). Hosts that
+    // do not pre-initialise ignore the export; `f` must leave the plugin
+    // correct whether or not it ran.
+    if let Some(init) = &args.init {
+        let init = if init.leading_colon.is_some()
+            || init.segments.first().is_some_and(|s| s.ident == "crate")
+        {
+            quote!(#init)
+        } else {
+            quote!(super::#init)
+        };
+        exports.push_str("export wizer-initialize: func();\n");
+        impls.push(quote! {
+            impl Guest for __Export {
+                fn wizer_initialize() {
+                    #init()
                 }
             }
         });
