@@ -8,7 +8,8 @@
 //! rows' points, computed inside the timed call as rules-scorer computes its
 //! total. The rules' tests are written in ZEN's expression language with the
 //! same meaning as rules-scorer's: `contains` and `in` ignore case, a range
-//! includes its minimum and excludes its maximum, `missing` is null or absent.
+//! includes its minimum and excludes its maximum and reads `"250"` as 250 (as
+//! CRMs send numbers), `missing` is null or absent.
 //! ZEN is timed as its own benchmarks time it: a compiled decision evaluated
 //! on a context built beforehand.
 
@@ -73,12 +74,12 @@ fn zen_test(rule: &serde_json::Value) -> Result<String> {
             .unwrap_or_default()
     };
     if rule.get("contains").is_some() {
-        let any = strings("contains")
-            .iter()
-            .map(|n| format!("contains(lower($), {n})"))
-            .collect::<Vec<_>>()
-            .join(" or ");
-        return Ok(format!("$ != null and ({any})"));
+        // Not `$ != null and (a or b)`: ZEN 2.1 evaluates that to false
+        // when `b` holds (see the test below).
+        return Ok(format!(
+            "$ != null and some([{}], contains(lower($), #))",
+            strings("contains").join(", ")
+        ));
     }
     if rule.get("in").is_some() {
         return Ok(format!(
@@ -91,10 +92,10 @@ fn zen_test(rule: &serde_json::Value) -> Result<String> {
     }
     let mut range = vec!["$ != null".to_string()];
     if let Some(min) = rule["min"].as_f64() {
-        range.push(format!("$ >= {min}"));
+        range.push(format!("number($) >= {min}"));
     }
     if let Some(max) = rule["max"].as_f64() {
-        range.push(format!("$ < {max}"));
+        range.push(format!("number($) < {max}"));
     }
     if range.len() == 1 {
         bail!("fit rule `{name}`: no test this benchmark can write in ZEN");
@@ -301,4 +302,47 @@ pub fn run(
         leadwire_warm,
         mismatches,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether the one-rule table of `rule` gives its points to `title`.
+    fn fires(rule: serde_json::Value, title: serde_json::Value) -> bool {
+        let decision = zen_decision(&[rule]).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let result = rt
+            .block_on(decision.evaluate(json!({ "jobtitle": title }).into()))
+            .unwrap();
+        zen_total(&result.result) != 0.0
+    }
+
+    #[test]
+    fn the_zen_tests_mean_what_rules_scorer_means() {
+        let contains = json!({ "name": "t", "field": "jobtitle", "contains": ["Manager", "Lead"], "points": 10 });
+        assert!(
+            fires(contains.clone(), json!("Team LEAD, Operations")),
+            "any needle, any case"
+        );
+        assert!(!fires(contains.clone(), json!("Director")));
+        assert!(!fires(contains, serde_json::Value::Null));
+        let missing = json!({ "name": "t", "field": "jobtitle", "missing": true, "points": -5 });
+        assert!(fires(missing.clone(), serde_json::Value::Null));
+        assert!(!fires(missing, json!("VP")));
+        let one_of = json!({ "name": "t", "field": "jobtitle", "in": ["CTO", "CEO"], "points": 5 });
+        assert!(fires(one_of.clone(), json!("ceo")));
+        assert!(!fires(one_of, json!("CFO")));
+        let range =
+            json!({ "name": "t", "field": "jobtitle", "min": 50, "max": 1000, "points": 15 });
+        assert!(fires(range.clone(), json!(50)));
+        assert!(
+            !fires(range.clone(), json!(1000)),
+            "the maximum is excluded"
+        );
+        assert!(fires(range.clone(), json!("250")), "a number sent as text");
+        assert!(!fires(range, serde_json::Value::Null));
+    }
 }
