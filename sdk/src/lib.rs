@@ -24,6 +24,8 @@
 //! Build it with `cargo build --release --target wasm32-wasip2`; test the logic
 //! natively with plain `cargo test` and [`testing::FakeHost`].
 
+#[cfg(all(target_arch = "wasm32", feature = "arena"))]
+mod alloc;
 mod error;
 pub mod host;
 mod lead;
@@ -47,6 +49,14 @@ pub use bindings::leadwire::plugin::types::{
 };
 
 pub use error::{Error, Result};
+
+/// The plugin's allocator (feature `arena`, on by default): a bump arena in
+/// front of the system allocator, since the host gives each call a fresh
+/// instance (see `alloc.rs`). A plugin with its own `#[global_allocator]`
+/// turns the feature off.
+#[cfg(all(target_arch = "wasm32", feature = "arena"))]
+#[global_allocator]
+static ALLOCATOR: alloc::Arena = alloc::Arena::new();
 pub use lead::{Activities, DAY_MS};
 /// Export a plugin type for the roles it implements: `export!(MyPlugin: scoring, routing);`
 pub use leadwire_sdk_macros::export;

@@ -134,6 +134,8 @@ async fn handle(
     }
 
     let (app2, loaded2, name) = (app.clone(), loaded.clone(), source_name.to_string());
+    // Never closed: the permit always comes.
+    let _turn = app.deciding.acquire().await;
     let decided = tokio::task::spawn_blocking(move || {
         let source = &loaded2.sources[&name];
         let decided = loaded2

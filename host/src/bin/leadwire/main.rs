@@ -9,6 +9,11 @@ use clap::{Parser, Subcommand};
 
 mod args;
 use args::named;
+
+/// mimalloc: glibc's malloc was ~15% of the server's CPU under load, much of
+/// it contention between the request threads (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use leadwire::capabilities::MemoryState;
 use leadwire::decision::{Decision, DecisionStatus};
 use leadwire::lab::generate::FileFormat;
