@@ -656,12 +656,16 @@ pub fn render(r: &Results, before: Option<&Results>) -> String {
         );
         let row =
             |o: &mut String, what: &str, before: u64, after: u64, fmt: &dyn Fn(u64) -> String| {
+                // Nothing to divide by when the figure was 0 (no rate met it).
+                let change = match before {
+                    0 => "—".to_string(),
+                    _ => format!("{:.2}", ratio(after, before)),
+                };
                 let _ = writeln!(
                     o,
-                    "| {what} | {} | {} | {:.2} |",
+                    "| {what} | {} | {} | {change} |",
                     fmt(before),
-                    fmt(after),
-                    ratio(after, before)
+                    fmt(after)
                 );
             };
         for p in &r.plugins {

@@ -85,6 +85,12 @@ fn the_prebuilt_plugins_are_pre_initialised_and_a_bad_config_still_fails_the_cal
     );
     assert_custom_scorer_still_works(&pipelines, "normal");
 
+    // `leadwire plugin inspect` tells which is which from the bytes alone.
+    let runtime = leadwire::Runtime::new().unwrap();
+    let inspect = |c: &str| leadwire::runtime::inspect_file(runtime.engine(), &wasm(c)).unwrap();
+    assert!(inspect(artifacts::RULES_SCORER).init);
+    assert!(!inspect(artifacts::CUSTOM_SCORER).init);
+
     let quickstart = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../examples/quickstart/leadwire.toml");
     let config = leadwire::Config::load(&quickstart).expect("the quickstart config");

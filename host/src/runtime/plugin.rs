@@ -38,6 +38,9 @@ pub struct PluginInfo {
     pub capabilities: Vec<String>,
     /// WASI interfaces it imports (served empty: no files, env, network or clock).
     pub wasi: Vec<String>,
+    /// It exports `wizer-initialize`: the host runs it once per install and
+    /// starts every instance from the snapshot.
+    pub init: bool,
 }
 
 /// A loaded plugin install, ready to call.
@@ -108,7 +111,9 @@ fn describe(
         supported: WIT_VERSION.to_string(),
     };
     let mut roles = Vec::new();
+    let mut init = false;
     for (name, _) in ty.exports(engine) {
+        init |= name == super::preinit::INIT_EXPORT;
         let Some((interface, version)) = contract_interface(name) else {
             continue;
         };
@@ -152,6 +157,7 @@ fn describe(
         roles,
         capabilities,
         wasi,
+        init,
     })
 }
 
@@ -207,7 +213,7 @@ impl Plugin {
             engine,
             &linker,
             name,
-            &component,
+            &info,
             &bytes,
             &install.limits,
             &config_json,

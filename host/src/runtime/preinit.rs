@@ -18,13 +18,13 @@ use wasmtime::component::{Component, Instance, Linker, WasmList};
 use wasmtime::{Engine, Store};
 use wasmtime_wizer::{ComponentInstanceState, Wizer};
 
-use super::Limits;
 use super::call::CallState;
+use super::{Limits, PluginInfo};
 use crate::capabilities::{Accounts, CallContext, Directory, HostEnv, MemoryState};
 use crate::error::LoadError;
 
 /// The export Wizer looks for by default, and the SDK generates.
-pub(super) const INIT_EXPORT: &str = "wizer-initialize";
+pub(crate) const INIT_EXPORT: &str = "wizer-initialize";
 
 /// Run the component's init and return the snapshot, or `None` when it has no
 /// init export (a plugin built without one, or in another language).
@@ -32,16 +32,12 @@ pub(super) fn snapshot(
     engine: &Engine,
     linker: &Linker<CallState>,
     plugin: &str,
-    component: &Component,
+    info: &PluginInfo,
     bytes: &[u8],
     limits: &Limits,
     config_json: &Arc<str>,
 ) -> Result<Option<Vec<u8>>, LoadError> {
-    let exports_init = component
-        .component_type()
-        .exports(engine)
-        .any(|(name, _)| name == INIT_EXPORT);
-    if !exports_init {
+    if !info.init {
         return Ok(None);
     }
     let fail = |message: String| LoadError::Init {

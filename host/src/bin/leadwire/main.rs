@@ -504,6 +504,14 @@ fn inspect(file: &Path, json: bool) -> anyhow::Result<ExitCode> {
         );
         println!("capabilities:  {}", info.capabilities.join(", "));
         println!("wasi imports:  {}", info.wasi.len());
+        println!(
+            "init:          {}",
+            if info.init {
+                "yes: run once per install, instances start from its snapshot"
+            } else {
+                "none: instances start from the component as built"
+            }
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
