@@ -22,9 +22,38 @@ pub struct BulkFigures {
     pub threads: usize,
 }
 
+/// Rows `leadwire learn` fits the learned scorer on.
+const LEARN_ROWS: u64 = 5_000;
+
+/// `leadwire learn` on generated history: a rules-scorer config with a points
+/// table per field it found useful (59 of the generator's columns).
+pub fn learn(bin: &Path, dir: &Path) -> Result<std::path::PathBuf> {
+    let history = dir.join(format!("history-{LEARN_ROWS}.csv"));
+    if !history.exists() {
+        run(Command::new(bin)
+            .args([
+                "generate",
+                "--rows",
+                &LEARN_ROWS.to_string(),
+                "--format",
+                "csv",
+                "--output",
+            ])
+            .arg(&history))?;
+    }
+    let learned = dir.join("learned-scorer.toml");
+    run(Command::new(bin)
+        .args(["learn", "--outcome", "converted", "--input"])
+        .arg(&history)
+        .arg("--output")
+        .arg(&learned))?;
+    Ok(learned)
+}
+
 /// The config for bulk runs: the quickstart's plugins, a `bulk-score`
-/// pipeline of rules-scorer alone, and the CSV mapping of generated files.
-pub fn write_config(dir: &Path, plugins_dir: &Path) -> Result<std::path::PathBuf> {
+/// pipeline of rules-scorer alone, `bulk-learned` of rules-scorer with the
+/// `learned` model, and the CSV mapping of generated files.
+pub fn write_config(dir: &Path, plugins_dir: &Path, learned: &Path) -> Result<std::path::PathBuf> {
     let quickstart =
         std::fs::read_to_string(crate::root().join("examples/quickstart/leadwire.toml"))?
             .replace("../../target/plugins", &plugins_dir.display().to_string());
@@ -34,15 +63,28 @@ pub fn write_config(dir: &Path, plugins_dir: &Path) -> Result<std::path::PathBuf
 [pipelines.bulk-score]
 steps = [{{ plugin = "scorer" }}]
 
+[plugins.learned]
+path = {scorer}
+config_file = {learned}
+
+[pipelines.bulk-learned]
+steps = [{{ plugin = "learned" }}]
+
 # Generated files (`leadwire generate`): the event's time is a column.
 [input]
 event_at = "event_at"
 types = {{ zip = "text", phone = "text", mobilephone = "text" }}
-"#
+"#,
+        scorer = toml_string(&plugins_dir.join("rules_scorer.wasm")),
+        learned = toml_string(learned),
     );
     let path = dir.join(format!("bulk-{}.toml", std::process::id()));
     std::fs::write(&path, text)?;
     Ok(path)
+}
+
+fn toml_string(path: &Path) -> String {
+    toml::Value::String(path.display().to_string()).to_string()
 }
 
 fn run(cmd: &mut Command) -> Result<(Duration, String)> {

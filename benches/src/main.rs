@@ -388,10 +388,17 @@ GoRules ZEN, the quickstart's {} fit rules as a decision table: {}; rules-scorer
         let rows = args
             .rows
             .unwrap_or(if args.quick { 20_000 } else { 1_000_000 });
-        let config = bulk::write_config(&work, &plugins_dir)?;
+        let learned = bulk::learn(&bin, &work)?;
+        let config = bulk::write_config(&work, &plugins_dir, &learned)?;
         println!("\nbulk scoring: leadwire score, {} rows", thousands(rows));
         for (format, pipeline, label, rows) in [
             ("csv", "bulk-score", "rules-scorer alone, CSV", rows),
+            (
+                "csv",
+                "bulk-learned",
+                "rules-scorer with a model from `leadwire learn` (a points table per field, 59 fields), CSV",
+                rows,
+            ),
             (
                 "jsonl",
                 "inbound",

@@ -11,6 +11,7 @@ const FRESH_TARGET_NS: u64 = 10_000;
 const PIPELINE_TARGET_NS: u64 = 50_000;
 const BULK_TARGET: f64 = 100_000.0;
 const BULK_PIPELINE_TARGET: f64 = 25_000.0;
+const BULK_LEARNED_TARGET: f64 = 50_000.0;
 const WEBHOOK_PG_TARGET: f64 = 2_000.0;
 const WEBHOOK_TARGET: f64 = 5_000.0;
 const WEBHOOK_P99_TARGET_NS: u64 = 10_000_000;
@@ -166,12 +167,13 @@ pub fn render(r: &Results, before: Option<&Results>) -> String {
             at_most(p.fresh.median_ns as f64, PIPELINE_TARGET_NS as f64)
         );
     }
-    for (i, b) in r.bulk.iter().enumerate() {
-        // The first run is rules-scorer alone, the second the pipeline.
-        let (target, label) = if i == 0 {
-            (BULK_TARGET, "≥ 100,000 leads/s")
-        } else {
+    for b in &r.bulk {
+        let (target, label) = if b.label.contains("learn") {
+            (BULK_LEARNED_TARGET, "≥ 50,000 leads/s")
+        } else if b.label.contains("pipeline") {
             (BULK_PIPELINE_TARGET, "≥ 25,000 leads/s")
+        } else {
+            (BULK_TARGET, "≥ 100,000 leads/s")
         };
         let _ = writeln!(
             o,

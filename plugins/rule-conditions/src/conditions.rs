@@ -235,8 +235,14 @@ fn read_where(mut w: Table) -> Result<Vec<(String, String)>> {
 impl FieldCondition {
     /// `Some(reason)` when the lead passes the test, e.g. `jobtitle "VP Sales" contains "VP"`.
     pub fn check(&self, lead: &Lead) -> Option<String> {
+        self.check_value(lead.get(&self.field))
+    }
+
+    /// [`check`](Self::check) on the field's value, looked up by the caller:
+    /// a points table tests many cases on one field and looks it up once.
+    pub fn check_value(&self, value: Option<&Value>) -> Option<String> {
         let field = &self.field;
-        let value = lead.get(field).filter(|v| !v.is_empty());
+        let value = value.filter(|v| !v.is_empty());
         let Some(value) = value else {
             return matches!(self.test, FieldTest::Missing).then(|| format!("{field} is missing"));
         };
