@@ -25,6 +25,7 @@ fn main() {
     for dir in [
         "plugins",
         "examples",
+        "tests/guests",
         "tests/hostile",
         "sdk",
         "wit",

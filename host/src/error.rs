@@ -121,12 +121,20 @@ pub enum LoadError {
     )]
     MissingGrant { plugin: String, capability: String },
     #[error(
-        "plugin `{plugin}`: unsupported api version: it uses `{interface}`, but this host supports leadwire:plugin@{supported}"
+        "plugin `{plugin}`: unsupported api version: it uses `{interface}`, but this host supports leadwire:plugin versions {supported}"
     )]
     UnsupportedApiVersion {
         plugin: String,
         interface: String,
         supported: String,
+    },
+    #[error(
+        "plugin `{plugin}`: mixes contract versions: it uses `{first}` and `{second}`; build it against one leadwire:plugin version"
+    )]
+    MixedApiVersions {
+        plugin: String,
+        first: String,
+        second: String,
     },
     #[error("plugin `{plugin}`: imports `{import}`, which leadwire does not provide")]
     UnknownImport { plugin: String, import: String },
@@ -151,6 +159,7 @@ impl LoadError {
             LoadError::Compile { .. } => "compile",
             LoadError::MissingGrant { .. } => "missing-grant",
             LoadError::UnsupportedApiVersion { .. } => "unsupported-api-version",
+            LoadError::MixedApiVersions { .. } => "mixed-api-versions",
             LoadError::UnknownImport { .. } => "unknown-import",
             LoadError::UnprovidedImport { .. } => "unprovided-import",
             LoadError::NoRoles { .. } => "no-roles",

@@ -34,13 +34,13 @@ mod verdicts;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
 
-// The WIT (`wit/v0.1.0`) lives in leadwire-sdk-macros, the one place both
+// The WIT (`wit/v0.2.0`) lives in leadwire-sdk-macros, the one place both
 // these bindings and every plugin's `export!` can read it from once published.
 mod bindings {
     leadwire_sdk_macros::__sdk_bindings!();
 }
 
-/// The contract's data types (`leadwire:plugin/types@0.1.0`).
+/// The contract's data types (`leadwire:plugin/types@0.2.0`).
 pub use bindings::leadwire::plugin::types;
 pub use bindings::leadwire::plugin::types::{
     Activity, Assignment, Candidate, Contribution, Enrollment, Event, Field, Input, Lead,
@@ -84,4 +84,17 @@ pub trait Nurture {
 #[doc(hidden)]
 pub mod __private {
     pub use wit_bindgen;
+
+    /// A role's input as the host sends it: `types.input` in postcard's wire
+    /// format (wit/v0.2.0/types.wit), one buffer instead of a tree of strings
+    /// each copied in on its own.
+    pub fn decode_input(bytes: &[u8]) -> Result<crate::Input, String> {
+        postcard::from_bytes(bytes).map_err(|e| {
+            format!(
+                "leadwire-sdk {} cannot read the input the host sent ({} bytes): {e}",
+                env!("CARGO_PKG_VERSION"),
+                bytes.len()
+            )
+        })
+    }
 }

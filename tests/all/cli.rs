@@ -68,7 +68,7 @@ fn plugin_inspect_json_reports_roles_capabilities_size_and_the_files_sha256() {
     assert_eq!(capabilities, ["config", "log"]);
     assert_eq!(info["sha256"], hex::encode(Sha256::digest(&bytes)));
     assert_eq!(info["size"], bytes.len() as u64);
-    assert_eq!(info["wit_version"], "0.1.0");
+    assert_eq!(info["wit_version"], "0.2.0");
 }
 
 #[test]
@@ -88,7 +88,7 @@ fn plugin_inspect_text_shows_roles_capabilities_and_sha256() {
     };
     assert_eq!(line("roles:"), "scoring");
     assert_eq!(line("sha256:"), sha);
-    assert_eq!(line("wit:"), "leadwire:plugin@0.1.0");
+    assert_eq!(line("wit:"), "leadwire:plugin@0.2.0");
     let mut capabilities: Vec<String> = line("capabilities:")
         .split(", ")
         .map(String::from)

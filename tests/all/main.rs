@@ -14,6 +14,7 @@ mod fake_smtp;
 
 mod bulk;
 mod cli;
+mod contract;
 mod crm;
 mod layout;
 mod preinit;

@@ -646,8 +646,8 @@ fn a_component_exporting_a_future_wit_version_fails_with_unsupported_api_version
             ),
         ] => {
             assert_eq!(plugin, "future");
-            assert_eq!(interface, "leadwire:plugin/scoring@0.2.0");
-            assert_eq!(supported, "0.1.0");
+            assert_eq!(interface, "leadwire:plugin/scoring@0.9.0");
+            assert_eq!(supported, "0.1.0, 0.2.0");
             assert_eq!(e.kind(), "unsupported-api-version");
         }
         other => panic!("expected one unsupported-api-version error, got {other:#?}"),

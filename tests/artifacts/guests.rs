@@ -3,7 +3,7 @@
 // both build scripts, which depend on `toml`.
 
 /// Folders whose subfolders (or which themselves) hold guest crates.
-const GUEST_DIRS: &[&str] = &["plugins", "examples", "tests/hostile"];
+const GUEST_DIRS: &[&str] = &["plugins", "examples", "tests/guests", "tests/hostile"];
 
 /// Package names of the guest crates: those with a `cdylib` library.
 fn find_guests(root: &std::path::Path) -> Vec<String> {

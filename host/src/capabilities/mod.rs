@@ -13,6 +13,7 @@ mod log;
 mod log_buffer;
 mod meter;
 pub mod state;
+mod v0_2_0;
 
 use std::sync::Arc;
 

@@ -95,6 +95,9 @@ pub struct Config {
 pub struct LimitsConfig {
     /// Fuel per call (roughly wasm instructions); 0 means unlimited.
     pub fuel: Option<u64>,
+    /// More fuel per KiB of the call's input (its encoded size): a bigger
+    /// lead, a bigger budget, as Shopify Functions scale theirs.
+    pub fuel_per_input_kib: Option<u64>,
     pub memory_mib: Option<u64>,
     pub timeout_ms: Option<u64>,
     pub verdict_kib: Option<u64>,

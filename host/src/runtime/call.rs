@@ -95,9 +95,10 @@ impl CallState {
         store
     }
 
-    /// Give the next call its fuel and deadline; returns the fuel given.
-    pub(super) fn arm(store: &mut Store<CallState>, limits: &Limits) -> u64 {
-        let fuel = limits.fuel.unwrap_or(u64::MAX);
+    /// Give the next call its fuel (`None`: unlimited) and deadline;
+    /// returns the fuel given.
+    pub(super) fn arm(store: &mut Store<CallState>, fuel: Option<u64>, limits: &Limits) -> u64 {
+        let fuel = fuel.unwrap_or(u64::MAX);
         // Fuel is always on in the engine; it cannot fail to be set.
         let _ = store.set_fuel(fuel);
         // The epoch the deadline counts from may be a tick or so behind real
@@ -122,7 +123,7 @@ impl CallState {
         classify(
             error,
             &store.data().limiter,
-            fuel_used,
+            (fuel_used, fuel),
             limits,
             &stderr_tail,
         )
@@ -192,7 +193,9 @@ impl Plugin {
         input: &Input,
     ) -> (CallOutcome, Option<Instance>) {
         let limits = &self.limits;
-        let fuel = CallState::arm(store, limits);
+        let input = self.exports.prepare(input);
+        let fuel_limit = limits.fuel_for(input.size());
+        let fuel = CallState::arm(store, fuel_limit, limits);
 
         let start = Instant::now();
         let raw = match instance {
@@ -202,7 +205,8 @@ impl Plugin {
         }
         .and_then(|instance| {
             let verdict = self
-                .invoke(&mut *store, &instance, role, input)
+                .exports
+                .call(&self.name, &mut *store, &instance, role, &input)
                 .map_err(CallFailure::Call)?;
             Ok((verdict, instance))
         });
@@ -213,7 +217,7 @@ impl Plugin {
         let limiter = &store.data().limiter;
         let mut metrics = CallMetrics {
             fuel_used,
-            fuel_limit: limits.fuel,
+            fuel_limit,
             peak_memory_bytes: limiter.peak,
             memory_limit_bytes: limits.memory_bytes,
             duration_us: duration.as_micros() as u64,
@@ -240,60 +244,17 @@ impl Plugin {
                 None,
             ),
             Err(CallFailure::Call(error)) => (
-                Err(classify(error, limiter, fuel_used, limits, &stderr_tail)),
+                Err(classify(
+                    error,
+                    limiter,
+                    (fuel_used, fuel),
+                    limits,
+                    &stderr_tail,
+                )),
                 None,
             ),
         };
         (CallOutcome { result, metrics }, instance)
-    }
-
-    fn invoke(
-        &self,
-        store: &mut Store<CallState>,
-        instance: &Instance,
-        role: Role,
-        input: &Input,
-    ) -> wasmtime::Result<Result<Verdict, String>> {
-        let missing =
-            || wasmtime::format_err!("plugin `{}` does not export the {role} role", self.name);
-        Ok(match role {
-            Role::Scoring => {
-                let guest = self
-                    .scoring
-                    .as_ref()
-                    .ok_or_else(missing)?
-                    .load(&mut *store, instance)?;
-                guest.call_score(&mut *store, input)?.map(Verdict::Score)
-            }
-            Role::Segmentation => {
-                let guest = self
-                    .segmentation
-                    .as_ref()
-                    .ok_or_else(missing)?
-                    .load(&mut *store, instance)?;
-                guest
-                    .call_segment(&mut *store, input)?
-                    .map(Verdict::Segmentation)
-            }
-            Role::Routing => {
-                let guest = self
-                    .routing
-                    .as_ref()
-                    .ok_or_else(missing)?
-                    .load(&mut *store, instance)?;
-                guest.call_route(&mut *store, input)?.map(Verdict::Routing)
-            }
-            Role::Nurture => {
-                let guest = self
-                    .nurture
-                    .as_ref()
-                    .ok_or_else(missing)?
-                    .load(&mut *store, instance)?;
-                guest
-                    .call_evaluate(&mut *store, input)?
-                    .map(Verdict::Nurture)
-            }
-        })
     }
 }
 
@@ -360,9 +321,7 @@ fn check_verdict(
     crate::verdict::normalize_verdict(&mut verdict)
         .map_err(|message| CallError::InvalidVerdict { message })?;
     let out = VerdictOut::from_wit(&verdict);
-    let size = serde_json::to_vec(&out)
-        .map(|v| v.len() as u64)
-        .unwrap_or(u64::MAX);
+    let size = json_size(&out);
     metrics.verdict_bytes = size;
     if size > limit {
         return Err(CallError::OutputTooLarge {
@@ -375,11 +334,31 @@ fn check_verdict(
     Ok((verdict, out))
 }
 
+/// The verdict's size as the decision records it (JSON), counted as it is
+/// written rather than written into a buffer.
+fn json_size(out: &VerdictOut) -> u64 {
+    struct Count(u64);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len() as u64;
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, out) {
+        Ok(()) => count.0,
+        Err(_) => u64::MAX,
+    }
+}
+
 /// Turn a failed call into what went wrong, in the user's terms.
 fn classify(
     error: wasmtime::Error,
     limiter: &MemoryLimiter,
-    fuel_used: u64,
+    (fuel_used, fuel_limit): (u64, u64),
     limits: &super::Limits,
     stderr_tail: &str,
 ) -> CallError {
@@ -389,7 +368,7 @@ fn classify(
     match trap {
         Trap::OutOfFuel => CallError::FuelExhausted {
             used: fuel_used,
-            limit: limits.fuel.unwrap_or(u64::MAX),
+            limit: fuel_limit,
         },
         Trap::Interrupt => CallError::Timeout {
             limit_ms: limits.timeout.as_millis() as u64,

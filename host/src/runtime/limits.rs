@@ -4,12 +4,21 @@ use std::time::Duration;
 
 use crate::config::LimitsConfig;
 
+/// Fuel per KiB of input by default: enough for the Python and JavaScript
+/// examples (an interpreter lifting every activity into its objects) on a
+/// 200-activity lead (BENCHMARKS.md, "Guests in other languages").
+pub const DEFAULT_FUEL_PER_INPUT_KIB: u64 = 5_000_000;
+
 /// What one plugin call may use. Defaults follow architecture.md (Shopify
 /// Functions is the anchor).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Limits {
     /// `None`: unlimited (the epoch deadline still applies).
     pub fuel: Option<u64>,
+    /// Added to `fuel` per whole KiB of the call's input, encoded
+    /// (`fuel_for`): what an interpreter (componentize-py, componentize-js)
+    /// spends turning a long activity history into its own objects.
+    pub fuel_per_input_kib: u64,
     pub memory_bytes: u64,
     pub timeout: Duration,
     pub verdict_bytes: u64,
@@ -37,6 +46,14 @@ impl Limits {
 }
 
 impl Limits {
+    /// The fuel of a call whose input encodes to `input_bytes`: `fuel`, plus
+    /// `fuel_per_input_kib` per whole KiB (a lead under 1 KiB gets `fuel`).
+    pub fn fuel_for(&self, input_bytes: usize) -> Option<u64> {
+        let kib = (input_bytes / 1024) as u64;
+        self.fuel
+            .map(|fuel| fuel.saturating_add(self.fuel_per_input_kib.saturating_mul(kib)))
+    }
+
     /// The defaults, overridden by the config's `[limits]`, then by the
     /// plugin install's own `limits`.
     pub fn layered(global: &LimitsConfig, install: &LimitsConfig) -> Limits {
@@ -44,6 +61,9 @@ impl Limits {
         for layer in [global, install] {
             if let Some(fuel) = layer.fuel {
                 limits.fuel = (fuel > 0).then_some(fuel);
+            }
+            if let Some(per_kib) = layer.fuel_per_input_kib {
+                limits.fuel_per_input_kib = per_kib;
             }
             if let Some(m) = layer.memory_mib {
                 limits.memory_bytes = m << 20;
@@ -75,6 +95,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             fuel: Some(10_000_000),
+            fuel_per_input_kib: DEFAULT_FUEL_PER_INPUT_KIB,
             memory_bytes: 32 << 20,
             timeout: Duration::from_millis(100),
             verdict_bytes: 64 << 10,

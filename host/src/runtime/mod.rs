@@ -8,6 +8,7 @@
 
 mod call;
 mod clock;
+mod exports;
 mod limits;
 pub mod plugin;
 mod preinit;
@@ -27,8 +28,10 @@ pub use plugin::{Plugin, PluginInfo, inspect_file};
 pub const MAX_MEMORY_BYTES: u64 = crate::config::MAX_MEMORY_MIB << 20;
 /// How often the epoch advances: the granularity of wall-clock timeouts.
 pub const EPOCH_TICK: Duration = Duration::from_millis(2);
-/// The WIT version this host speaks.
-pub const WIT_VERSION: &str = "0.1.0";
+/// The current contract version (what leadwire-sdk builds); the host loads
+/// every version in [`WIT_VERSIONS`].
+pub const WIT_VERSION: &str = "0.2.0";
+pub use exports::WIT_VERSIONS;
 
 /// The engine plus the thread that advances its epoch.
 pub struct Runtime {

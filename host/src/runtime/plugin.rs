@@ -10,8 +10,9 @@ use wasmtime::Engine;
 use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
 
 use super::call::CallState;
-use super::{Limits, Role, WIT_VERSION};
-use crate::bindings::{self, nurture, routing, scoring, segmentation};
+use super::exports::{Exports, WIT_VERSIONS};
+use super::{Limits, Role};
+use crate::bindings;
 use crate::capabilities::Capabilities;
 use crate::error::LoadError;
 
@@ -32,6 +33,7 @@ pub struct PluginInfo {
     pub path: PathBuf,
     pub size: u64,
     pub sha256: String,
+    /// The contract version it was built against (`0.2.0`).
     pub wit_version: String,
     pub roles: Vec<Role>,
     /// leadwire capabilities the component imports (`log`, `config`, `state`...).
@@ -54,10 +56,7 @@ pub struct Plugin {
     /// Its instances start from a snapshot of its init (`preinit`).
     pub preinitialised: bool,
     pub(super) pre: InstancePre<CallState>,
-    pub(super) scoring: Option<scoring::GuestIndices>,
-    pub(super) segmentation: Option<segmentation::GuestIndices>,
-    pub(super) routing: Option<routing::GuestIndices>,
-    pub(super) nurture: Option<nurture::GuestIndices>,
+    pub(super) exports: Exports,
 }
 
 /// The settings of one install, from the config file.
@@ -108,29 +107,53 @@ fn describe(
     let unsupported = |interface: &str| LoadError::UnsupportedApiVersion {
         plugin: plugin.to_string(),
         interface: interface.to_string(),
-        supported: WIT_VERSION.to_string(),
+        supported: WIT_VERSIONS.join(", "),
+    };
+    // Every contract interface a component uses is of one version: the
+    // first one seen, which the rest must match.
+    let mut version: Option<(&'static str, String)> = None;
+    let mut check_version = |name: &str, v: &str| -> Result<(), LoadError> {
+        let Some(&known) = WIT_VERSIONS.iter().find(|known| **known == v) else {
+            return Err(unsupported(name));
+        };
+        match version {
+            None => version = Some((known, name.to_string())),
+            Some((seen, ref first)) if seen != known => {
+                return Err(LoadError::MixedApiVersions {
+                    plugin: plugin.to_string(),
+                    first: first.to_string(),
+                    second: name.to_string(),
+                });
+            }
+            Some(_) => {}
+        }
+        Ok(())
     };
     let mut roles = Vec::new();
     let mut init = false;
-    for (name, _) in ty.exports(engine) {
+    let exports: Vec<String> = ty
+        .exports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
+    for name in &exports {
         init |= name == super::preinit::INIT_EXPORT;
-        let Some((interface, version)) = contract_interface(name) else {
+        let Some((interface, v)) = contract_interface(name) else {
             continue;
         };
-        if version != WIT_VERSION {
-            return Err(unsupported(name));
-        }
+        check_version(name, v)?;
         if let Some(role) = Role::parse(interface) {
             roles.push(role);
         }
     }
     let mut capabilities = Vec::new();
     let mut wasi = Vec::new();
-    for (name, _) in ty.imports(engine) {
-        if let Some((interface, version)) = contract_interface(name) {
-            if version != WIT_VERSION {
-                return Err(unsupported(name));
-            }
+    let imports: Vec<String> = ty
+        .imports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
+    for name in &imports {
+        if let Some((interface, v)) = contract_interface(name) {
+            check_version(name, v)?;
             if interface != "types" {
                 capabilities.push(interface.to_string());
             }
@@ -148,12 +171,13 @@ fn describe(
             });
         }
     }
+    let wit_version = version.map_or(super::WIT_VERSION, |(v, _)| v);
     roles.sort();
     Ok(PluginInfo {
         path: path.to_path_buf(),
         size: bytes.len() as u64,
         sha256: hex::encode(Sha256::digest(bytes)),
-        wit_version: WIT_VERSION.to_string(),
+        wit_version: wit_version.to_string(),
         roles,
         capabilities,
         wasi,
@@ -206,7 +230,7 @@ impl Plugin {
             plugin: name.to_string(),
             message: format!("{e:#}"),
         };
-        let linker = linker(engine, install.grants).map_err(link_error)?;
+        let linker = linker(engine, &info.wit_version, install.grants).map_err(link_error)?;
         let config_json: Arc<str> = install.config_json.into();
         // A fresh instance of the snapshot starts where the init left off.
         let snapshot = super::preinit::snapshot(
@@ -224,25 +248,10 @@ impl Plugin {
             None => component,
         };
         let pre = linker.instantiate_pre(&component).map_err(link_error)?;
-        let has = |role| info.roles.contains(&role);
+        let exports = Exports::new(&info.wit_version, &pre, &info.roles).map_err(link_error)?;
         Ok(Plugin {
             name: name.to_string(),
-            scoring: has(Role::Scoring)
-                .then(|| scoring::GuestIndices::new(&pre))
-                .transpose()
-                .map_err(link_error)?,
-            segmentation: has(Role::Segmentation)
-                .then(|| segmentation::GuestIndices::new(&pre))
-                .transpose()
-                .map_err(link_error)?,
-            routing: has(Role::Routing)
-                .then(|| routing::GuestIndices::new(&pre))
-                .transpose()
-                .map_err(link_error)?,
-            nurture: has(Role::Nurture)
-                .then(|| nurture::GuestIndices::new(&pre))
-                .transpose()
-                .map_err(link_error)?,
+            exports,
             pre,
             info,
             grants: install.grants.to_vec(),
@@ -253,33 +262,54 @@ impl Plugin {
     }
 }
 
-/// WASI (empty: no files, env, args, network, real clock), `log`, `config`, and
-/// only the granted capabilities. An ungranted import fails `instantiate_pre`,
-/// but `load` reports it first with a clearer message.
-fn linker(engine: &Engine, grants: &[String]) -> wasmtime::Result<Linker<CallState>> {
-    use bindings::leadwire::plugin as caps;
+/// WASI (empty: no files, env, args, network, real clock), and `version`'s
+/// `log`, `config` and only the granted capabilities. An ungranted import
+/// fails `instantiate_pre`, but `load` reports it first with a clearer message.
+fn linker(
+    engine: &Engine,
+    version: &str,
+    grants: &[String],
+) -> wasmtime::Result<Linker<CallState>> {
     let mut linker = Linker::<CallState>::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     super::clock::add_frozen_monotonic_clock(&mut linker)?;
-    caps::types::add_to_linker::<_, HasSelf<Capabilities>>(&mut linker, |s| &mut s.caps)?;
-    caps::log::add_to_linker::<_, HasSelf<Capabilities>>(&mut linker, |s| &mut s.caps)?;
-    caps::config::add_to_linker::<_, HasSelf<Capabilities>>(&mut linker, |s| &mut s.caps)?;
-    for grant in grants {
-        match grant.as_str() {
-            "state" => caps::state::add_to_linker::<_, HasSelf<Capabilities>>(&mut linker, |s| {
-                &mut s.caps
-            })?,
-            "directory" => {
-                caps::directory::add_to_linker::<_, HasSelf<Capabilities>>(&mut linker, |s| {
-                    &mut s.caps
-                })?
+    // The same for each version, through that version's bindings.
+    macro_rules! capabilities {
+        ($caps:path) => {{
+            use $caps as caps;
+            caps::log::add_to_linker::<_, HasSelf<Capabilities>>(&mut linker, |s| &mut s.caps)?;
+            caps::config::add_to_linker::<_, HasSelf<Capabilities>>(&mut linker, |s| &mut s.caps)?;
+            for grant in grants {
+                match grant.as_str() {
+                    "state" => {
+                        caps::state::add_to_linker::<_, HasSelf<Capabilities>>(&mut linker, |s| {
+                            &mut s.caps
+                        })?
+                    }
+                    "directory" => caps::directory::add_to_linker::<_, HasSelf<Capabilities>>(
+                        &mut linker,
+                        |s| &mut s.caps,
+                    )?,
+                    "accounts" => caps::accounts::add_to_linker::<_, HasSelf<Capabilities>>(
+                        &mut linker,
+                        |s| &mut s.caps,
+                    )?,
+                    other => wasmtime::bail!("unknown capability `{other}`"),
+                }
             }
-            "accounts" => {
-                caps::accounts::add_to_linker::<_, HasSelf<Capabilities>>(&mut linker, |s| {
-                    &mut s.caps
-                })?
-            }
-            other => wasmtime::bail!("unknown capability `{other}`"),
+        }};
+    }
+    match version {
+        "0.1.0" => {
+            use bindings::v0_1_0::leadwire::plugin::types;
+            types::add_to_linker::<_, HasSelf<Capabilities>>(&mut linker, |s| &mut s.caps)?;
+            capabilities!(bindings::v0_1_0::leadwire::plugin);
+        }
+        _ => {
+            // 0.2.0's `types` are 0.1.0's (bindings/v0_2_0.rs): an interface
+            // of types alone, whose instance has nothing to define.
+            linker.instance("leadwire:plugin/types@0.2.0")?;
+            capabilities!(bindings::v0_2_0::leadwire::plugin);
         }
     }
     Ok(linker)

@@ -55,7 +55,7 @@ pub(super) fn snapshot(
         .map_err(|e| fail(format!("cannot compile the instrumented component: {e:#}")))?;
 
     let mut store = init_store(engine, limits, config_json);
-    let fuel = CallState::arm(&mut store, limits);
+    let fuel = CallState::arm(&mut store, limits.fuel, limits);
     let instance = (|| {
         let instance = linker.instantiate(&mut store, &instrumented)?;
         let init = instance.get_typed_func::<(), ()>(&mut store, INIT_EXPORT)?;

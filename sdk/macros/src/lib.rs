@@ -5,8 +5,8 @@
 //! The world is written here, per plugin, because a component must export only
 //! the roles it implements: the host learns a plugin's roles from its exports.
 //!
-//! This crate also holds the WIT that leadwire-sdk speaks (`wit/v0.1.0`, a
-//! byte-identical copy of the workspace's `wit/v0.1.0`, which
+//! This crate also holds the WIT that leadwire-sdk speaks (`wit/v0.2.0`, a
+//! byte-identical copy of the workspace's `wit/v0.2.0`, which
 //! `tests/wit_copy.rs` checks): a published crate can only read files inside
 //! its own folder, and both the SDK's bindings and every `export!` read it from
 //! here.
@@ -22,10 +22,10 @@ use syn::{Ident, Path, Token};
 /// the text, never a path, so a macro built in one checkout works in another
 /// that shares its target folder.
 const WIT_FILES: [&str; 4] = [
-    include_str!("../wit/v0.1.0/types.wit"),
-    include_str!("../wit/v0.1.0/host.wit"),
-    include_str!("../wit/v0.1.0/roles.wit"),
-    include_str!("../wit/v0.1.0/worlds.wit"),
+    include_str!("../wit/v0.2.0/types.wit"),
+    include_str!("../wit/v0.2.0/host.wit"),
+    include_str!("../wit/v0.2.0/roles.wit"),
+    include_str!("../wit/v0.2.0/worlds.wit"),
 ];
 
 /// The package's items, each file's `package` line left out.
@@ -37,7 +37,7 @@ fn wit_items() -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
-const WIT_VERSION: &str = "0.1.0";
+const WIT_VERSION: &str = "0.2.0";
 
 struct Args {
     plugin: Path,
@@ -110,6 +110,11 @@ pub fn __sdk_bindings(input: TokenStream) -> TokenStream {
             inline: #wit,
             world: "leadwire:plugin/capabilities",
             generate_all,
+            // A role's input arrives encoded (postcard, wit/v0.2.0/types.wit)
+            // and is decoded straight into these types, which no function of
+            // the contract names any more: generate them all the same.
+            additional_derives: [::serde::Deserialize],
+            generate_unused_types: true,
         });
     }
     .into()
@@ -170,7 +175,8 @@ fn expand(args: Args) -> syn::Result<proc_macro2::TokenStream> {
         let trait_name = Ident::new(trait_name, role.span());
         impls.push(quote! {
             impl exports::leadwire::plugin::#module::Guest for __Export {
-                fn #func(input: ::leadwire_sdk::Input) -> ::core::result::Result<::leadwire_sdk::#verdict, ::std::string::String> {
+                fn #func(input: ::std::vec::Vec<u8>) -> ::core::result::Result<::leadwire_sdk::#verdict, ::std::string::String> {
+                    let input = ::leadwire_sdk::__private::decode_input(&input)?;
                     <#plugin_path as ::leadwire_sdk::#trait_name>::#func(&input).map_err(|e| e.to_string())
                 }
             }
@@ -212,7 +218,7 @@ fn expand(args: Args) -> syn::Result<proc_macro2::TokenStream> {
                 world: "leadwire:guest/plugin",
                 runtime_path: "::leadwire_sdk::__private::wit_bindgen::rt",
                 with: {
-                    "leadwire:plugin/types@0.1.0": ::leadwire_sdk::types,
+                    "leadwire:plugin/types@0.2.0": ::leadwire_sdk::types,
                 },
             });
             pub struct __Export;

@@ -1,4 +1,4 @@
-//! `wit/v0.1.0` in this crate is a copy of the workspace's `wit/v0.1.0`, the
+//! `wit/v0.2.0` in this crate is a copy of the workspace's `wit/v0.2.0`, the
 //! contract's single source of truth (the host and wit-bindgen plugins read
 //! that one). The copy exists because a published crate holds only its own
 //! folder; this test fails as soon as the two differ. Not packaged: there is
@@ -31,8 +31,8 @@ fn the_packaged_wit_is_a_byte_identical_copy_of_the_workspace_wit() {
     let manifest_dir =
         std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR");
     let manifest = Path::new(&manifest_dir);
-    let truth_dir = manifest.join("../../wit/v0.1.0");
-    let copy_dir = manifest.join("wit/v0.1.0");
+    let truth_dir = manifest.join("../../wit/v0.2.0");
+    let copy_dir = manifest.join("wit/v0.2.0");
     let truth = files(&truth_dir);
     let copy = files(&copy_dir);
     assert!(!truth.is_empty(), "no WIT in {}", truth_dir.display());
@@ -40,14 +40,14 @@ fn the_packaged_wit_is_a_byte_identical_copy_of_the_workspace_wit() {
     assert_eq!(
         names(&copy),
         names(&truth),
-        "sdk/macros/wit/v0.1.0 must hold the same files as wit/v0.1.0: \
-         run `cp wit/v0.1.0/* sdk/macros/wit/v0.1.0/` (and delete what wit/v0.1.0 no longer has)"
+        "sdk/macros/wit/v0.2.0 must hold the same files as wit/v0.2.0: \
+         run `cp wit/v0.2.0/* sdk/macros/wit/v0.2.0/` (and delete what wit/v0.2.0 no longer has)"
     );
     for (name, bytes) in &truth {
         assert!(
             copy[name] == *bytes,
-            "sdk/macros/wit/v0.1.0/{name} differs from wit/v0.1.0/{name}: \
-             run `cp wit/v0.1.0/* sdk/macros/wit/v0.1.0/`"
+            "sdk/macros/wit/v0.2.0/{name} differs from wit/v0.2.0/{name}: \
+             run `cp wit/v0.2.0/* sdk/macros/wit/v0.2.0/`"
         );
     }
 }

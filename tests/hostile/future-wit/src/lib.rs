@@ -1,12 +1,12 @@
-//! A component from the future: it exports `leadwire:plugin/scoring@0.2.0`, a WIT
+//! A component from the future: it exports `leadwire:plugin/scoring@0.9.0`, a WIT
 //! version this host does not speak. The host must refuse to load it with
 //! `unsupported-api-version`, naming the interface. Written with wit-bindgen
-//! directly (the SDK only speaks 0.1.0); the WIT below is a stand-in for a
+//! directly (the SDK speaks only the current version); the WIT below is a stand-in for a
 //! future contract, not a real one.
 
 wit_bindgen::generate!({
     inline: "
-        package leadwire:plugin@0.2.0;
+        package leadwire:plugin@0.9.0;
 
         interface scoring {
             record lead-v2 { id: string, score-hint: option<f64> }
@@ -17,7 +17,7 @@ wit_bindgen::generate!({
             export scoring;
         }
     ",
-    world: "leadwire:plugin/next@0.2.0",
+    world: "leadwire:plugin/next@0.9.0",
 });
 
 pub struct Future;
@@ -28,6 +28,6 @@ impl exports::leadwire::plugin::scoring::Guest for Future {
     }
 }
 
-// The export symbols (`leadwire:plugin/scoring@0.2.0#score`) only link on wasm.
+// The export symbols (`leadwire:plugin/scoring@0.9.0#score`) only link on wasm.
 #[cfg(target_arch = "wasm32")]
 export!(Future);
