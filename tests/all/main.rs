@@ -17,6 +17,7 @@ mod cli;
 mod contract;
 mod crm;
 mod layout;
+mod other_languages;
 mod preinit;
 mod sandbox;
 mod sdk_outside;
