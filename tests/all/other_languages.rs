@@ -14,11 +14,13 @@ use common::*;
 use leadwire::decision::{DecisionStatus, VerdictOut};
 
 /// The component `examples/NAME/build.sh` makes, built again when a file
-/// of the example is newer than it.
+/// of the example is newer than it. Into target/guest-tools, not beside the
+/// Rust guests in target/plugins, which host/build.rs watches: a test must
+/// not make the next `cargo build` compile the host again.
 fn built(example: &str, file: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let dir = root.join("examples").join(example);
-    let out = Path::new(PLUGINS_DIR).join(file);
+    let out = root.join("target/guest-tools").join(file);
     let newest_source = walk(&dir)
         .iter()
         .filter_map(|f| f.metadata().and_then(|m| m.modified()).ok())
