@@ -15,6 +15,9 @@ tools="$target/guest-tools/js"
 out="${1:-$target/plugins/js_scorer.wasm}"
 
 # (Re)install when the lock changed since the tools were installed.
+# package.json pins @bytecodealliance/preview2-shim beside componentize-js:
+# componentize-js 0.23.0 imports it when it runs but lists it only among its
+# devDependencies, so a clean `npm ci` would not install it.
 mkdir -p "$tools"
 if [ ! -x "$tools/node_modules/.bin/componentize-js" ] || ! cmp -s "$here/package-lock.json" "$tools/package-lock.json"; then
     cp "$here/package.json" "$here/package-lock.json" "$tools/"
