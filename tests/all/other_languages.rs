@@ -179,6 +179,11 @@ fn a_python_scorer_reads_a_200_activity_lead_within_the_default_limits() {
 
 #[test]
 fn a_javascript_scorer_reads_a_200_activity_lead_within_the_default_limits() {
-    let step = score_big_lead(&built("js-scorer", "js_scorer.wasm"));
+    let path = built("js-scorer", "js_scorer.wasm");
+    // Built with every WASI feature off, it imports none: the host links none.
+    let runtime = leadwire::Runtime::new().unwrap();
+    let info = leadwire::runtime::inspect_file(runtime.engine(), &path).unwrap();
+    assert!(info.wasi.is_empty(), "{:?}", info.wasi);
+    let step = score_big_lead(&path);
     assert_the_examples_verdict(&step);
 }

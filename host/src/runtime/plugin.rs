@@ -230,7 +230,7 @@ impl Plugin {
             plugin: name.to_string(),
             message: format!("{e:#}"),
         };
-        let linker = linker(engine, &info.wit_version, install.grants).map_err(link_error)?;
+        let linker = linker(engine, &info, install.grants).map_err(link_error)?;
         let config_json: Arc<str> = install.config_json.into();
         // A fresh instance of the snapshot starts where the init left off.
         let snapshot = super::preinit::snapshot(
@@ -262,17 +262,22 @@ impl Plugin {
     }
 }
 
-/// WASI (empty: no files, env, args, network, real clock), and `version`'s
-/// `log`, `config` and only the granted capabilities. An ungranted import
-/// fails `instantiate_pre`, but `load` reports it first with a clearer message.
+/// WASI (empty: no files, env, args, network, real clock) for a component
+/// that imports any, and its contract version's `log`, `config` and only the
+/// granted capabilities. An ungranted import fails `instantiate_pre`, but
+/// `load` reports it first with a clearer message.
 fn linker(
     engine: &Engine,
-    version: &str,
+    info: &PluginInfo,
     grants: &[String],
 ) -> wasmtime::Result<Linker<CallState>> {
     let mut linker = Linker::<CallState>::new(engine);
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-    super::clock::add_frozen_monotonic_clock(&mut linker)?;
+    // A guest built without WASI (componentize-js with its features off,
+    // wasm32-unknown-unknown) gets none linked.
+    if !info.wasi.is_empty() {
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        super::clock::add_frozen_monotonic_clock(&mut linker)?;
+    }
     // The same for each version, through that version's bindings.
     macro_rules! capabilities {
         ($caps:path) => {{
@@ -299,7 +304,7 @@ fn linker(
             }
         }};
     }
-    match version {
+    match info.wit_version.as_str() {
         "0.1.0" => {
             use bindings::v0_1_0::leadwire::plugin::types;
             types::add_to_linker::<_, HasSelf<Capabilities>>(&mut linker, |s| &mut s.caps)?;
