@@ -2614,6 +2614,16 @@ fn a_timer_due_while_the_server_was_killed_fires_once_after_the_restart() {
     let r = post_hubspot_v1(&server, &title_change(1, 555, "VP of Sales"));
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(crm.wait_for_writes(1, 30).len(), 1);
+    // Killed only once the write is settled: killed between the CRM's answer
+    // and the settle, the write would stay in flight for its 60 s lease (and
+    // be sent again, at least once), holding back the next write to the record.
+    let entries = timeline_until(&server, "hubspot", "555", |e| {
+        e.iter().any(|e| e["kind"] == "write" && e["detail"]["status"] == "done")
+    });
+    assert!(
+        entries.iter().any(|e| e["kind"] == "write" && e["detail"]["status"] == "done"),
+        "{entries:?}"
+    );
     server.child.kill().unwrap(); // SIGKILL
     server.child.wait().unwrap();
     // A long downtime: the timer is long overdue when the server is back.
