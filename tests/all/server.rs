@@ -2618,10 +2618,13 @@ fn a_timer_due_while_the_server_was_killed_fires_once_after_the_restart() {
     // and the settle, the write would stay in flight for its 60 s lease (and
     // be sent again, at least once), holding back the next write to the record.
     let entries = timeline_until(&server, "hubspot", "555", |e| {
-        e.iter().any(|e| e["kind"] == "write" && e["detail"]["status"] == "done")
+        e.iter()
+            .any(|e| e["kind"] == "write" && e["detail"]["status"] == "done")
     });
     assert!(
-        entries.iter().any(|e| e["kind"] == "write" && e["detail"]["status"] == "done"),
+        entries
+            .iter()
+            .any(|e| e["kind"] == "write" && e["detail"]["status"] == "done"),
         "{entries:?}"
     );
     server.child.kill().unwrap(); // SIGKILL
