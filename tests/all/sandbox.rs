@@ -655,6 +655,38 @@ fn a_component_exporting_a_future_wit_version_fails_with_unsupported_api_version
 }
 
 #[test]
+fn a_component_mixing_contract_versions_fails_with_mixed_api_versions_and_the_host_still_serves() {
+    let text = [
+        plugin("mixed", artifacts::HOSTILE_MIXED_WIT, ""),
+        pipeline("p", "mixed", "fail-closed"),
+    ]
+    .concat();
+    match &load_problems(&text)[..] {
+        [
+            LoadProblem::Plugin(
+                e @ LoadError::MixedApiVersions {
+                    plugin,
+                    first,
+                    second,
+                },
+            ),
+        ] => {
+            assert_eq!(plugin, "mixed");
+            let mut both = [first.as_str(), second.as_str()];
+            both.sort();
+            assert_eq!(
+                both,
+                ["leadwire:plugin/log@0.1.0", "leadwire:plugin/scoring@0.2.0"]
+            );
+            assert_eq!(e.kind(), "mixed-api-versions");
+            assert!(e.to_string().contains("mixes contract versions"), "{e}");
+        }
+        other => panic!("expected one mixed-api-versions error, got {other:#?}"),
+    }
+    assert_custom_scorer_still_works(&HOST, "normal");
+}
+
+#[test]
 fn every_plugin_load_problem_is_reported_at_once() {
     let text = [
         plugin("counter", artifacts::HOSTILE_STATE_COUNTER, ""),
