@@ -276,6 +276,18 @@ fn value_of(json: Json) -> Result<Value, String> {
     })
 }
 
+/// A contract value as the lead JSON writes it (the inverse of [`value_of`]).
+pub fn json_of(value: Value) -> Json {
+    match value {
+        Value::Null => Json::Null,
+        Value::Boolean(b) => Json::Bool(b),
+        Value::Number(n) => serde_json::Number::from_f64(n).map_or(Json::Null, Json::Number),
+        Value::Text(s) => Json::String(s),
+        Value::List(items) => Json::Array(items.into_iter().map(Json::String).collect()),
+        Value::Time(ms) => serde_json::json!({ "time": ms }),
+    }
+}
+
 fn into_fields(at: &str, map: BTreeMap<String, Json>) -> Result<Vec<Field>, LeadError> {
     map.into_iter()
         .map(|(name, json)| match value_of(json) {
@@ -354,6 +366,23 @@ pub fn trigger_name(trigger: &Trigger) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_of_is_the_inverse_of_value_of() {
+        let values = [
+            Value::Null,
+            Value::Boolean(false),
+            Value::Number(-2.5),
+            Value::Text("VP".into()),
+            Value::List(vec!["a".into(), "b c".into()]),
+            Value::Time(1_793_491_200_000),
+        ];
+        for value in values {
+            let json = json_of(value.clone());
+            let back = value_of(json.clone()).map(|v| format!("{v:?}"));
+            assert_eq!(back, Ok(format!("{value:?}")), "{json}");
+        }
+    }
 
     /// One parser for every input: what the adapters, CSV cells and the lead
     /// JSON read.

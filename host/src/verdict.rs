@@ -232,11 +232,13 @@ impl VerdictOut {
     /// (they would forge or hide text in a CRM's timeline or an admin's
     /// terminal).
     pub fn validate(&self) -> Result<(), String> {
-        let finite = |what: &str, n: f64| {
+        // `what` is only worded when the check fails (a verdict can hold
+        // hundreds of contributions).
+        let finite = |what: &dyn Fn() -> String, n: f64| {
             if n.is_finite() {
                 Ok(())
             } else {
-                Err(format!("{what} is {n}, not a finite number"))
+                Err(format!("{} is {n}, not a finite number", what()))
             }
         };
         let named = |what: &str, s: &str| {
@@ -248,15 +250,15 @@ impl VerdictOut {
         let reason = |what: &str, s: &str| clean_text(what, s, true);
         match self {
             VerdictOut::Score(s) => {
-                finite("score value", s.value)?;
+                finite(&|| "score value".into(), s.value)?;
                 if let Some(grade) = &s.grade {
                     named("the grade", grade)?;
                 }
                 for (name, v) in &s.parts {
-                    finite(&format!("score part `{name}`"), *v)?;
+                    finite(&|| format!("score part `{name}`"), *v)?;
                 }
                 for c in &s.contributions {
-                    finite(&format!("contribution `{}` points", c.rule), c.points)?;
+                    finite(&|| format!("contribution `{}` points", c.rule), c.points)?;
                     named("a contribution's rule name", &c.rule)?;
                     reason("a contribution's reason", &c.reason)?;
                 }
@@ -321,6 +323,11 @@ impl VerdictOut {
 /// Refuse control characters (a reason may hold newlines and tabs) and the
 /// bidirectional embedding, override and isolate characters.
 fn clean_text(what: &str, s: &str, multiline: bool) -> Result<(), String> {
+    // Most text is printable ASCII: checked a byte at a time.
+    let printable = |b: u8| (b' '..=b'~').contains(&b) || (multiline && (b == b'\n' || b == b'\t'));
+    if s.bytes().all(printable) {
+        return Ok(());
+    }
     let bad = s.chars().find(|&c| {
         let control = c.is_control() && !(multiline && (c == '\n' || c == '\t'));
         control || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')

@@ -73,6 +73,12 @@ impl Runtime {
             .consume_fuel(true)
             .epoch_interruption(true)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        // LEADWIRE_PERFMAP=1: name the plugins' compiled functions in
+        // /tmp/perf-PID.map, so `perf report` shows guest functions, not
+        // bare addresses (for profiling; see benches/analysis.md).
+        if std::env::var_os("LEADWIRE_PERFMAP").is_some_and(|v| v == "1") {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         // Compiled code is cached on disk (wasmtime's cache, keyed by the
         // component's bytes and the engine's settings): every `leadwire`
         // command after the first starts in milliseconds instead of seconds.

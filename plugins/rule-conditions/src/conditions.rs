@@ -6,6 +6,7 @@
 //! matches when any of its items does. A field the CRM did not send, or sent
 //! empty, fails every test except `missing`.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use leadwire_sdk::{Activity, DAY_MS, Lead, Result, Value};
@@ -246,17 +247,35 @@ impl FieldCondition {
         let Some(value) = value else {
             return matches!(self.test, FieldTest::Missing).then(|| format!("{field} is missing"));
         };
-        // The reason is only written for a test that holds.
-        let shown = || show_value(value);
+        // The reason is only written for a test that holds, in one buffer:
+        // `{field} {value} {what the test says}`.
+        let reason = |says: &dyn Fn(&mut String)| {
+            let mut s = String::with_capacity(field.len() + 48);
+            s.push_str(field);
+            s.push(' ');
+            push_value(&mut s, value);
+            s.push(' ');
+            says(&mut s);
+            s
+        };
         match &self.test {
             FieldTest::Missing => None,
-            FieldTest::Present => Some(format!("{field} is present ({})", shown())),
-            FieldTest::Equals(expected) => scalar_matches(expected, value)
-                .then(|| format!("{field} {} equals {expected}", shown())),
+            FieldTest::Present => {
+                let mut s = format!("{field} is present (");
+                push_value(&mut s, value);
+                s.push(')');
+                Some(s)
+            }
+            FieldTest::Equals(expected) => scalar_matches(expected, value).then(|| {
+                reason(&|s| {
+                    s.push_str("equals ");
+                    push_scalar(s, expected);
+                })
+            }),
             FieldTest::OneOf(values) => values
                 .iter()
                 .any(|v| scalar_matches(v, value))
-                .then(|| format!("{field} {} is one of {}", shown(), show_list(values))),
+                .then(|| reason(&|s| s.push_str(&format!("is one of {}", show_list(values))))),
             FieldTest::Contains(needles) => {
                 let mut hay = Vec::new();
                 any_text(value, |t| {
@@ -269,7 +288,7 @@ impl FieldCondition {
                         let n = fold(n);
                         hay.iter().any(|h| h.contains(&n))
                     })
-                    .map(|n| format!("{field} {} contains \"{n}\"", shown()))
+                    .map(|n| reason(&|s| s.push_str(&format!("contains \"{n}\""))))
             }
             FieldTest::Range { min, max } => {
                 let n = number(value)?;
@@ -346,6 +365,14 @@ pub fn latest<'a>(found: &[&'a Activity]) -> Option<&'a Activity> {
     found.iter().copied().max_by_key(|a| a.at)
 }
 
+/// Every text of the value: a list's items, else the value itself as text.
+pub fn each_text(value: &Value, mut visit: impl FnMut(&str)) {
+    any_text(value, |text| {
+        visit(text);
+        false
+    });
+}
+
 /// Whether any text of the value passes `test`: a list's items, else the value
 /// itself as text.
 fn any_text(value: &Value, mut test: impl FnMut(&str) -> bool) -> bool {
@@ -378,6 +405,19 @@ fn same_text(a: &str, b: &str) -> bool {
         .eq(b.chars().flat_map(char::to_lowercase))
 }
 
+/// What [`same_text`] compares: `same_text(a, b)` exactly when
+/// `text_key(a) == text_key(b)`. Borrowed when the text is already so.
+pub fn text_key(text: &str) -> Cow<'_, str> {
+    let t = text.trim();
+    if !t.is_ascii() {
+        Cow::Owned(t.chars().flat_map(char::to_lowercase).collect())
+    } else if t.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(t.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(t)
+    }
+}
+
 /// Text for comparing: trimmed, in lower case (Unicode, so `GESCHÄFTSFÜHRER`
 /// contains `geschäftsführer`).
 fn fold(text: &str) -> String {
@@ -386,7 +426,7 @@ fn fold(text: &str) -> String {
 
 /// A field as a number: a number, a time, or text such as `"250"` (CRMs often
 /// send numbers as text).
-fn number(value: &Value) -> Option<f64> {
+pub fn number(value: &Value) -> Option<f64> {
     match value {
         Value::Number(n) => Some(*n),
         Value::Time(t) => Some(*t as f64),
@@ -420,10 +460,36 @@ pub fn parse_number(text: &str) -> Option<f64> {
 }
 
 /// `"VP Sales"` for text, `250` for numbers, `"a;b"` for lists.
-fn show_value(value: &Value) -> String {
+fn push_value(s: &mut String, value: &Value) {
     match value {
-        Value::Text(_) | Value::List(_) => format!("\"{}\"", value.to_text()),
-        other => other.to_text(),
+        Value::Text(t) => {
+            s.push('"');
+            s.push_str(t);
+            s.push('"');
+        }
+        Value::List(items) => {
+            s.push('"');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    s.push(';');
+                }
+                s.push_str(item);
+            }
+            s.push('"');
+        }
+        other => s.push_str(&other.to_text()),
+    }
+}
+
+/// A scalar as [`Scalar`]'s `Display` shows it.
+fn push_scalar(s: &mut String, scalar: &Scalar) {
+    match scalar {
+        Scalar::Text(t) => {
+            s.push('"');
+            s.push_str(t);
+            s.push('"');
+        }
+        other => s.push_str(&other.to_string()),
     }
 }
 

@@ -16,6 +16,7 @@ use leadwire_sdk::Result;
 use crate::conditions::{self, Condition, FieldCondition, FieldTest};
 use crate::grade::Grid;
 use crate::reader::{self, Scalar, Table};
+use crate::table::PointsTable;
 
 /// The groups that make the grade; a rule may name any other group too.
 pub const FIT: &str = "fit";
@@ -63,7 +64,7 @@ pub enum Score {
         decay: Decay,
     },
     /// A points table on one field: the first case that holds gives its points.
-    Table(Vec<(FieldCondition, f64)>),
+    Table(PointsTable),
 }
 
 /// How an activity rule turns its matching activities into points.
@@ -231,7 +232,7 @@ fn read_fixed(t: &mut Table) -> Result<(Score, &'static str)> {
 /// `leadwire learn` writes): `points_by_value = { VALUE = points, ... }`, or
 /// `bins = [b1, b2, ...]` with `points_by_bin` for `< b1`, `[b1, b2)`, ..., `>= bn`.
 /// `Ok(None)` when the rule is not a points table.
-fn read_points_table(t: &mut Table) -> Result<Option<Vec<(FieldCondition, f64)>>> {
+fn read_points_table(t: &mut Table) -> Result<Option<PointsTable>> {
     let by_value = t.table("points_by_value")?;
     let bins = t.numbers("bins")?;
     let by_bin = t.numbers("points_by_bin")?;
@@ -267,7 +268,7 @@ fn read_points_table(t: &mut Table) -> Result<Option<Vec<(FieldCondition, f64)>>
     };
 
     let mut cases = Vec::new();
-    if let Some(mut values) = by_value {
+    let table = if let Some(mut values) = by_value {
         for value in values.keys() {
             let points = values.number(&value)?.unwrap_or_default();
             cases.push((case(FieldTest::Equals(Scalar::Text(value))), points));
@@ -276,7 +277,10 @@ fn read_points_table(t: &mut Table) -> Result<Option<Vec<(FieldCondition, f64)>>
             let message = "the table is empty: give VALUE = points entries";
             return Err(t.error("points_by_value", message));
         }
-    } else if let (Some(bins), Some(points)) = (bins, by_bin) {
+        PointsTable::by_value(cases)
+    } else {
+        // `kind` is "bins": both are given.
+        let (bins, points) = (bins.unwrap_or_default(), by_bin.unwrap_or_default());
         if bins.is_empty() || bins.windows(2).any(|w| w[0] >= w[1]) {
             let message = "give the bin edges, lowest first, e.g. bins = [50, 200, 1000]";
             return Err(t.error("bins", message));
@@ -296,8 +300,9 @@ fn read_points_table(t: &mut Table) -> Result<Option<Vec<(FieldCondition, f64)>>
             let max = bins.get(i).copied();
             cases.push((case(FieldTest::Range { min, max }), points));
         }
-    }
-    Ok(Some(cases))
+        PointsTable::by_bin(bins, cases)
+    };
+    Ok(Some(table))
 }
 
 /// `[caps]` or `[floors]`: group = number.

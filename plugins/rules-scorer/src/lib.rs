@@ -10,6 +10,7 @@
 //! - `reader.rs`: strict, path-aware reading of the config table (shared with segmenter)
 //! - `conditions.rs`: the field and activity tests (shared with segmenter)
 //! - `rules.rs`: a rule's points, with decay and the rule's cap
+//! - `table.rs`: points tables, indexed once per install
 //! - `totals.rs`: group sums, caps and floors
 //! - `grade.rs`: the fit x engagement grid
 
@@ -19,6 +20,7 @@ mod config;
 use rule_conditions::{conditions, reader};
 mod grade;
 mod rules;
+mod table;
 mod totals;
 
 use config::{Config, ENGAGEMENT, FIT};

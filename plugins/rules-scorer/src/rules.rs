@@ -7,7 +7,7 @@
 //! `points * 0.5^(age_days / half_life_days)`. `max_points` caps the result (in
 //! absolute value, so it also bounds negative rules).
 //!
-//! A points table gives the points of its first case that holds.
+//! A points table gives the points of its first case that holds (table.rs).
 
 use leadwire_sdk::{Activity, Contribution, DAY_MS, Lead};
 
@@ -22,15 +22,10 @@ pub fn evaluate(rule: &Rule, lead: &Lead, now: i64) -> Option<Contribution> {
             condition,
             decay,
         } => (*points, condition, decay),
-        Score::Table(cases) => {
-            // Every case tests the rule's one field: look it up once (a
-            // learned model has ~60 tables of up to ~20 cases, on leads of
-            // ~80 fields).
-            let value = cases.first().and_then(|(case, _)| lead.get(&case.field));
-            return cases.iter().find_map(|(case, points)| {
-                let reason = case.check_value(value)?;
-                Some(Contribution::new(&rule.name, round2(*points), reason))
-            });
+        Score::Table(table) => {
+            let value = table.field().and_then(|field| lead.get(field));
+            let (points, reason) = table.find(value)?;
+            return Some(Contribution::new(&rule.name, round2(points), reason));
         }
     };
     match condition {

@@ -11,8 +11,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value as Json;
 
+use crate::bindings::types::{Event, Field, Lead, Trigger, Value};
 pub use crate::config::{ColumnType, InputConfig};
-use crate::lead::{EventDoc, LeadDoc, LeadFile, Timestamp, TriggerDoc, parse_time};
+use crate::lead::{LeadFile, parse_time};
 
 /// The command line's say over the mapping, applied on top of `[input]`.
 #[derive(Debug, Clone, Default)]
@@ -27,12 +28,15 @@ pub struct InputOptions {
     pub by: Option<String>,
 }
 
-/// One row, read.
+/// The source of a lead that does not name its own.
+pub const SOURCE: &str = "bulk";
+
+/// One row, read: the lead and event as plugins receive them.
 pub struct Row {
     /// The line the row starts on (1 is the header line of a CSV).
     pub line: u64,
-    pub lead: LeadDoc,
-    pub event: EventDoc,
+    pub lead: Lead,
+    pub event: Event,
     /// The outcome column's raw value, if one was asked for.
     pub outcome: Option<String>,
     /// The `by` column's value (None when empty or absent).
@@ -245,7 +249,7 @@ impl CsvRows {
                 "the column `{dup}` appears twice in the header"
             )));
         }
-        let slots = headers
+        let slots: Vec<Slot> = headers
             .iter()
             .enumerate()
             .map(|(i, name)| {
@@ -272,11 +276,17 @@ impl CsvRows {
             .map(|v| v.trim().to_string())
             .collect();
         nulls.insert(String::new());
+        // A lead's fields are in name order, whatever the columns' order.
+        let mut field_order: Vec<usize> = (0..headers.len())
+            .filter(|i| matches!(slots[*i], Slot::Field(_)))
+            .collect();
+        field_order.sort_by(|a, b| headers[*a].cmp(&headers[*b]));
         Ok(CsvRows {
             reader,
             mapping: Arc::new(CsvMapping {
                 headers,
                 slots,
+                field_order,
                 event_at,
                 by,
                 nulls,
@@ -294,6 +304,8 @@ impl CsvRows {
 pub struct CsvMapping {
     headers: Vec<String>,
     slots: Vec<Slot>,
+    /// The field columns, by name.
+    field_order: Vec<usize>,
     event_at: Option<usize>,
     by: Option<usize>,
     nulls: HashSet<String>,
@@ -302,9 +314,20 @@ pub struct CsvMapping {
 }
 
 impl CsvMapping {
+    /// The record as the contract's lead, typed straight from its cells.
     fn row(&self, record: &csv::StringRecord, line: u64) -> Result<Row, RowError> {
         let error = |message: String| RowError { line, message };
-        let mut lead = LeadDoc::default();
+        let mut lead = Lead {
+            id: String::new(),
+            source: SOURCE.to_string(),
+            email: None,
+            company_domain: None,
+            owner: None,
+            lifecycle_stage: None,
+            fields: Vec::with_capacity(self.field_order.len()),
+            activities: Vec::new(),
+            created_at: None,
+        };
         let mut outcome = None;
         let mut event_at = None;
         let mut by = None;
@@ -325,24 +348,32 @@ impl CsvMapping {
                     if !null {
                         let at = parse_time(cell)
                             .ok_or_else(|| error(format!("column `{column}`: `{cell}` is not a date or time (use RFC 3339, e.g. 2026-11-20T10:00:00Z, or 2026-11-20)")))?;
-                        lead.created_at = Some(Timestamp::Millis(at));
+                        lead.created_at = Some(at);
                     }
                 }
-                Slot::Field(kind) => {
-                    let value = if null {
-                        Json::Null
-                    } else {
-                        self.typed(cell, kind)
-                            .map_err(|m| error(format!("column `{column}`: {m}")))?
-                    };
-                    lead.fields.insert(column.clone(), value);
-                }
+                Slot::Field(_) => {}
             }
             if Some(i) == self.event_at && !null {
                 event_at = Some(parse_time(cell).ok_or_else(|| {
                     error(format!("column `{column}`: `{cell}` is not a date or time"))
                 })?);
             }
+        }
+        for &i in &self.field_order {
+            let (cell, column) = (record.get(i).unwrap_or_default().trim(), &self.headers[i]);
+            let Slot::Field(kind) = self.slots[i] else {
+                continue;
+            };
+            let value = if self.nulls.contains(cell) {
+                Value::Null
+            } else {
+                self.typed(cell, kind)
+                    .map_err(|m| error(format!("column `{column}`: {m}")))?
+            };
+            lead.fields.push(Field {
+                name: column.clone(),
+                value,
+            });
         }
         if self.slots.contains(&Slot::Id) {
             if lead.id.is_empty() {
@@ -354,11 +385,11 @@ impl CsvMapping {
         let at = event_at.unwrap_or(self.default_at);
         Ok(Row {
             line,
-            event: EventDoc {
-                id: Some(format!("{}#{line}", lead.id)),
-                trigger: TriggerDoc::Created,
-                at: Some(Timestamp::Millis(at)),
-                ..EventDoc::default()
+            event: Event {
+                id: format!("{}#{line}", lead.id),
+                trigger: Trigger::Created,
+                changed: Vec::new(),
+                at,
             },
             lead,
             outcome,
@@ -366,37 +397,35 @@ impl CsvMapping {
         })
     }
 
-    fn typed(&self, cell: &str, kind: Option<ColumnType>) -> Result<Json, String> {
+    fn typed(&self, cell: &str, kind: Option<ColumnType>) -> Result<Value, String> {
         Ok(match kind {
-            Some(ColumnType::Text) => Json::String(cell.to_string()),
+            Some(ColumnType::Text) => Value::Text(cell.to_string()),
             Some(ColumnType::Number) => {
-                number(cell).ok_or_else(|| format!("`{cell}` is not a number"))?
+                Value::Number(number(cell).ok_or_else(|| format!("`{cell}` is not a number"))?)
             }
             Some(ColumnType::Boolean) => {
-                Json::Bool(boolean(cell).ok_or_else(|| {
+                Value::Boolean(boolean(cell).ok_or_else(|| {
                     format!("`{cell}` is not a boolean (true/false, yes/no, 1/0)")
                 })?)
             }
-            Some(ColumnType::Time) => {
-                let at = parse_time(cell).ok_or_else(|| {
-                    format!("`{cell}` is not a date or time (use RFC 3339 or YYYY-MM-DD)")
-                })?;
-                serde_json::json!({ "time": at })
-            }
-            Some(ColumnType::List) => Json::Array(
+            Some(ColumnType::Time) => Value::Time(parse_time(cell).ok_or_else(|| {
+                format!("`{cell}` is not a date or time (use RFC 3339 or YYYY-MM-DD)")
+            })?),
+            Some(ColumnType::List) => Value::List(
                 cell.split(self.separator.as_str())
                     .map(str::trim)
                     .filter(|s| !s.is_empty())
-                    .map(|s| Json::String(s.to_string()))
+                    .map(str::to_string)
                     .collect(),
             ),
             None => number(cell)
+                .map(Value::Number)
                 .or_else(|| match cell.to_ascii_lowercase().as_str() {
-                    "true" => Some(Json::Bool(true)),
-                    "false" => Some(Json::Bool(false)),
+                    "true" => Some(Value::Boolean(true)),
+                    "false" => Some(Value::Boolean(false)),
                     _ => None,
                 })
-                .unwrap_or_else(|| Json::String(cell.to_string())),
+                .unwrap_or_else(|| Value::Text(cell.to_string())),
         })
     }
 }
@@ -458,8 +487,8 @@ fn header_ends_in_crlf(file: &mut File) -> bool {
         .is_some_and(|i| i > 0 && head[i - 1] == b'\r')
 }
 
-/// A number as a JSON number; `01234` (a zip or a code) stays text.
-fn number(cell: &str) -> Option<Json> {
+/// A cell as a finite number; `01234` (a zip or a code) stays text.
+fn number(cell: &str) -> Option<f64> {
     let digits = cell.trim_start_matches(['-', '+']);
     if digits.len() > 1 && digits.starts_with('0') && !digits.starts_with("0.") {
         return None;
@@ -471,7 +500,7 @@ fn number(cell: &str) -> Option<Json> {
         return None;
     }
     let n: f64 = cell.parse().ok()?;
-    serde_json::Number::from_f64(n).map(Json::Number)
+    n.is_finite().then_some(n)
 }
 
 fn boolean(cell: &str) -> Option<bool> {
@@ -549,13 +578,16 @@ impl InputOptions {
                 Json::String(s) => Some(s.clone()),
                 other => Some(other.to_string()),
             });
+        let error = |e: crate::lead::LeadError| RowError {
+            line,
+            message: e.to_string(),
+        };
+        let lead = lead.into_lead(SOURCE).map_err(error)?;
         let mut event = event.unwrap_or_default();
-        if event.at.is_none() {
-            event.at = Some(Timestamp::Millis(self.default_at));
-        }
         if event.id.is_none() {
             event.id = Some(format!("{}#{line}", lead.id));
         }
+        let event = event.to_event(&lead.id, self.default_at).map_err(error)?;
         Ok(Row {
             line,
             lead,
@@ -601,16 +633,29 @@ mod tests {
         assert_eq!(row.line, 2);
         assert_eq!(row.lead.id, "7");
         assert_eq!(row.lead.email.as_deref(), Some("a@x.com"));
-        let f = &row.lead.fields;
-        assert_eq!(f["visits"], serde_json::json!(3.5));
-        assert_eq!(f["zip"], serde_json::json!("01234"));
-        assert_eq!(f["country"], Json::Null);
-        assert_eq!(f["tags"], serde_json::json!(["a", "b"]));
-        assert_eq!(f["optin"], serde_json::json!(true));
-        assert!(!f.contains_key("id") && !f.contains_key("email"));
+        assert_eq!(row.lead.source, "bulk");
+        assert_eq!(row.lead.created_at, Some(1_793_491_200_000));
+        // Fields in name order, typed.
+        let f: Vec<String> = row
+            .lead
+            .fields
+            .iter()
+            .map(|f| format!("{} {:?}", f.name, f.value))
+            .collect();
+        assert_eq!(
+            f,
+            [
+                "country Value::Null",
+                "optin Value::Boolean(true)",
+                r#"tags Value::List(["a", "b"])"#,
+                "visits Value::Number(3.5)",
+                r#"zip Value::Text("01234")"#,
+            ]
+        );
         // The event is at the created-at time, and its id names the row.
-        assert_eq!(row.event.at, Some(Timestamp::Millis(1_793_491_200_000)));
-        assert_eq!(row.event.id.as_deref(), Some("7#2"));
+        assert_eq!(row.event.at, 1_793_491_200_000);
+        assert_eq!(row.event.id, "7#2");
+        assert!(matches!(row.event.trigger, Trigger::Created));
     }
 
     #[test]
@@ -701,6 +746,6 @@ mod tests {
         let out = rows("id,won,x\n1,1,a\n", &InputConfig::default(), &options);
         let row = out[0].as_ref().unwrap();
         assert_eq!(row.outcome.as_deref(), Some("1"));
-        assert!(!row.lead.fields.contains_key("won"));
+        assert!(row.lead.fields.iter().all(|f| f.name != "won"));
     }
 }

@@ -130,18 +130,13 @@ fn decide(
         }
     };
     let line = row.line;
-    let error = |e: crate::lead::LeadError| RowError {
-        line,
-        message: e.to_string(),
-    };
     let lead_id = row.lead.id.clone();
-    let decided = row.lead.into_lead("bulk").map_err(error).and_then(|lead| {
-        let event = row.event.to_event(&lead.id, 0).map_err(error)?;
-        worker.run(pipeline, lead, event).map_err(|e| RowError {
+    let decided = worker
+        .run(pipeline, row.lead, row.event)
+        .map_err(|e| RowError {
             line,
             message: e.to_string(),
-        })
-    });
+        });
     Scored {
         line,
         lead_id,

@@ -63,7 +63,12 @@ pub fn run(args: &LearnJob) -> anyhow::Result<()> {
         }
         let positive =
             crate::lab::bulk::is_positive(outcome, args.positive.as_deref()) == Some(true);
-        let mut fields = row.lead.fields;
+        let mut fields: std::collections::BTreeMap<String, serde_json::Value> = row
+            .lead
+            .fields
+            .into_iter()
+            .map(|f| (f.name, crate::lead::json_of(f.value)))
+            .collect();
         for name in fields.keys() {
             if !seen.contains(name) {
                 seen.insert(name.clone());
