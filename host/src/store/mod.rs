@@ -21,6 +21,7 @@ mod codec;
 pub mod outbox;
 mod pool;
 mod postgres;
+mod prepared;
 pub mod snapshot;
 mod sqlite;
 pub mod timers;

@@ -22,6 +22,7 @@ use super::DeadAlerts;
 use super::codec::{self, already_done, merge_row, not_claimed, parse, state_op, to_json};
 use super::outbox::{self, OutboxCount, OutboxRow, OutboxWrite, Settled};
 use super::pool;
+use super::prepared::{PgConn, Tx};
 use super::snapshot::Merged;
 use super::timers::{self, Fired, SlaFigures, TimerChange, TimerRow};
 use super::{Claim, Store, StoreError, StoreResult};
@@ -201,7 +202,7 @@ struct NewTimer<'a> {
 /// The owner and start of the lead's latest timer of `policy`, any state
 /// (locked: two replicas starting one timer serialise).
 fn latest_timer(
-    tx: &mut ::postgres::Transaction<'_>,
+    tx: &mut Tx<'_>,
     source: &str,
     lead_id: &str,
     policy: &str,
@@ -217,7 +218,7 @@ fn latest_timer(
 
 /// Cancel the lead's pending timer of the policy (`why`) and start `t`.
 fn restart_timer(
-    tx: &mut ::postgres::Transaction<'_>,
+    tx: &mut Tx<'_>,
     t: &NewTimer,
     why: &str,
 ) -> Result<(), OpError> {
@@ -246,7 +247,7 @@ fn restart_timer(
 
 /// Apply a decision's timer changes, in order.
 fn apply_timers(
-    tx: &mut ::postgres::Transaction<'_>,
+    tx: &mut Tx<'_>,
     source: &str,
     lead_id: &str,
     decision_id: &str,
@@ -366,7 +367,7 @@ fn outbox_row(r: &::postgres::Row) -> Result<OutboxRow, OpError> {
 /// The record's written row is locked first, so two enqueues of one record
 /// serialise.
 fn enqueue(
-    tx: &mut ::postgres::Transaction<'_>,
+    tx: &mut Tx<'_>,
     decision_id: &str,
     writes: &[OutboxWrite],
     now_ms: i64,
@@ -442,19 +443,19 @@ pub(super) fn redact(url: &str) -> String {
 struct Postgres(::postgres::Config);
 
 impl r2d2::ManageConnection for Postgres {
-    type Connection = ::postgres::Client;
+    type Connection = PgConn;
     type Error = ::postgres::Error;
 
     fn connect(&self) -> Result<Self::Connection, Self::Error> {
-        self.0.connect(::postgres::NoTls)
+        self.0.connect(::postgres::NoTls).map(PgConn::new)
     }
 
-    fn is_valid(&self, client: &mut Self::Connection) -> Result<(), Self::Error> {
-        client.is_valid(Duration::from_secs(5))
+    fn is_valid(&self, conn: &mut Self::Connection) -> Result<(), Self::Error> {
+        conn.client.is_valid(Duration::from_secs(5))
     }
 
-    fn has_broken(&self, client: &mut Self::Connection) -> bool {
-        client.is_closed()
+    fn has_broken(&self, conn: &mut Self::Connection) -> bool {
+        conn.client.is_closed()
     }
 }
 
@@ -543,7 +544,7 @@ impl PgStore {
     fn with<T>(
         &self,
         op: &str,
-        f: impl FnOnce(&mut Client) -> Result<T, OpError>,
+        f: impl FnOnce(&mut PgConn) -> Result<T, OpError>,
     ) -> StoreResult<T> {
         let pool = self
             .pool
@@ -721,7 +722,7 @@ impl Store for PgStore {
 
     fn ping(&self) -> StoreResult<()> {
         self.with("ping", |c| {
-            c.simple_query("SELECT 1")?;
+            c.client.simple_query("SELECT 1")?;
             Ok(())
         })
     }

@@ -466,7 +466,7 @@ fn enqueue(
         let mut payload = serde_json::Value::Null;
         for (id, old) in &pending {
             payload = outbox::merged(&payload, &parse("outbox payload", old)?);
-            tx.execute("DELETE FROM outbox WHERE id = ?1", params![id])?;
+            tx.run("DELETE FROM outbox WHERE id = ?1", params![id])?;
         }
         let payload = outbox::merged(&payload, &fresh);
         tx.prepare_cached(
@@ -498,7 +498,7 @@ fn clock(conn: &Connection) -> Result<i64, OpError> {
 /// Forget what was written to the record of row `id`: its write did not
 /// land (dead) or was dropped, so the next decision writes every value.
 fn forget_written(tx: &Connection, id: i64) -> Result<(), OpError> {
-    tx.execute(
+    tx.run(
         "DELETE FROM outbox_written WHERE (connection, record) IN
              (SELECT connection, record FROM outbox WHERE id = ?1)",
         params![id],
@@ -539,6 +539,30 @@ struct Writer {
     group: bool,
 }
 
+/// Statements through the connection's statement cache: `Connection::execute`
+/// and `query_row` parse their SQL on every call (a tenth of a webhook's CPU).
+trait Cached {
+    fn run<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize>;
+    fn row<T, P, F>(&self, sql: &str, params: P, f: F) -> rusqlite::Result<T>
+    where
+        P: rusqlite::Params,
+        F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>;
+}
+
+impl Cached for Connection {
+    fn run<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
+
+    fn row<T, P, F>(&self, sql: &str, params: P, f: F) -> rusqlite::Result<T>
+    where
+        P: rusqlite::Params,
+        F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    {
+        self.prepare_cached(sql)?.query_row(params, f)
+    }
+}
+
 fn connect(path: Option<&str>, read_only: bool) -> rusqlite::Result<Connection> {
     let conn = match path {
         None => Connection::open_in_memory()?,
@@ -554,6 +578,8 @@ fn connect(path: Option<&str>, read_only: bool) -> rusqlite::Result<Connection> 
         }
     };
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Room for every statement the store runs (rusqlite keeps 16).
+    conn.set_prepared_statement_cache_capacity(128);
     if !read_only {
         // `memory` for an in-memory database, `wal` for a file. Switching a new
         // file to WAL can answer SQLITE_BUSY at once, without the busy handler,
@@ -561,7 +587,7 @@ fn connect(path: Option<&str>, read_only: bool) -> rusqlite::Result<Connection> 
         // retry within the busy timeout.
         let started = std::time::Instant::now();
         loop {
-            match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+            match conn.row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
                 Ok(_) => break,
                 Err(rusqlite::Error::SqliteFailure(e, _))
                     if e.code == rusqlite::ErrorCode::DatabaseBusy
@@ -680,23 +706,24 @@ impl SqliteStore {
             Some((batch, writes)) => (batch, writes + 1),
             None => {
                 w.conn
-                    .execute_batch("BEGIN IMMEDIATE")
+                    .run("BEGIN IMMEDIATE", [])
+                    .map(drop)
                     .map_err(self.err(op))?;
                 w.last += 1;
                 (w.last, 1)
             }
         };
         w.open = Some((batch, writes));
-        let value = match w.conn.execute_batch("SAVEPOINT write") {
+        let value = match w.conn.run("SAVEPOINT write", []) {
             Err(e) => Err(OpError::Db(e)),
-            Ok(()) => {
+            Ok(_) => {
                 let conn = &w.conn;
                 let value = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn)));
-                let end = match &value {
-                    Ok(Ok(_)) => "RELEASE write",
-                    _ => "ROLLBACK TO write; RELEASE write",
+                let ended = match &value {
+                    Ok(Ok(_)) => w.conn.run("RELEASE write", []).map(drop),
+                    _ => w.conn.execute_batch("ROLLBACK TO write; RELEASE write"),
                 };
-                if let Err(e) = w.conn.execute_batch(end) {
+                if let Err(e) = ended {
                     tracing::error!("sqlite: ending a write's savepoint failed: {e}");
                 }
                 match value {
@@ -727,7 +754,7 @@ impl SqliteStore {
         if w.group && writes < MAX_BATCH && self.queued.load(Ordering::SeqCst) > 0 {
             return;
         }
-        if let Err(e) = w.conn.execute_batch("COMMIT") {
+        if let Err(e) = w.conn.run("COMMIT", []) {
             let _ = w.conn.execute_batch("ROLLBACK");
             w.failed.push_back((batch, e.to_string()));
             if w.failed.len() > 64 {
@@ -812,7 +839,7 @@ fn migrate(conn: &mut Connection) -> Result<(), Migration> {
 impl StateStore for SqliteStore {
     fn usage(&self, namespace: &str) -> StateResult<Usage> {
         Ok(self.read(&format!("state usage of `{namespace}`"), |conn| {
-            Ok(conn.query_row(
+            Ok(conn.row(
                 "SELECT count(*), coalesce(sum(length(CAST(key AS BLOB)) + length(CAST(value AS BLOB))), 0)
                  FROM plugin_state WHERE namespace = ?1",
                 params![namespace],
@@ -829,7 +856,7 @@ impl StateStore for SqliteStore {
     fn get(&self, namespace: &str, key: &str) -> StateResult<Option<String>> {
         Ok(self.read(&state_op("get", namespace, key), |conn| {
             Ok(conn
-                .query_row(
+                .row(
                     "SELECT value FROM plugin_state WHERE namespace = ?1 AND key = ?2",
                     params![namespace, key],
                     |r| r.get(0),
@@ -841,7 +868,7 @@ impl StateStore for SqliteStore {
     fn set(&self, namespace: &str, key: &str, value: &str) -> StateResult<()> {
         codec::check_text("the value", key, value)?;
         Ok(self.write(&state_op("set", namespace, key), |tx| {
-            tx.execute(
+            tx.run(
                 "INSERT INTO plugin_state (namespace, key, value) VALUES (?1, ?2, ?3)
                  ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value",
                 params![namespace, key, value],
@@ -852,7 +879,7 @@ impl StateStore for SqliteStore {
 
     fn delete(&self, namespace: &str, key: &str) -> StateResult<()> {
         Ok(self.write(&state_op("delete", namespace, key), |tx| {
-            tx.execute(
+            tx.run(
                 "DELETE FROM plugin_state WHERE namespace = ?1 AND key = ?2",
                 params![namespace, key],
             )?;
@@ -864,7 +891,7 @@ impl StateStore for SqliteStore {
         // The outer error is the database failing; the inner one, the value.
         self.write(&state_op("increment", namespace, key), |tx| {
             let current: Option<String> = tx
-                .query_row(
+                .row(
                     "SELECT value FROM plugin_state WHERE namespace = ?1 AND key = ?2",
                     params![namespace, key],
                     |r| r.get(0),
@@ -880,7 +907,7 @@ impl StateStore for SqliteStore {
             let Some(new) = current.checked_add(delta) else {
                 return Ok(Err(codec::overflow(key)));
             };
-            tx.execute(
+            tx.run(
                 "INSERT INTO plugin_state (namespace, key, value) VALUES (?1, ?2, ?3)
                  ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value",
                 params![namespace, key, new.to_string()],
@@ -901,12 +928,12 @@ impl StateStore for SqliteStore {
         Ok(
             self.write(&state_op("compare-and-swap", namespace, key), |tx| {
                 let swapped = match expected {
-                    None => tx.execute(
+                    None => tx.run(
                         "INSERT INTO plugin_state (namespace, key, value) VALUES (?1, ?2, ?3)
                      ON CONFLICT (namespace, key) DO NOTHING",
                         params![namespace, key, new],
                     )?,
-                    Some(expected) => tx.execute(
+                    Some(expected) => tx.run(
                         "UPDATE plugin_state SET value = ?3
                      WHERE namespace = ?1 AND key = ?2 AND value = ?4",
                         params![namespace, key, new, expected],
@@ -925,7 +952,7 @@ impl Store for SqliteStore {
 
     fn ping(&self) -> StoreResult<()> {
         self.read("ping", |conn| {
-            conn.query_row("SELECT 1", [], |_| Ok(()))?;
+            conn.row("SELECT 1", [], |_| Ok(()))?;
             Ok(())
         })
     }
@@ -934,7 +961,7 @@ impl Store for SqliteStore {
         let op = format!("merge lead `{}` of source `{source}`", update.id);
         self.write(&op, |tx| {
             let row: Option<(String, String)> = tx
-                .query_row(
+                .row(
                     "SELECT doc, field_times FROM lead_snapshots
                      WHERE source = ?1 AND lead_id = ?2",
                     params![source, update.id],
@@ -946,7 +973,7 @@ impl Store for SqliteStore {
                 update,
                 at_ms,
             )?;
-            tx.execute(
+            tx.run(
                 "INSERT INTO lead_snapshots (source, lead_id, doc, field_times, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (source, lead_id) DO UPDATE SET
@@ -963,7 +990,7 @@ impl Store for SqliteStore {
         let op = format!("read lead `{lead_id}` of source `{source}`");
         self.read(&op, |conn| {
             let doc: Option<String> = conn
-                .query_row(
+                .row(
                     "SELECT doc FROM lead_snapshots WHERE source = ?1 AND lead_id = ?2",
                     params![source, lead_id],
                     |r| r.get(0),
@@ -983,7 +1010,7 @@ impl Store for SqliteStore {
         let op = format!("claim `{dedup_key}` of source `{source}`");
         self.write(&op, |tx| {
             let row: Option<(String, i64, Option<String>)> = tx
-                .query_row(
+                .row(
                     "SELECT i.status, i.claimed_at, d.doc
                      FROM idempotency i LEFT JOIN decisions d ON d.id = i.decision_id
                      WHERE i.source = ?1 AND i.dedup_key = ?2",
@@ -993,7 +1020,7 @@ impl Store for SqliteStore {
                 .optional()?;
             match row {
                 None => {
-                    tx.execute(
+                    tx.run(
                         "INSERT INTO idempotency (source, dedup_key, status, claimed_at)
                          VALUES (?1, ?2, 'pending', ?3)",
                         params![source, dedup_key, now_ms],
@@ -1006,7 +1033,7 @@ impl Store for SqliteStore {
                 }
                 Some(_) => {
                     // An expired claim (its worker crashed or is too slow): take it over.
-                    tx.execute(
+                    tx.run(
                         "UPDATE idempotency SET claimed_at = ?3
                          WHERE source = ?1 AND dedup_key = ?2",
                         params![source, dedup_key, now_ms],
@@ -1031,7 +1058,7 @@ impl Store for SqliteStore {
         );
         self.write(&op, |tx| {
             let decided_at = codec::decided_at_ms(decision)?;
-            tx.execute(
+            tx.run(
                 "INSERT INTO decisions
                      (id, source, lead_id, event_id, pipeline, status, decided_at, doc)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
@@ -1048,7 +1075,7 @@ impl Store for SqliteStore {
                 ],
             )?;
             let marked = tx
-                .query_row(
+                .row(
                     "INSERT INTO idempotency (source, dedup_key, status, claimed_at, decision_id)
                      VALUES (?1, ?2, 'done', ?3, ?4)
                      ON CONFLICT (source, dedup_key) DO UPDATE SET
@@ -1064,7 +1091,7 @@ impl Store for SqliteStore {
                 return apply_timers(tx, source, &decision.lead_id, &decision.id, timers);
             }
             // Already done: by this very decision (a retried record), or by another.
-            let (existing_id, existing_doc): (String, String) = tx.query_row(
+            let (existing_id, existing_doc): (String, String) = tx.row(
                 "SELECT d.id, d.doc FROM idempotency i JOIN decisions d ON d.id = i.decision_id
                  WHERE i.source = ?1 AND i.dedup_key = ?2",
                 params![source, dedup_key],
@@ -1157,7 +1184,7 @@ impl Store for SqliteStore {
 
     fn advance_clock(&self, by_ms: i64) -> StoreResult<i64> {
         self.write("move the clock", |tx| {
-            tx.execute(
+            tx.run(
                 "INSERT INTO clock (id, offset_ms) VALUES (1, ?1)
                  ON CONFLICT (id) DO UPDATE SET offset_ms = offset_ms + excluded.offset_ms",
                 params![by_ms],
@@ -1199,7 +1226,7 @@ impl Store for SqliteStore {
                 Fired::Warned => ("pending", None, None),
                 Fired::Breached(why) => ("breached", Some(why.as_str()), Some(now_ms)),
             };
-            let changed = tx.execute(
+            let changed = tx.run(
                 "UPDATE sla_timers SET checkpoint = checkpoint + 1, due_at = ?3,
                      fired = json_insert(fired, '$[#]', ?4), state = ?5,
                      note = COALESCE(?6, note), ended_at = ?7, lease_until = NULL
@@ -1299,7 +1326,7 @@ impl Store for SqliteStore {
 
     fn retry_outbox(&self, id: i64, now_ms: i64) -> StoreResult<bool> {
         self.write(&format!("retry outbox row {id}"), |tx| {
-            let changed = tx.execute(
+            let changed = tx.run(
                 "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?2
                  WHERE id = ?1 AND status IN ('dead', 'pending')",
                 params![id, now_ms],
@@ -1341,7 +1368,7 @@ impl Store for SqliteStore {
     fn drop_outbox(&self, id: i64) -> StoreResult<bool> {
         self.write(&format!("drop outbox row {id}"), |tx| {
             forget_written(tx, id)?;
-            let changed = tx.execute(
+            let changed = tx.run(
                 "DELETE FROM outbox WHERE id = ?1 AND status IN ('dead', 'pending')",
                 params![id],
             )?;
@@ -1352,7 +1379,7 @@ impl Store for SqliteStore {
     fn release(&self, source: &str, dedup_key: &str) -> StoreResult<()> {
         let op = format!("release `{dedup_key}` of source `{source}`");
         self.write(&op, |tx| {
-            tx.execute(
+            tx.run(
                 "DELETE FROM idempotency
                  WHERE source = ?1 AND dedup_key = ?2 AND status = 'pending'",
                 params![source, dedup_key],
@@ -1364,7 +1391,7 @@ impl Store for SqliteStore {
     fn count_attempt(&self, source: &str, dedup_key: &str) -> StoreResult<u32> {
         let op = format!("count an attempt at `{dedup_key}` of source `{source}`");
         self.write(&op, |tx| {
-            let count: i64 = tx.query_row(
+            let count: i64 = tx.row(
                 "INSERT INTO attempts (source, dedup_key, count) VALUES (?1, ?2, 1)
                  ON CONFLICT (source, dedup_key) DO UPDATE SET count = count + 1
                  RETURNING count",

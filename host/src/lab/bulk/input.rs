@@ -269,13 +269,17 @@ impl CsvRows {
                 }
             })
             .collect();
-        let mut nulls: HashSet<String> = config
+        // Typically none or a few ("N/A", "Select"): a list beats hashing
+        // every cell.
+        let mut nulls: Vec<String> = config
             .null_values
             .iter()
             .chain(&options.null_values)
             .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
             .collect();
-        nulls.insert(String::new());
+        nulls.sort();
+        nulls.dedup();
         // A lead's fields are in name order, whatever the columns' order.
         let mut field_order: Vec<usize> = (0..headers.len())
             .filter(|i| matches!(slots[*i], Slot::Field(_)))
@@ -308,12 +312,17 @@ pub struct CsvMapping {
     field_order: Vec<usize>,
     event_at: Option<usize>,
     by: Option<usize>,
-    nulls: HashSet<String>,
+    /// Cell values meaning "no value", besides the empty cell.
+    nulls: Vec<String>,
     separator: String,
     default_at: i64,
 }
 
 impl CsvMapping {
+    fn is_null(&self, cell: &str) -> bool {
+        cell.is_empty() || self.nulls.iter().any(|null| null == cell)
+    }
+
     /// The record as the contract's lead, typed straight from its cells.
     fn row(&self, record: &csv::StringRecord, line: u64) -> Result<Row, RowError> {
         let error = |message: String| RowError { line, message };
@@ -333,7 +342,7 @@ impl CsvMapping {
         let mut by = None;
         for (i, raw) in record.iter().enumerate() {
             let cell = raw.trim();
-            let null = self.nulls.contains(cell);
+            let null = self.is_null(cell);
             let column = &self.headers[i];
             let text = || (!null).then(|| cell.to_string());
             if Some(i) == self.by {
@@ -364,7 +373,7 @@ impl CsvMapping {
             let Slot::Field(kind) = self.slots[i] else {
                 continue;
             };
-            let value = if self.nulls.contains(cell) {
+            let value = if self.is_null(cell) {
                 Value::Null
             } else {
                 self.typed(cell, kind)
