@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::bindings::types::{Event, Input, Lead, PriorStep};
+use crate::bindings::v0_2_0::EncodedInput;
 use crate::capabilities::{Accounts, CallContext, Directory, HostEnv, StateStore};
 use crate::config::{Config, OnError};
 use crate::decision::{Decision, DecisionStatus, RouteAction, StepRecord, VerdictOut};
@@ -172,9 +173,9 @@ impl Pipelines {
     /// are in the decision, per each step's policy; only an unknown pipeline is
     /// an error here.
     pub fn run(&self, pipeline: &str, lead: Lead, event: Event) -> Result<Decision, RunError> {
-        self.run_with(pipeline, lead, event, |step, input, ctx| {
+        self.run_with(pipeline, lead, event, |step, input, encoded, ctx| {
             step.plugin
-                .call(self.runtime.engine(), step.role, input, ctx)
+                .call_encoded(self.runtime.engine(), step.role, input, encoded, ctx)
         })
     }
 
@@ -192,7 +193,7 @@ impl Pipelines {
         pipeline: &str,
         lead: Lead,
         event: Event,
-        mut call: impl FnMut(&Step, &Input, CallContext) -> CallOutcome,
+        mut call: impl FnMut(&Step, &Input, &[u8], CallContext) -> CallOutcome,
     ) -> Result<Decision, RunError> {
         let pipeline = self.pipeline(pipeline)?;
         let mut decision = Decision::new(
@@ -209,13 +210,16 @@ impl Pipelines {
             namespace: plugin.name.as_str().into(),
             now,
         };
+        // Encoded once for every step (a 0.2.0 plugin's form); each verdict
+        // is added as it joins `prior`.
+        let mut encoded = EncodedInput::new(&lead, &event);
         let mut input = Input {
             lead,
             event,
             prior: Vec::new(),
         };
         for step in &pipeline.steps {
-            let outcome = call(step, &input, ctx(&step.plugin));
+            let outcome = call(step, &input, encoded.bytes(), ctx(&step.plugin));
             let mut record = StepRecord {
                 step: step.name.clone(),
                 plugin: step.plugin.name.clone(),
@@ -230,11 +234,13 @@ impl Pipelines {
                 Ok((verdict, out)) => {
                     apply(&mut decision, &out);
                     record.verdict = Some(out);
-                    input.prior.push(PriorStep {
+                    let prior = PriorStep {
                         step: step.name.clone(),
                         plugin: step.plugin.name.clone(),
                         verdict,
-                    });
+                    };
+                    encoded.push_prior(&prior);
+                    input.prior.push(prior);
                     decision.steps.push(record);
                 }
                 Err(error) => {
@@ -268,15 +274,19 @@ impl Worker<'_> {
         let engine = self.pipelines.runtime.engine();
         let warm = &mut self.warm;
         self.pipelines
-            .run_with(pipeline, lead, event, |step, input, ctx| {
+            .run_with(pipeline, lead, event, |step, input, encoded, ctx| {
                 // Look up first: no key allocated per call.
                 if !warm.contains_key(&step.plugin.name) {
                     let instance = WarmInstance::new(step.plugin.clone());
                     warm.insert(step.plugin.name.clone(), instance);
                 }
                 match warm.get_mut(&step.plugin.name) {
-                    Some(instance) => instance.call(engine, step.role, input, ctx),
-                    None => step.plugin.call(engine, step.role, input, ctx),
+                    Some(instance) => {
+                        instance.call_encoded(engine, step.role, input, Some(encoded), ctx)
+                    }
+                    None => step
+                        .plugin
+                        .call_encoded(engine, step.role, input, encoded, ctx),
                 }
             })
     }

@@ -4,7 +4,7 @@
 //! are the same, and component types are structural); its capability traits
 //! are served by the 0.1.0 implementations (`capabilities/v0_2_0.rs`).
 
-use super::v0_1_0::types::Input;
+use super::v0_1_0::types::{Event, Input, Lead, PriorStep};
 
 wasmtime::component::bindgen!({
     path: "../wit/v0.2.0",
@@ -27,4 +27,97 @@ pub fn encode_input(input: &Input) -> Vec<u8> {
 pub fn encoded_size(input: &Input) -> usize {
     postcard::serialize_with_flavor(input, postcard::ser_flavors::Size::default())
         .unwrap_or_default()
+}
+
+/// A pipeline's input, encoded as it grows: the lead and event once, each
+/// step's verdict once when it joins `prior`. [`EncodedInput::bytes`] is then
+/// [`encode_input`] of the whole input, without encoding the lead (~300
+/// strings on a realistic one) again for every step.
+pub struct EncodedInput {
+    /// The lead and the event.
+    head: Vec<u8>,
+    /// The prior steps, each encoded, one after the other.
+    priors: Vec<u8>,
+    count: usize,
+    bytes: Vec<u8>,
+}
+
+impl EncodedInput {
+    pub fn new(lead: &Lead, event: &Event) -> EncodedInput {
+        // As in `encode_input`: writing into a Vec cannot fail.
+        let head = postcard::to_extend(&(lead, event), Vec::new()).unwrap_or_default();
+        EncodedInput {
+            head,
+            priors: Vec::new(),
+            count: 0,
+            bytes: Vec::new(),
+        }
+    }
+
+    pub fn push_prior(&mut self, prior: &PriorStep) {
+        let priors = std::mem::take(&mut self.priors);
+        self.priors = postcard::to_extend(prior, priors).unwrap_or_default();
+        self.count += 1;
+    }
+
+    /// The whole input: the head, `prior`'s length (a varint, as postcard
+    /// writes a list's), then the steps.
+    pub fn bytes(&mut self) -> &[u8] {
+        let mut bytes = std::mem::take(&mut self.bytes);
+        bytes.clear();
+        bytes.extend_from_slice(&self.head);
+        bytes = postcard::to_extend(&self.count, bytes).unwrap_or_default();
+        bytes.extend_from_slice(&self.priors);
+        self.bytes = bytes;
+        &self.bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bindings::v0_1_0::types::{Contribution, NurtureVerdict, ScoreVerdict, Verdict};
+
+    #[test]
+    fn an_input_encoded_as_it_grows_is_the_input_encoded_whole() {
+        let (lead, event) = crate::lead::LeadFile::parse(
+            r#"{"lead": {"id": "7", "email": "ana@acme.com", "fields": {"jobtitle": "VP Sales",
+                "employees": 250, "tags": ["a", "b"], "optin": true, "phone": null},
+               "activities": [{"kind": "page_view", "at": 1000, "properties": {"url": "/pricing"}}]},
+               "event": {"trigger": "updated", "changed": ["jobtitle"], "at": 2000}}"#,
+        )
+        .unwrap();
+        let lead = lead.into_lead("test").unwrap();
+        let event = event.unwrap_or_default().to_event(&lead.id, 5).unwrap();
+        let priors = [
+            Verdict::Score(ScoreVerdict {
+                value: 42.5,
+                grade: Some("A1".into()),
+                parts: Vec::new(),
+                contributions: vec![Contribution {
+                    rule: "vp".into(),
+                    points: 42.5,
+                    reason: "jobtitle contains \"VP\"".into(),
+                }],
+            }),
+            Verdict::Nurture(NurtureVerdict::Stay("not yet".into())),
+        ];
+        let mut grown = EncodedInput::new(&lead, &event);
+        let mut input = Input {
+            lead,
+            event,
+            prior: Vec::new(),
+        };
+        assert_eq!(grown.bytes(), encode_input(&input));
+        for (i, verdict) in priors.into_iter().enumerate() {
+            let prior = PriorStep {
+                step: format!("step-{i}"),
+                plugin: "p".into(),
+                verdict,
+            };
+            grown.push_prior(&prior);
+            input.prior.push(prior);
+            assert_eq!(grown.bytes(), encode_input(&input), "after {} steps", i + 1);
+        }
+    }
 }

@@ -168,7 +168,21 @@ impl Plugin {
         ctx: CallContext,
     ) -> CallOutcome {
         let mut store = self.new_store(engine, input, ctx);
-        self.run(&mut store, None, role, input).0
+        self.run(&mut store, None, role, input, None).0
+    }
+
+    /// [`Plugin::call`] with the input's encoding made already
+    /// ([`EncodedInput`](crate::bindings::v0_2_0::EncodedInput)).
+    pub fn call_encoded(
+        &self,
+        engine: &Engine,
+        role: Role,
+        input: &Input,
+        encoded: &[u8],
+        ctx: CallContext,
+    ) -> CallOutcome {
+        let mut store = self.new_store(engine, input, ctx);
+        self.run(&mut store, None, role, input, Some(encoded)).0
     }
 
     fn new_store(&self, engine: &Engine, input: &Input, ctx: CallContext) -> Store<CallState> {
@@ -191,9 +205,10 @@ impl Plugin {
         instance: Option<Instance>,
         role: Role,
         input: &Input,
+        encoded: Option<&[u8]>,
     ) -> (CallOutcome, Option<Instance>) {
         let limits = &self.limits;
-        let input = self.exports.prepare(input);
+        let input = self.exports.prepare(input, encoded);
         let fuel_limit = limits.fuel_for(input.size());
         let fuel = CallState::arm(store, fuel_limit, limits);
 
@@ -287,6 +302,18 @@ impl WarmInstance {
         input: &Input,
         ctx: CallContext,
     ) -> CallOutcome {
+        self.call_encoded(engine, role, input, None, ctx)
+    }
+
+    /// [`WarmInstance::call`] with the input's encoding, if made already.
+    pub fn call_encoded(
+        &mut self,
+        engine: &Engine,
+        role: Role,
+        input: &Input,
+        encoded: Option<&[u8]>,
+        ctx: CallContext,
+    ) -> CallOutcome {
         let plugin = self.plugin.clone();
         let (mut store, instance) = match self.live.take() {
             Some((mut store, instance)) => {
@@ -301,7 +328,7 @@ impl WarmInstance {
             }
             None => (plugin.new_store(engine, input, ctx), None),
         };
-        let (outcome, instance) = plugin.run(&mut store, instance, role, input);
+        let (outcome, instance) = plugin.run(&mut store, instance, role, input, encoded);
         self.live = instance.map(|instance| (store, instance));
         outcome
     }

@@ -3,6 +3,8 @@
 //! role receives it as typed records (the adapter that keeps 0.1.0 plugins
 //! loading). Both return the same verdict records.
 
+use std::borrow::Cow;
+
 use wasmtime::Store;
 use wasmtime::component::{Instance, InstancePre};
 
@@ -104,7 +106,7 @@ macro_rules! call_role {
 /// its size can set the call's fuel.
 pub(super) enum Prepared<'a> {
     Typed { input: &'a Input, size: usize },
-    Encoded(Vec<u8>),
+    Encoded(Cow<'a, [u8]>),
 }
 
 impl Prepared<'_> {
@@ -131,14 +133,18 @@ impl Exports {
         })
     }
 
-    /// `input` as this version's roles take it.
-    pub(super) fn prepare<'a>(&self, input: &'a Input) -> Prepared<'a> {
+    /// `input` as this version's roles take it; `encoded` is its encoding
+    /// when the caller has it already (a pipeline keeps one for its steps).
+    pub(super) fn prepare<'a>(&self, input: &'a Input, encoded: Option<&'a [u8]>) -> Prepared<'a> {
         match self {
             Exports::V0_1(_) => Prepared::Typed {
                 input,
-                size: v0_2_0::encoded_size(input),
+                size: encoded.map_or_else(|| v0_2_0::encoded_size(input), <[u8]>::len),
             },
-            Exports::V0_2(_) => Prepared::Encoded(v0_2_0::encode_input(input)),
+            Exports::V0_2(_) => Prepared::Encoded(match encoded {
+                Some(bytes) => Cow::Borrowed(bytes),
+                None => Cow::Owned(v0_2_0::encode_input(input)),
+            }),
         }
     }
 
@@ -158,7 +164,7 @@ impl Exports {
                 call_role!(roles, store, instance, role, *input, missing)
             }
             (Exports::V0_2(roles), Prepared::Encoded(bytes)) => {
-                call_role!(roles, store, instance, role, bytes, missing)
+                call_role!(roles, store, instance, role, bytes.as_ref(), missing)
             }
             _ => wasmtime::bail!("input prepared for another contract version"),
         })

@@ -217,11 +217,7 @@ fn latest_timer(
 }
 
 /// Cancel the lead's pending timer of the policy (`why`) and start `t`.
-fn restart_timer(
-    tx: &mut Tx<'_>,
-    t: &NewTimer,
-    why: &str,
-) -> Result<(), OpError> {
+fn restart_timer(tx: &mut Tx<'_>, t: &NewTimer, why: &str) -> Result<(), OpError> {
     tx.execute(
         "UPDATE sla_timers SET state = 'cancelled', ended_at = $4, note = $5, lease_until = NULL
          WHERE source = $1 AND lead_id = $2 AND policy = $3 AND state = 'pending'",

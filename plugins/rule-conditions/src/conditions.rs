@@ -66,6 +66,10 @@ pub struct ActivityCondition {
     pub where_: Vec<(String, String)>,
     pub within_days: Option<f64>,
     pub at_least: u32,
+    /// The `where` texts trimmed and lower-cased, as matching compares them.
+    folded: Vec<String>,
+    /// How reasons name the condition (`what` below), written once.
+    what: String,
 }
 
 /// Read and check a condition's keys from `t`: a `field` with exactly one test,
@@ -109,12 +113,12 @@ pub fn read(t: &mut Table) -> Result<Option<Condition>> {
             if kinds.is_empty() || kinds.iter().any(|k| k.trim().is_empty()) {
                 return Err(t.error("activity", "give an activity kind, e.g. \"page_view\""));
             }
-            Ok(Some(Condition::Activity(ActivityCondition {
+            Ok(Some(Condition::Activity(ActivityCondition::new(
                 kinds,
-                where_: filters.where_,
-                within_days: filters.within_days,
-                at_least: filters.at_least,
-            })))
+                filters.where_,
+                filters.within_days,
+                filters.at_least,
+            ))))
         }
         (None, None) => match (test, filters.first_key) {
             (Some((k, _)), _) => Err(t.error(k, format!("`{k}` needs a `field` to test"))),
@@ -301,6 +305,24 @@ impl FieldCondition {
 }
 
 impl ActivityCondition {
+    pub fn new(
+        kinds: Vec<String>,
+        where_: Vec<(String, String)>,
+        within_days: Option<f64>,
+        at_least: u32,
+    ) -> ActivityCondition {
+        let mut condition = ActivityCondition {
+            folded: where_.iter().map(|(_, needle)| fold(needle)).collect(),
+            kinds,
+            where_,
+            within_days,
+            at_least,
+            what: String::new(),
+        };
+        condition.what = condition.what();
+        condition
+    }
+
     /// The lead's activities that match kind, `where` and age, in the lead's order.
     /// Activities after `now` (the event's time) are never counted.
     pub fn matching<'a>(&self, lead: &'a Lead, now: i64) -> Vec<&'a Activity> {
@@ -316,11 +338,13 @@ impl ActivityCondition {
                     .any(|k| k.trim().eq_ignore_ascii_case(&a.kind))
             })
             .filter(|a| {
-                self.where_.iter().all(|(name, needle)| {
-                    let needle = fold(needle);
-                    a.get(name)
-                        .is_some_and(|v| any_text(v, |t| fold(t).contains(&needle)))
-                })
+                self.where_
+                    .iter()
+                    .zip(&self.folded)
+                    .all(|((name, _), needle)| {
+                        a.get(name)
+                            .is_some_and(|v| any_text(v, |t| contains_folded(t, needle)))
+                    })
             })
             .collect()
     }
@@ -338,7 +362,7 @@ impl ActivityCondition {
         } else {
             format!("{age} ago")
         };
-        let reason = format!("{} {}, latest {when}", found.len(), self.what());
+        let reason = format!("{} {}, latest {when}", found.len(), self.what);
         Some((found, reason))
     }
 
@@ -416,6 +440,22 @@ pub fn text_key(text: &str) -> Cow<'_, str> {
     } else {
         Cow::Borrowed(t)
     }
+}
+
+/// Whether `fold(hay)` contains `needle` (already folded), without
+/// allocating for ASCII text.
+fn contains_folded(hay: &str, needle: &str) -> bool {
+    let hay = hay.trim();
+    if !hay.is_ascii() {
+        return fold(hay).contains(needle);
+    }
+    // An ASCII text folds to ASCII: it cannot hold a non-ASCII needle.
+    let needle = needle.as_bytes();
+    needle.is_empty()
+        || hay
+            .as_bytes()
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// Text for comparing: trimmed, in lower case (Unicode, so `GESCHÄFTSFÜHRER`
@@ -542,6 +582,43 @@ impl fmt::Display for Scalar {
             Scalar::Text(t) => write!(f, "\"{t}\""),
             Scalar::Number(n) => f.write_str(&num(*n)),
             Scalar::Bool(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contains_folded_is_contains_on_folded_text() {
+        let hays = [
+            "/Pricing/Plans ",
+            "pricing",
+            "PRIC",
+            "",
+            "  ",
+            "GESCHÄFTSFÜHRER",
+            "\u{212A}ELVIN",
+        ];
+        let needles = [
+            "/pricing",
+            "pric",
+            "geschäftsführer",
+            "kelvin",
+            "ä",
+            "plans",
+            "x",
+        ];
+        for hay in hays {
+            for needle in needles {
+                let needle = fold(needle);
+                assert_eq!(
+                    contains_folded(hay, &needle),
+                    fold(hay).contains(&needle),
+                    "{hay:?} {needle:?}"
+                );
+            }
         }
     }
 }
