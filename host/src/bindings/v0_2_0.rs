@@ -76,19 +76,44 @@ impl EncodedInput {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bindings::v0_1_0::types::{Contribution, NurtureVerdict, ScoreVerdict, Verdict};
+    use crate::bindings::v0_1_0::types::{
+        Activity, Contribution, Field, NurtureVerdict, ScoreVerdict, Trigger, Value, Verdict,
+    };
 
     #[test]
     fn an_input_encoded_as_it_grows_is_the_input_encoded_whole() {
-        let (lead, event) = crate::lead::LeadFile::parse(
-            r#"{"lead": {"id": "7", "email": "ana@acme.com", "fields": {"jobtitle": "VP Sales",
-                "employees": 250, "tags": ["a", "b"], "optin": true, "phone": null},
-               "activities": [{"kind": "page_view", "at": 1000, "properties": {"url": "/pricing"}}]},
-               "event": {"trigger": "updated", "changed": ["jobtitle"], "at": 2000}}"#,
-        )
-        .unwrap();
-        let lead = lead.into_lead("test").unwrap();
-        let event = event.unwrap_or_default().to_event(&lead.id, 5).unwrap();
+        let field = |name: &str, value| Field {
+            name: name.into(),
+            value,
+        };
+        let lead = Lead {
+            id: "7".into(),
+            source: "test".into(),
+            email: Some("ana@acme.com".into()),
+            company_domain: None,
+            owner: None,
+            lifecycle_stage: Some("lead".into()),
+            fields: vec![
+                field("jobtitle", Value::Text("VP Sales".into())),
+                field("employees", Value::Number(250.0)),
+                field("tags", Value::List(vec!["a".into(), "b".into()])),
+                field("optin", Value::Boolean(true)),
+                field("phone", Value::Null),
+                field("closedate", Value::Time(-1)),
+            ],
+            activities: vec![Activity {
+                kind: "page_view".into(),
+                at: 1000,
+                properties: vec![field("url", Value::Text("/pricing".into()))],
+            }],
+            created_at: Some(i64::MAX),
+        };
+        let event = Event {
+            id: "e".into(),
+            trigger: Trigger::Rejected("wrong person".into()),
+            changed: vec!["jobtitle".into()],
+            at: 2000,
+        };
         let priors = [
             Verdict::Score(ScoreVerdict {
                 value: 42.5,
