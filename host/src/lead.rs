@@ -212,6 +212,11 @@ impl LeadFile {
     pub fn parse(text: &str) -> Result<(LeadDoc, Option<EventDoc>), LeadError> {
         let json: Json =
             serde_json::from_str(text).map_err(|e| lead_error("lead JSON", e.to_string()))?;
+        LeadFile::from_json(json)
+    }
+
+    /// [`LeadFile::parse`] on JSON already parsed (a webhook body's item).
+    pub fn from_json(json: Json) -> Result<(LeadDoc, Option<EventDoc>), LeadError> {
         // Decide the shape first so the error names the right place.
         if json.get("lead").is_some() {
             #[derive(Deserialize)]

@@ -113,7 +113,7 @@ impl Adapter for Generic {
         let header_id = header(req.headers, EVENT_ID_HEADER)?
             .filter(|s| !s.is_empty())
             .map(str::to_string);
-        match &body {
+        match body {
             Json::Array(items) => {
                 if header_id.is_some() && items.len() > 1 {
                     return Err(bad(
@@ -122,20 +122,20 @@ impl Adapter for Generic {
                     ));
                 }
                 items
-                    .iter()
+                    .into_iter()
                     .enumerate()
                     .map(|(i, item)| {
                         one(item, &format!("body[{i}]"), header_id.clone(), req.now_ms)
                     })
                     .collect()
             }
-            _ => Ok(vec![one(&body, "body", header_id, req.now_ms)?]),
+            body => Ok(vec![one(body, "body", header_id, req.now_ms)?]),
         }
     }
 }
 
 fn one(
-    json: &Json,
+    json: Json,
     at: &str,
     header_id: Option<String>,
     now_ms: i64,
@@ -143,11 +143,19 @@ fn one(
     if !json.is_object() {
         return Err(bad(format!(
             "{at}: expected a lead object, or {{\"lead\": …, \"event\": …}}, found {}",
-            super::type_name(json)
+            super::type_name(&json)
         )));
     }
-    let text = json.to_string();
-    let (lead, event) = LeadFile::parse(&text).map_err(|e| {
+    // The item's text makes the dedup key only of an event with no id and no
+    // time (below): written only then.
+    let keyed = header_id.is_some()
+        || json
+            .pointer("/event/id")
+            .and_then(Json::as_str)
+            .is_some_and(|id| !id.is_empty())
+        || json.pointer("/event/at").is_some_and(|t| !t.is_null());
+    let text = (!keyed).then(|| json.to_string());
+    let (lead, event) = LeadFile::from_json(json).map_err(|e| {
         let path = if e.at == "." || e.at.is_empty() {
             String::new()
         } else {
@@ -177,7 +185,7 @@ fn one(
         (None, None, None) => format!(
             "generic:{}:sha256:{}",
             lead.id,
-            hex::encode(sha256(&[text.as_bytes()]))
+            hex::encode(sha256(&[text.unwrap_or_default().as_bytes()]))
         ),
     };
     Ok(LeadEvent {
@@ -252,6 +260,24 @@ mod tests {
         assert_eq!(e.lead.fields["numberofemployees"], 250);
         // The same body again is the same event.
         assert_eq!(a.parse(&req).unwrap()[0].dedup_key, e.dedup_key);
+        // Without an event id or time, the key is the item's JSON text's
+        // hash: another value, or an event with neither, is another event.
+        let key = |body: &[u8]| {
+            let h = headers(&[("content-type", "application/json")]);
+            a.parse(&request("POST", URL, &h, body, NOW)).unwrap()[0]
+                .dedup_key
+                .clone()
+        };
+        let keys = [
+            key(br#"{"id":"1001","fields":{"jobtitle":"VP"}}"#),
+            key(br#"{"id":"1001","fields":{"jobtitle":"CEO"}}"#),
+            key(br#"{"lead":{"id":"1001"},"event":{"trigger":"updated"}}"#),
+            key(br#"{"lead":{"id":"1001"},"event":{"id":"","at":null}}"#),
+        ];
+        for (i, k) in keys.iter().enumerate() {
+            assert!(k.starts_with("generic:1001:sha256:") && k.len() > 40, "{k}");
+            assert!(!keys[..i].contains(k), "{k} twice");
+        }
 
         let body = br#"{"lead":{"id":"1001"},"event":{"id":"evt-9","trigger":"updated","changed":["jobtitle"],"at":"2026-11-20T10:00:00Z"}}"#;
         let h = signed(body, NOW / 1000);
