@@ -502,21 +502,8 @@ pub fn parse_number(text: &str) -> Option<f64> {
 /// `"VP Sales"` for text, `250` for numbers, `"a;b"` for lists.
 fn push_value(s: &mut String, value: &Value) {
     match value {
-        Value::Text(t) => {
-            s.push('"');
-            s.push_str(t);
-            s.push('"');
-        }
-        Value::List(items) => {
-            s.push('"');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    s.push(';');
-                }
-                s.push_str(item);
-            }
-            s.push('"');
-        }
+        Value::Text(t) => push_quoted(s, [t.as_str()]),
+        Value::List(items) => push_quoted(s, items.iter().map(String::as_str)),
         other => s.push_str(&other.to_text()),
     }
 }
@@ -524,13 +511,21 @@ fn push_value(s: &mut String, value: &Value) {
 /// A scalar as [`Scalar`]'s `Display` shows it.
 fn push_scalar(s: &mut String, scalar: &Scalar) {
     match scalar {
-        Scalar::Text(t) => {
-            s.push('"');
-            s.push_str(t);
-            s.push('"');
-        }
+        Scalar::Text(t) => push_quoted(s, [t.as_str()]),
         other => s.push_str(&other.to_string()),
     }
+}
+
+/// The texts joined by `;`, in double quotes.
+fn push_quoted<'a>(s: &mut String, texts: impl IntoIterator<Item = &'a str>) {
+    s.push('"');
+    for (i, text) in texts.into_iter().enumerate() {
+        if i > 0 {
+            s.push(';');
+        }
+        s.push_str(text);
+    }
+    s.push('"');
 }
 
 fn show_list(values: &[Scalar]) -> String {
