@@ -80,6 +80,8 @@ impl RawRow {
 pub struct RowError {
     pub line: u64,
     pub message: String,
+    /// The lead's id, when the row got as far as naming one.
+    pub lead_id: Option<String>,
 }
 
 impl std::fmt::Display for RowError {
@@ -325,7 +327,11 @@ impl CsvMapping {
 
     /// The record as the contract's lead, typed straight from its cells.
     fn row(&self, record: &csv::StringRecord, line: u64) -> Result<Row, RowError> {
-        let error = |message: String| RowError { line, message };
+        let error = |message: String| RowError {
+            line,
+            message,
+            lead_id: None,
+        };
         let mut lead = Lead {
             id: String::new(),
             source: SOURCE.to_string(),
@@ -478,7 +484,11 @@ impl Iterator for CsvRows {
                     }
                     _ => e.to_string(),
                 };
-                Some(Err(RowError { line, message }))
+                Some(Err(RowError {
+                    line,
+                    message,
+                    lead_id: None,
+                }))
             }
         }
     }
@@ -555,7 +565,11 @@ impl Iterator for JsonlRows {
                         self.done = true;
                         format!("cannot read on: {e}")
                     };
-                    return Some(Err(RowError { line, message }));
+                    return Some(Err(RowError {
+                        line,
+                        message,
+                        lead_id: None,
+                    }));
                 }
             }
         }
@@ -568,6 +582,7 @@ impl InputOptions {
         let (mut lead, event) = LeadFile::parse(text).map_err(|e| RowError {
             line,
             message: e.to_string(),
+            lead_id: None,
         })?;
         let outcome = match &self.outcome {
             Some(column) => match lead.fields.remove(column) {
@@ -587,9 +602,11 @@ impl InputOptions {
                 Json::String(s) => Some(s.clone()),
                 other => Some(other.to_string()),
             });
+        let id = (!lead.id.trim().is_empty()).then(|| lead.id.clone());
         let error = |e: crate::lead::LeadError| RowError {
             line,
             message: e.to_string(),
+            lead_id: id.clone(),
         };
         let lead = lead.into_lead(SOURCE).map_err(error)?;
         let mut event = event.unwrap_or_default();
@@ -701,6 +718,31 @@ mod tests {
         );
         let c = out[2].as_ref().unwrap();
         assert_eq!((c.line, c.lead.id.as_str()), (4, "c"));
+    }
+
+    #[test]
+    fn a_jsonl_lead_with_a_bad_value_is_an_error_that_keeps_its_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.jsonl");
+        std::fs::write(
+            &path,
+            "{\"id\": \"x\", \"fields\": {\"a\": {\"b\": 1}}}\n{\"id\": \"y\"}\n",
+        )
+        .unwrap();
+        let out: Vec<_> = open(&path, &InputConfig::default(), &InputOptions::default())
+            .unwrap()
+            .map(|r| r.and_then(RawRow::parse))
+            .collect();
+        let e = out[0].as_ref().err().unwrap();
+        assert_eq!((e.line, e.lead_id.as_deref()), (1, Some("x")));
+        assert!(
+            e.message
+                .starts_with("fields.a: an object is not a field value"),
+            "{e}"
+        );
+        let y = out[1].as_ref().unwrap();
+        assert_eq!((y.lead.id.as_str(), y.lead.source.as_str()), ("y", "bulk"));
+        assert_eq!(y.event.id, "y#2");
     }
 
     #[test]

@@ -122,7 +122,7 @@ fn decide(
         Err(e) => {
             return Scored {
                 line: e.line,
-                lead_id: String::new(),
+                lead_id: e.lead_id.clone().unwrap_or_default(),
                 result: Err(e),
                 outcome: None,
                 by: None,
@@ -136,6 +136,7 @@ fn decide(
         .map_err(|e| RowError {
             line,
             message: e.to_string(),
+            lead_id: None,
         });
     Scored {
         line,
