@@ -14,6 +14,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The arena's size: several calls' worth of a large lead.
 const ARENA_BYTES: usize = 2 << 20;
@@ -25,6 +26,15 @@ pub struct Arena {
     memory: UnsafeCell<Bytes>,
     /// Bytes of `memory` handed out so far.
     used: UnsafeCell<usize>,
+}
+
+/// Allocations that did not fit in the arena so far (went to the system
+/// allocator): a caller that sees it unchanged across some work knows all of
+/// that work's blocks are in the arena, where freeing them does nothing.
+static FALLBACKS: AtomicUsize = AtomicUsize::new(0);
+
+pub fn fallbacks() -> usize {
+    FALLBACKS.load(Ordering::Relaxed)
 }
 
 // wasm32 plugins are single-threaded: no two allocations run at once.
@@ -57,7 +67,10 @@ impl Arena {
                 *used = end - start;
                 at as *mut u8
             }
-            _ => std::ptr::null_mut(),
+            _ => {
+                FALLBACKS.fetch_add(1, Ordering::Relaxed);
+                std::ptr::null_mut()
+            }
         }
     }
 }

@@ -26,6 +26,7 @@
 
 #[cfg(all(target_arch = "wasm32", feature = "arena"))]
 mod alloc;
+mod decode;
 mod error;
 pub mod host;
 mod lead;
@@ -89,12 +90,30 @@ pub mod __private {
     /// format (wit/v0.2.0/types.wit), one buffer instead of a tree of strings
     /// each copied in on its own.
     pub fn decode_input(bytes: &[u8]) -> Result<crate::Input, String> {
-        postcard::from_bytes(bytes).map_err(|e| {
+        crate::decode::input(bytes).map_err(|e| {
             format!(
                 "leadwire-sdk {} cannot read the input the host sent ({} bytes): {e}",
                 env!("CARGO_PKG_VERSION"),
                 bytes.len()
             )
         })
+    }
+
+    /// One role call: decode the input, run the plugin's function on it.
+    pub fn call<V>(
+        bytes: &[u8],
+        role: impl FnOnce(&crate::Input) -> crate::Result<V>,
+    ) -> Result<V, String> {
+        #[cfg(all(target_arch = "wasm32", feature = "arena"))]
+        let before = crate::alloc::fallbacks();
+        let input = decode_input(bytes)?;
+        let verdict = role(&input).map_err(|e| e.to_string());
+        // Freeing arena memory does nothing: when all of the input is in the
+        // arena, walking it to free each string is wasted work.
+        #[cfg(all(target_arch = "wasm32", feature = "arena"))]
+        if crate::alloc::fallbacks() == before {
+            std::mem::forget(input);
+        }
+        verdict
     }
 }

@@ -47,7 +47,7 @@ pub enum FieldTest {
     Equals(Scalar),
     OneOf(Vec<Scalar>),
     /// Any of these substrings, case-insensitive.
-    Contains(Vec<String>),
+    Contains(Needles),
     /// `min <= value < max`; either bound may be left out.
     Range {
         min: Option<f64>,
@@ -55,6 +55,21 @@ pub enum FieldTest {
     },
     Present,
     Missing,
+}
+
+/// The texts a `contains` test looks for, as written (for reasons) and
+/// trimmed and lower-cased once (as matching compares them).
+#[derive(Debug)]
+pub struct Needles {
+    pub texts: Vec<String>,
+    folded: Vec<String>,
+}
+
+impl Needles {
+    pub fn new(texts: Vec<String>) -> Needles {
+        let folded = texts.iter().map(|t| fold(t)).collect();
+        Needles { texts, folded }
+    }
 }
 
 /// Activities of some kinds, optionally filtered by properties and age, at least
@@ -68,6 +83,8 @@ pub struct ActivityCondition {
     pub at_least: u32,
     /// The `where` texts trimmed and lower-cased, as matching compares them.
     folded: Vec<String>,
+    /// The kinds trimmed, as matching compares them.
+    trimmed_kinds: Vec<String>,
     /// How reasons name the condition (`what` below), written once.
     what: String,
 }
@@ -145,7 +162,7 @@ fn read_test(t: &mut Table) -> Result<Option<(&'static str, FieldTest)>> {
         if needles.is_empty() || needles.iter().any(|n| n.trim().is_empty()) {
             return Err(t.error("contains", "give non-empty text(s) to look for"));
         }
-        tests.push(("contains", FieldTest::Contains(needles)));
+        tests.push(("contains", FieldTest::Contains(Needles::new(needles))));
     }
     let (min, max) = (t.number("min")?, t.number("max")?);
     if let Some((lo, hi)) = min.zip(max).filter(|(lo, hi)| lo >= hi) {
@@ -280,20 +297,17 @@ impl FieldCondition {
                 .iter()
                 .any(|v| scalar_matches(v, value))
                 .then(|| reason(&|s| s.push_str(&format!("is one of {}", show_list(values))))),
-            FieldTest::Contains(needles) => {
-                let mut hay = Vec::new();
-                any_text(value, |t| {
-                    hay.push(fold(t));
-                    false
-                });
-                needles
-                    .iter()
-                    .find(|n| {
-                        let n = fold(n);
-                        hay.iter().any(|h| h.contains(&n))
+            FieldTest::Contains(needles) => needles
+                .texts
+                .iter()
+                .zip(&needles.folded)
+                .find(|(_, folded)| any_text(value, |t| contains_folded(t, folded)))
+                .map(|(n, _)| {
+                    reason(&|s| {
+                        s.push_str("contains ");
+                        push_quoted(s, [n.as_str()]);
                     })
-                    .map(|n| reason(&|s| s.push_str(&format!("contains \"{n}\""))))
-            }
+                }),
             FieldTest::Range { min, max } => {
                 let n = number(value)?;
                 let above = min.is_none_or(|lo| n >= lo);
@@ -313,6 +327,7 @@ impl ActivityCondition {
     ) -> ActivityCondition {
         let mut condition = ActivityCondition {
             folded: where_.iter().map(|(_, needle)| fold(needle)).collect(),
+            trimmed_kinds: kinds.iter().map(|k| k.trim().to_string()).collect(),
             kinds,
             where_,
             within_days,
@@ -333,9 +348,9 @@ impl ActivityCondition {
             .iter()
             .filter(|a| a.at <= now && from.is_none_or(|from| a.at >= from))
             .filter(|a| {
-                self.kinds
+                self.trimmed_kinds
                     .iter()
-                    .any(|k| k.trim().eq_ignore_ascii_case(&a.kind))
+                    .any(|k| k.eq_ignore_ascii_case(&a.kind))
             })
             .filter(|a| {
                 self.where_

@@ -112,8 +112,9 @@ pub fn __sdk_bindings(input: TokenStream) -> TokenStream {
             generate_all,
             // A role's input arrives encoded (postcard, wit/v0.2.0/types.wit)
             // and is decoded straight into these types, which no function of
-            // the contract names any more: generate them all the same.
-            additional_derives: [::serde::Deserialize],
+            // the contract names any more: generate them all the same. serde
+            // is the reference the SDK's own decoder is tested against.
+            additional_derives: [::serde::Deserialize, ::serde::Serialize],
             generate_unused_types: true,
         });
     }
@@ -176,8 +177,7 @@ fn expand(args: Args) -> syn::Result<proc_macro2::TokenStream> {
         impls.push(quote! {
             impl exports::leadwire::plugin::#module::Guest for __Export {
                 fn #func(input: ::std::vec::Vec<u8>) -> ::core::result::Result<::leadwire_sdk::#verdict, ::std::string::String> {
-                    let input = ::leadwire_sdk::__private::decode_input(&input)?;
-                    <#plugin_path as ::leadwire_sdk::#trait_name>::#func(&input).map_err(|e| e.to_string())
+                    ::leadwire_sdk::__private::call(&input, <#plugin_path as ::leadwire_sdk::#trait_name>::#func)
                 }
             }
         });
