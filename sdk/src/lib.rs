@@ -89,7 +89,7 @@ pub mod __private {
     /// A role's input as the host sends it: `types.input` in postcard's wire
     /// format (wit/v0.2.0/types.wit), one buffer instead of a tree of strings
     /// each copied in on its own.
-    pub fn decode_input(bytes: &[u8]) -> Result<crate::Input, String> {
+    fn decode_input(bytes: &[u8]) -> Result<crate::Input, String> {
         crate::decode::input(bytes).map_err(|e| {
             format!(
                 "leadwire-sdk {} cannot read the input the host sent ({} bytes): {e}",

@@ -1460,9 +1460,8 @@ mod tests {
     /// planned again (see `connect`).
     #[test]
     fn cached_statements_are_not_prepared_again() {
-        let dir = std::env::temp_dir().join(format!("leadwire-qpsg-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("store.db");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
         drop(SqliteStore::open(path.to_str()).unwrap());
         // Without the setting, the same statement is prepared again on every
         // use after the first (what the test guards against).
@@ -1491,6 +1490,5 @@ mod tests {
                 );
             }
         }
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

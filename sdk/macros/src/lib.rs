@@ -110,10 +110,10 @@ pub fn __sdk_bindings(input: TokenStream) -> TokenStream {
             inline: #wit,
             world: "leadwire:plugin/capabilities",
             generate_all,
-            // A role's input arrives encoded (postcard, wit/v0.2.0/types.wit)
-            // and is decoded straight into these types, which no function of
-            // the contract names any more: generate them all the same. serde
-            // is the reference the SDK's own decoder is tested against.
+            // A role's input arrives encoded (wit/v0.2.0/types.wit) and is
+            // decoded straight into these types, which no function of the
+            // contract names any more: generate them all the same. The serde
+            // derives let the SDK test its decoder against postcard.
             additional_derives: [::serde::Deserialize, ::serde::Serialize],
             generate_unused_types: true,
         });
