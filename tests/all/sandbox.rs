@@ -762,6 +762,43 @@ steps = [{ plugin = "panic", on_error = "fail-open" }, { plugin = "normal" }]
     }
 }
 
+/// A warm instance's arena (the SDK's allocator) rewinds once every block of
+/// a call is freed, so call after call costs the same fuel. Without it, the
+/// first calls use the arena up and every later allocation goes to dlmalloc
+/// (and every free walks back into it): the fuel of a call rose past the
+/// first few hundred calls.
+#[test]
+fn warm_instances_reuse_their_arena_call_after_call() {
+    let text = [
+        plugin("normal", artifacts::CUSTOM_SCORER, ""),
+        pipeline("normal", "normal", "fail-closed"),
+    ]
+    .concat();
+    let pipelines = load(&text);
+    let mut worker = pipelines.worker();
+    let fuel: Vec<u64> = (0..3000)
+        .map(|i| {
+            let (lead, event) = lead_and_event(SAMPLE_LEAD);
+            let decision = worker.run("normal", lead, event).unwrap();
+            assert_eq!(decision.status, DecisionStatus::Ok, "call {i}");
+            assert_eq!(decision.score.as_ref().unwrap().value, 25.0, "call {i}");
+            only_step(&decision).metrics.fuel_used
+        })
+        .collect();
+    // The first call sets the arena's floor; every later one starts there.
+    let second = fuel[1];
+    // The arena is zeros (bss): its 2 MiB are not in the plugin's file.
+    let size = std::fs::metadata(wasm(artifacts::CUSTOM_SCORER)).unwrap().len();
+    assert!(size < 1 << 20, "custom-scorer is {size} bytes");
+    let worst = fuel[1..].iter().enumerate().max_by_key(|(_, f)| **f).unwrap();
+    assert!(
+        *worst.1 <= second + second / 50,
+        "call {} used {} fuel, the second {second}",
+        worst.0 + 1,
+        worst.1
+    );
+}
+
 #[test]
 fn guest_sleeping_for_ever_ends_in_timeout_within_twice_the_deadline_then_host_still_serves() {
     let started = std::time::Instant::now();
