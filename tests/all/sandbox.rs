@@ -788,9 +788,15 @@ fn warm_instances_reuse_their_arena_call_after_call() {
     // The first call sets the arena's floor; every later one starts there.
     let second = fuel[1];
     // The arena is zeros (bss): its 2 MiB are not in the plugin's file.
-    let size = std::fs::metadata(wasm(artifacts::CUSTOM_SCORER)).unwrap().len();
+    let size = std::fs::metadata(wasm(artifacts::CUSTOM_SCORER))
+        .unwrap()
+        .len();
     assert!(size < 1 << 20, "custom-scorer is {size} bytes");
-    let worst = fuel[1..].iter().enumerate().max_by_key(|(_, f)| **f).unwrap();
+    let worst = fuel[1..]
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, f)| **f)
+        .unwrap();
     assert!(
         *worst.1 <= second + second / 50,
         "call {} used {} fuel, the second {second}",
