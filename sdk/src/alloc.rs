@@ -165,7 +165,7 @@ unsafe impl GlobalAlloc for Arena {
         if ptr.is_null() {
             return unsafe { System.alloc_zeroed(layout) };
         }
-        // A block shrunk in place may have left bytes past its new end.
+        // A rewind, or a block shrunk in place, leaves old bytes behind.
         unsafe { std::ptr::write_bytes(ptr, 0, layout.size()) };
         ptr
     }

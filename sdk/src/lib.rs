@@ -110,16 +110,18 @@ pub mod __private {
             (crate::alloc::fallbacks(), crate::ALLOCATOR.live())
         };
         let input = decode_input(bytes)?;
+        // The input's blocks: those still live that decoding added (never
+        // fewer than before; if it were, the input is freed block by block).
         #[cfg(all(target_arch = "wasm32", feature = "arena"))]
-        let input_blocks = crate::ALLOCATOR.live() - live;
+        let input_blocks = crate::ALLOCATOR.live().checked_sub(live);
         let verdict = role(&input).map_err(|e| e.to_string());
         // Freeing arena memory does nothing: when all of the input is in the
         // arena, walking it to free each string is wasted work. The arena is
         // told its blocks are free, so that a warm instance can rewind.
         #[cfg(all(target_arch = "wasm32", feature = "arena"))]
-        if crate::alloc::fallbacks() == before {
+        if let (true, Some(blocks)) = (crate::alloc::fallbacks() == before, input_blocks) {
             std::mem::forget(input);
-            crate::ALLOCATOR.forget(input_blocks);
+            crate::ALLOCATOR.forget(blocks);
         }
         verdict
     }

@@ -769,6 +769,11 @@ steps = [{ plugin = "panic", on_error = "fail-open" }, { plugin = "normal" }]
 /// first few hundred calls.
 #[test]
 fn warm_instances_reuse_their_arena_call_after_call() {
+    // The arena is zeros (bss): its 2 MiB are not in the plugin's file.
+    let size = std::fs::metadata(wasm(artifacts::CUSTOM_SCORER))
+        .unwrap()
+        .len();
+    assert!(size < 1 << 20, "custom-scorer is {size} bytes");
     let text = [
         plugin("normal", artifacts::CUSTOM_SCORER, ""),
         pipeline("normal", "normal", "fail-closed"),
@@ -787,11 +792,6 @@ fn warm_instances_reuse_their_arena_call_after_call() {
         .collect();
     // The first call sets the arena's floor; every later one starts there.
     let second = fuel[1];
-    // The arena is zeros (bss): its 2 MiB are not in the plugin's file.
-    let size = std::fs::metadata(wasm(artifacts::CUSTOM_SCORER))
-        .unwrap()
-        .len();
-    assert!(size < 1 << 20, "custom-scorer is {size} bytes");
     let worst = fuel[1..]
         .iter()
         .enumerate()
